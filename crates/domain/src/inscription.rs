@@ -1,0 +1,163 @@
+//! Enrolment of one pupil in one school for one school year, and its workflow.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{AnneeScolaire, DomainError, Niveau, Uai};
+
+/// Status of an inscription (DOMAIN.md). Provisional admission is a flag on `admis`,
+/// not a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatutInscription {
+    /// Demandée en mairie, pas encore affectée.
+    EnAttente,
+    /// Inscription délivrée par la mairie, affectée à une école.
+    Inscrit,
+    /// Admission différée par la direction.
+    Admissibilite,
+    /// Admission acceptée (éventuellement provisoire).
+    Admis,
+    /// Admission définitive.
+    AdmisDefinitif,
+    /// Radiation : l'élève a quitté l'école ; l'inscription reste pour l'historique.
+    Radie,
+}
+
+use StatutInscription::*;
+
+impl StatutInscription {
+    pub const TOUS: [StatutInscription; 6] = [EnAttente, Inscrit, Admissibilite, Admis, AdmisDefinitif, Radie];
+
+    /// Statuses reachable in one step. Radiation is possible from every active status (a
+    /// request withdrawn, a family moving away); nothing leaves `radie`.
+    pub fn transitions(self) -> &'static [StatutInscription] {
+        match self {
+            EnAttente => &[Inscrit, Radie],
+            Inscrit => &[Admissibilite, Admis, Radie],
+            Admissibilite => &[Admis, Radie],
+            Admis => &[AdmisDefinitif, Radie],
+            AdmisDefinitif => &[Radie],
+            Radie => &[],
+        }
+    }
+
+    pub fn peut_passer_a(self, vers: StatutInscription) -> bool {
+        self.transitions().contains(&vers)
+    }
+
+    /// The status after the step, or the reason it is refused.
+    pub fn passer_a(self, vers: StatutInscription) -> Result<StatutInscription, DomainError> {
+        if self.peut_passer_a(vers) {
+            Ok(vers)
+        } else {
+            Err(DomainError::TransitionInterdite {
+                depuis: self,
+                vers,
+                autorisees: self.transitions(),
+            })
+        }
+    }
+
+    /// Counts toward "one active inscription per pupil and school year".
+    pub fn est_active(self) -> bool {
+        self != Radie
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnAttente => "en_attente",
+            Inscrit => "inscrit",
+            Admissibilite => "admissibilite",
+            Admis => "admis",
+            AdmisDefinitif => "admis_definitif",
+            Radie => "radie",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Self::TOUS.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            DomainError::invalide(
+                "statut_inconnu",
+                "le statut vaut en_attente, inscrit, admissibilite, admis, admis_definitif ou radie",
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for StatutInscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inscription as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inscription {
+    pub id: Uuid,
+    /// Identifiant interne de l'élève.
+    pub eleve_id: Uuid,
+    pub uai: Uai,
+    pub annee_scolaire: AnneeScolaire,
+    pub niveau: Niveau,
+    #[schema(example = "CP-A")]
+    pub classe: Option<String>,
+    /// Dispositif particulier (ex. ULIS).
+    #[schema(example = "ULIS")]
+    pub dispositif: Option<String>,
+    pub statut: StatutInscription,
+    /// Admission provisoire (pièces manquantes : la famille a 3 mois pour les fournir).
+    pub admission_provisoire: bool,
+    pub date_inscription: NaiveDate,
+    pub date_admission: Option<NaiveDate>,
+    pub date_radiation: Option<NaiveDate>,
+    #[schema(example = "demenagement")]
+    pub motif_radiation: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chaque_transition_legale_et_illegale() {
+        let legales = [
+            (EnAttente, Inscrit),
+            (EnAttente, Radie),
+            (Inscrit, Admissibilite),
+            (Inscrit, Admis),
+            (Inscrit, Radie),
+            (Admissibilite, Admis),
+            (Admissibilite, Radie),
+            (Admis, AdmisDefinitif),
+            (Admis, Radie),
+            (AdmisDefinitif, Radie),
+        ];
+        for depuis in StatutInscription::TOUS {
+            for vers in StatutInscription::TOUS {
+                let attendu = legales.contains(&(depuis, vers));
+                assert_eq!(depuis.passer_a(vers).is_ok(), attendu, "{depuis} -> {vers}");
+                if !attendu {
+                    match depuis.passer_a(vers) {
+                        Err(DomainError::TransitionInterdite { autorisees, .. }) => {
+                            assert_eq!(autorisees, depuis.transitions())
+                        }
+                        autre => panic!("{autre:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn seule_la_radiation_est_inactive() {
+        for s in StatutInscription::TOUS {
+            assert_eq!(s.est_active(), s != Radie);
+            assert_eq!(StatutInscription::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(Radie.transitions().is_empty());
+    }
+}
