@@ -83,3 +83,16 @@ pub struct Eleve {
     pub adresse: Option<Adresse>,
     pub responsables: Vec<Responsable>,
 }
+
+/// The identity part of a pupil that lists carry (no address, no guardians).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeEleve {
+    pub id: Uuid,
+    pub ine: Option<Ine>,
+    #[schema(example = "Dupont-Lefèvre")]
+    pub nom: String,
+    pub prenoms: Prenoms,
+    pub sexe: Sexe,
+    pub date_naissance: NaiveDate,
+}

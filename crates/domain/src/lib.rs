@@ -23,7 +23,7 @@ pub mod uai;
 pub use annee_scolaire::AnneeScolaire;
 pub use code_insee::{CodeInsee, ZoneInsee};
 pub use ecole::{Ecole, Secteur, TypeEcole};
-pub use eleve::{Adresse, Eleve, Prenoms};
+pub use eleve::{Adresse, Eleve, Prenoms, ResumeEleve};
 pub use error::DomainError;
 pub use ine::{FamilleIne, Ine};
 pub use inscription::{Inscription, StatutInscription};

@@ -1,1 +1,30 @@
+//! Persistence of the ONDE partner gateway: one code path over PostgreSQL (production) and
+//! SQLite (embedded default), pooled connections, embedded migrations, read queries that
+//! always AND the caller's perimeter, and the synthetic data generator.
+//!
+//! Functions take a `&mut DbConnection` and are blocking: the HTTP layer runs them off its
+//! async workers.
 
+mod connection;
+mod error;
+mod lignes;
+mod perimetre;
+pub mod migrations;
+pub mod pagination;
+pub mod schema;
+
+pub mod communes;
+pub mod ecoles;
+pub mod eleves;
+pub mod inscriptions;
+pub mod seed;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use connection::{Backend, DbConnection, OptionsPool, Store, UrlBase};
+pub use error::StoreError;
+
+/// The backend type of [`DbConnection`] (diesel's MultiBackend).
+pub type Db = <DbConnection as diesel::Connection>::Backend;
+pub use pagination::{Curseur, DemandePage, Page};

@@ -1,0 +1,230 @@
+//! One connection type over both backends, chosen from the URL scheme (never by trial), and a
+//! pool whose manager sets the SQLite pragmas on every new connection.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::StoreError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A database location, parsed from `postgres://…`, `postgresql://…`, `sqlite://PATH` or a
+/// plain file path (SQLite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlBase {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl UrlBase {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(StoreError::Url("URL vide".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(UrlBase::Postgres(url.to_owned()));
+        }
+        if let Some(chemin) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if chemin.is_empty() {
+                return Err(StoreError::Url("chemin SQLite vide".into()));
+            }
+            return Ok(UrlBase::Sqlite(PathBuf::from(chemin)));
+        }
+        if let Some((schema, _)) = url.split_once("://") {
+            return Err(StoreError::Url(format!(
+                "schéma « {schema} » non pris en charge (postgres://, postgresql://, sqlite:// ou un chemin de fichier)"
+            )));
+        }
+        Ok(UrlBase::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            UrlBase::Postgres(_) => Backend::Postgres,
+            UrlBase::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Printable form with any password masked.
+    pub fn masquee(&self) -> String {
+        match self {
+            UrlBase::Sqlite(p) => format!("sqlite://{}", p.display()),
+            UrlBase::Postgres(u) => match (u.find("://"), u.rfind('@')) {
+                (Some(debut), Some(arobase)) if arobase > debut => {
+                    let identite = &u[debut + 3..arobase];
+                    let utilisateur = identite.split(':').next().unwrap_or("");
+                    format!("{}{utilisateur}:***{}", &u[..debut + 3], &u[arobase..])
+                }
+                _ => u.clone(),
+            },
+        }
+    }
+
+    fn ouvrir(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self {
+            UrlBase::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            UrlBase::Sqlite(chemin) => {
+                let texte = chemin.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&texte)?;
+                // WAL lets readers run beside the writer; busy_timeout queues writers instead of
+                // failing them; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL.
+pub struct Gestionnaire {
+    url: UrlBase,
+}
+
+impl ManageConnection for Gestionnaire {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.url.ouvrir().map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Pg(c) => c.is_broken(),
+            DbConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct OptionsPool {
+    pub taille_max: u32,
+    /// How long a request waits for a connection before failing fast (503, not a hang).
+    pub attente_max: Duration,
+}
+
+impl Default for OptionsPool {
+    fn default() -> Self {
+        Self {
+            taille_max: 16,
+            attente_max: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Handle on the database: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Gestionnaire>,
+    url: UrlBase,
+}
+
+pub type Connexion = PooledConnection<Gestionnaire>;
+
+impl Store {
+    /// Opens a pool on `url`. SQLite files and their folder are created when missing.
+    pub fn ouvrir(url: &str, options: &OptionsPool) -> Result<Self, StoreError> {
+        let url = UrlBase::parse(url)?;
+        if let UrlBase::Sqlite(chemin) = &url {
+            if let Some(dossier) = chemin.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dossier).map_err(|e| {
+                    StoreError::Indisponible(format!("impossible de créer le dossier {} : {e}", dossier.display()))
+                })?;
+            }
+        }
+        let pool = Pool::builder()
+            .max_size(options.taille_max)
+            .min_idle(Some(1))
+            .connection_timeout(options.attente_max)
+            .build(Gestionnaire { url: url.clone() })
+            .map_err(|e| StoreError::Indisponible(format!("{} : {e}", url.masquee())))?;
+        Ok(Self { pool, url })
+    }
+
+    pub fn connexion(&self) -> Result<Connexion, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    pub fn url(&self) -> &UrlBase {
+        &self.url
+    }
+
+    /// Readiness: a round trip to the database.
+    pub fn verifier(&self) -> Result<(), StoreError> {
+        let mut conn = self.connexion()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrer(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.connexion()?;
+        crate::migrations::appliquer(&mut conn)
+    }
+
+    /// (connections in use, idle connections), for metrics.
+    pub fn etat_pool(&self) -> (u32, u32) {
+        let etat = self.pool.state();
+        (etat.connections - etat.idle_connections, etat.idle_connections)
+    }
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection, for the few statements that
+/// MultiConnection cannot express (batch inserts, COPY, migrations).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! par_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Pg($c) => $body,
+            $crate::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_choisi_par_le_schema() {
+        assert_eq!(UrlBase::parse("postgres://u:p@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(UrlBase::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(UrlBase::parse("sqlite://data/x.sqlite").unwrap(), UrlBase::Sqlite("data/x.sqlite".into()));
+        assert_eq!(UrlBase::parse("data/x.sqlite").unwrap(), UrlBase::Sqlite("data/x.sqlite".into()));
+        assert!(UrlBase::parse("mysql://h/db").is_err());
+        assert!(UrlBase::parse("").is_err());
+        assert_eq!(
+            UrlBase::parse("postgres://onde:secret@db:5432/onde").unwrap().masquee(),
+            "postgres://onde:***@db:5432/onde"
+        );
+    }
+}
