@@ -1,1 +1,194 @@
-fn main() {}
+//! `onde-echanges`: the partner gateway's one binary — serve, migrate, seed, export the spec.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use onde_store::{OptionsPool, Store};
+
+mod demo;
+
+const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
+
+#[derive(Parser)]
+#[command(
+    name = "onde-echanges",
+    version,
+    about = "Passerelle d'échanges partenaires de la base élèves du premier degré (ONDE)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    commande: Commande,
+}
+
+#[derive(Args, Clone)]
+struct OptionsBase {
+    /// Base de données : postgres://… (production) ou sqlite://CHEMIN / un chemin de fichier (embarqué).
+    #[arg(long, env = "DATABASE_URL", default_value = URL_PAR_DEFAUT, hide_env_values = true)]
+    database_url: String,
+    /// Nombre maximal de connexions du pool.
+    #[arg(long, env = "ONDE_POOL_TAILLE", default_value_t = 16)]
+    pool_taille: u32,
+}
+
+#[derive(Subcommand)]
+enum Commande {
+    /// Sert l'API (applique d'abord les migrations en attente).
+    Serve {
+        /// Adresse d'écoute.
+        #[arg(long, env = "ONDE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[command(flatten)]
+        base: OptionsBase,
+        /// Remplit une base vide avec un jeu de démonstration (quelques communes, ~10 000 élèves).
+        #[arg(long)]
+        demo: bool,
+        /// Nombre de workers HTTP (par défaut : un par cœur).
+        #[arg(long, env = "ONDE_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Applique les migrations en attente.
+    Migrate {
+        #[command(flatten)]
+        base: OptionsBase,
+    },
+    /// Remplit une base vide de données synthétiques réalistes et déterministes.
+    Seed {
+        #[command(flatten)]
+        base: OptionsBase,
+        /// Nombre d'élèves.
+        #[arg(long, default_value_t = 10_000)]
+        eleves: u32,
+        /// Graine du générateur : même graine, mêmes données.
+        #[arg(long = "seed", default_value_t = 42)]
+        graine: u64,
+        /// Année de la rentrée de l'année scolaire courante (par défaut : celle d'aujourd'hui).
+        #[arg(long)]
+        rentree: Option<u16>,
+        /// Nombre de communes (par défaut : un pour 180 élèves).
+        #[arg(long)]
+        communes: Option<u32>,
+    },
+    /// Écrit le document OpenAPI sur la sortie standard.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_journaux();
+    match executer(cli.commande) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line, never a panic or a backtrace.
+            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let ligne = causes.join(" : ");
+            eprintln!("erreur : {}", ligne.split_whitespace().collect::<Vec<_>>().join(" "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_journaux() {
+    use tracing_subscriber::EnvFilter;
+    let filtre = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filtre)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if std::env::var("ONDE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+fn ouvrir(base: &OptionsBase) -> anyhow::Result<Store> {
+    if base.pool_taille == 0 {
+        anyhow::bail!("ONDE_POOL_TAILLE/--pool-taille doit être au moins 1");
+    }
+    let options = OptionsPool {
+        taille_max: base.pool_taille,
+        ..OptionsPool::default()
+    };
+    Ok(Store::ouvrir(&base.database_url, &options)?)
+}
+
+fn executer(commande: Commande) -> anyhow::Result<()> {
+    match commande {
+        Commande::Openapi => {
+            let json = onde_api::openapi()
+                .to_pretty_json()
+                .context("sérialisation du document OpenAPI")?;
+            println!("{json}");
+            Ok(())
+        }
+        Commande::Migrate { base } => {
+            let store = ouvrir(&base)?;
+            let appliquees = store.migrer()?;
+            if appliquees.is_empty() {
+                println!("aucune migration en attente");
+            }
+            for v in appliquees {
+                println!("migration appliquée : {v}");
+            }
+            Ok(())
+        }
+        Commande::Seed {
+            base,
+            eleves,
+            graine,
+            rentree,
+            communes,
+        } => {
+            let store = ouvrir(&base)?;
+            store.migrer()?;
+            let parametres = onde_store::seed::ParametresSeed {
+                eleves,
+                graine,
+                rentree: rentree.unwrap_or_else(demo::rentree_courante),
+                communes,
+            };
+            demo::remplir(&store, &parametres, true)
+        }
+        Commande::Serve {
+            bind,
+            base,
+            demo: avec_demo,
+            workers,
+        } => {
+            let adresse: SocketAddr = bind.parse().map_err(|_| {
+                anyhow::anyhow!("ONDE_BIND/--bind « {bind} » n'est pas une adresse d'écoute (ex. 127.0.0.1:8080)")
+            })?;
+            if workers == Some(0) {
+                anyhow::bail!("ONDE_WORKERS/--workers doit être au moins 1");
+            }
+            let store = ouvrir(&base)?;
+            let appliquees = store.migrer()?;
+            if !appliquees.is_empty() {
+                tracing::info!(migrations = ?appliquees, "migrations appliquées");
+            }
+            if avec_demo {
+                demo::preparer(&store)?;
+            }
+            actix_web::rt::System::new().block_on(servir(store, adresse, workers, avec_demo))
+        }
+    }
+}
+
+async fn servir(store: Store, adresse: SocketAddr, workers: Option<usize>, avec_demo: bool) -> anyhow::Result<()> {
+    let etat = onde_api::EtatApp { store: store.clone() };
+    let mut serveur = actix_web::HttpServer::new(move || onde_api::app(etat.clone()))
+        .shutdown_timeout(25)
+        .bind(adresse)
+        .with_context(|| format!("écoute impossible sur {adresse}"))?;
+    if let Some(n) = workers {
+        serveur = serveur.workers(n);
+    }
+    let ecoute = serveur.addrs().first().copied().unwrap_or(adresse);
+    tracing::info!(adresse = %ecoute, base = %store.url().masquee(), "passerelle prête");
+    if avec_demo {
+        demo::annoncer(ecoute);
+    }
+    serveur.run().await.context("serveur HTTP")
+}

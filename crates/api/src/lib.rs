@@ -1,1 +1,82 @@
+//! HTTP side of the ONDE partner gateway: the actix-web application, one module per resource,
+//! problem+json errors, keyset pagination and the OpenAPI document derived from the handlers.
+//!
+//! Handlers never decide who may see what: they take an [`acces::Acces`] extractor and pass its
+//! perimeter to the store, which AND-s it into every query.
 
+pub mod acces;
+mod bloquant;
+mod docs;
+pub mod error;
+mod identifiant_requete;
+pub mod pagination;
+mod parametres;
+pub mod probleme;
+
+mod ecoles;
+mod eleves;
+mod inscriptions;
+mod sante;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App};
+use onde_store::Store;
+use utoipa_actix_web::AppExt;
+
+pub use error::ApiError;
+
+/// What every request needs, shared by all workers.
+#[derive(Clone)]
+pub struct EtatApp {
+    pub store: Store,
+}
+
+/// Registers every operation; the OpenAPI document is collected from the same calls.
+fn base<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(docs::document_de_base())
+        .configure(|cfg| {
+            cfg.service(sante::vivant).service(sante::pret);
+            cfg.service(
+                utoipa_actix_web::scope("/v1")
+                    .service(ecoles::lister)
+                    .service(ecoles::trouver)
+                    .service(eleves::trouver)
+                    .service(inscriptions::lister)
+                    .service(inscriptions::trouver),
+            );
+        })
+        .split_for_parts()
+}
+
+/// The OpenAPI document, exactly as served at `/openapi.json` and committed in `api-spec/`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    docs::finaliser(base(App::new()).1)
+}
+
+/// The whole application; `main` and the end-to-end tests build it through this function.
+pub fn app(
+    etat: EtatApp,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = base(App::new());
+    app.app_data(web::Data::new(etat))
+        .app_data(parametres::config_query())
+        .app_data(parametres::config_path())
+        .service(docs::interface(docs::finaliser(api)))
+        .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
+        .default_service(web::to(error::route_inconnue))
+        .wrap(from_fn(identifiant_requete::middleware))
+}

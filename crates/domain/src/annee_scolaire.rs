@@ -25,15 +25,25 @@ impl AnneeScolaire {
         if !forme {
             return Err(DomainError::invalide(
                 "annee_scolaire_format",
-                format!("« {} » n'est pas une année scolaire : AAAA-AAAA est attendu (ex. 2025-2026)", tronque(s)),
+                format!(
+                    "« {} » n'est pas une année scolaire : AAAA-AAAA est attendu (ex. 2025-2026)",
+                    tronque(s)
+                ),
             ));
         }
-        let debut: u16 = s[..4].parse().map_err(|_| DomainError::invalide("annee_scolaire_format", "année illisible"))?;
-        let fin: u16 = s[5..].parse().map_err(|_| DomainError::invalide("annee_scolaire_format", "année illisible"))?;
+        let debut: u16 = s[..4]
+            .parse()
+            .map_err(|_| DomainError::invalide("annee_scolaire_format", "année illisible"))?;
+        let fin: u16 = s[5..]
+            .parse()
+            .map_err(|_| DomainError::invalide("annee_scolaire_format", "année illisible"))?;
         if fin != debut + 1 {
             return Err(DomainError::invalide(
                 "annee_scolaire_non_consecutive",
-                format!("« {s} » : les deux années doivent se suivre (ex. {debut}-{})", debut + 1),
+                format!(
+                    "« {s} » : les deux années doivent se suivre (ex. {debut}-{})",
+                    debut + 1
+                ),
             ));
         }
         Self::depuis_debut(debut)
@@ -44,7 +54,11 @@ impl AnneeScolaire {
         if !(Self::PREMIERE..=Self::DERNIERE).contains(&debut) {
             return Err(DomainError::invalide(
                 "annee_scolaire_hors_bornes",
-                format!("l'année scolaire doit commencer entre {} et {}", Self::PREMIERE, Self::DERNIERE),
+                format!(
+                    "l'année scolaire doit commencer entre {} et {}",
+                    Self::PREMIERE,
+                    Self::DERNIERE
+                ),
             ));
         }
         let mut texte = [0u8; 9];
@@ -55,7 +69,11 @@ impl AnneeScolaire {
     /// The school year a date falls in (the year turns on 1 September).
     pub fn contenant(date: NaiveDate) -> Result<Self, DomainError> {
         let annee = u16::try_from(date.year()).unwrap_or(0);
-        Self::depuis_debut(if date.month() >= 9 { annee } else { annee.saturating_sub(1) })
+        Self::depuis_debut(if date.month() >= 9 {
+            annee
+        } else {
+            annee.saturating_sub(1)
+        })
     }
 
     pub fn debut(&self) -> u16 {
@@ -91,10 +109,21 @@ mod tests {
     #[test]
     fn valides_et_invalides() {
         assert_eq!(AnneeScolaire::parse("2025-2026").unwrap().debut(), 2025);
-        for s in ["2025-2027", "2025/2026", "2025-2025", "25-26", "2026-2025", "1900-1901", ""] {
+        for s in [
+            "2025-2027",
+            "2025/2026",
+            "2025-2025",
+            "25-26",
+            "2026-2025",
+            "1900-1901",
+            "",
+        ] {
             assert!(AnneeScolaire::parse(s).is_err(), "{s} accepté");
         }
-        assert_eq!(AnneeScolaire::parse("2025-2027").unwrap_err().code(), "annee_scolaire_non_consecutive");
+        assert_eq!(
+            AnneeScolaire::parse("2025-2027").unwrap_err().code(),
+            "annee_scolaire_non_consecutive"
+        );
     }
 
     #[test]

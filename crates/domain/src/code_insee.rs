@@ -24,7 +24,10 @@ impl CodeInsee {
         let err = |detail: &str| {
             DomainError::invalide(
                 "code_insee_format",
-                format!("« {} » n'est pas un code INSEE de commune : {detail} (ex. 75056, 2A004, 97105, 99109)", tronque(s)),
+                format!(
+                    "« {} » n'est pas un code INSEE de commune : {detail} (ex. 75056, 2A004, 97105, 99109)",
+                    tronque(s)
+                ),
             )
         };
         if s.len() != 5 || !s.is_ascii() {
@@ -125,7 +128,9 @@ mod tests {
 
     #[test]
     fn codes_invalides() {
-        for s in ["", "7505", "750566", "00123", "20123", "96001", "2C004", "75000", "99001", "7505A", "75 56"] {
+        for s in [
+            "", "7505", "750566", "00123", "20123", "96001", "2C004", "75000", "99001", "7505A", "75 56",
+        ] {
             assert!(CodeInsee::parse(s).is_err(), "{s} accepté");
         }
     }
@@ -133,7 +138,9 @@ mod tests {
     #[test]
     fn le_motif_publie_accepte_ce_que_parse_accepte() {
         // Mirrors the schema pattern by hand on the boundaries of each branch.
-        for s in ["01001", "19999", "21001", "95999", "2A001", "97101", "98801", "99100", "99599"] {
+        for s in [
+            "01001", "19999", "21001", "95999", "2A001", "97101", "98801", "99100", "99599",
+        ] {
             assert!(CodeInsee::parse(s).is_ok(), "{s}");
         }
     }

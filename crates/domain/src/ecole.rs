@@ -34,7 +34,10 @@ impl TypeEcole {
 
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::TOUS.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            DomainError::invalide("type_ecole_inconnu", "le type d'école vaut maternelle, elementaire ou primaire")
+            DomainError::invalide(
+                "type_ecole_inconnu",
+                "le type d'école vaut maternelle, elementaire ou primaire",
+            )
         })
     }
 

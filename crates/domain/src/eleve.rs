@@ -15,7 +15,12 @@ impl utoipa::PartialSchema for Prenoms {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
         ArrayBuilder::new()
-            .items(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(100)))
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(100)),
+            )
             .min_items(Some(1))
             .max_items(Some(3))
             .description(Some("Prénoms de l'élève, du premier au troisième."))

@@ -8,9 +8,7 @@ pub enum DomainError {
     #[error("{message}")]
     Invalide { code: &'static str, message: String },
     /// A workflow step that the current status does not allow.
-    #[error(
-        "transition interdite : une inscription au statut « {depuis} » ne peut pas passer au statut « {vers} »"
-    )]
+    #[error("transition interdite : une inscription au statut « {depuis} » ne peut pas passer au statut « {vers} »")]
     TransitionInterdite {
         depuis: StatutInscription,
         vers: StatutInscription,

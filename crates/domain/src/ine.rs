@@ -6,7 +6,9 @@ use crate::uai::tronque;
 use crate::DomainError;
 
 /// The INE family, recognised from the shape of the value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FamilleIne {
     /// INE-BEA (first-degree base and SIECLE): `AABBNNNNNNK`, key checked.
@@ -53,7 +55,9 @@ impl Ine {
             if char::from(b[10]) != attendue {
                 return Err(DomainError::invalide(
                     "ine_cle",
-                    format!("INE-BEA « {s} » : la lettre clé devrait être {attendue} (reste modulo 23 des 10 chiffres)"),
+                    format!(
+                        "INE-BEA « {s} » : la lettre clé devrait être {attendue} (reste modulo 23 des 10 chiffres)"
+                    ),
                 ));
             }
             (FamilleIne::Bea, false)
@@ -81,7 +85,10 @@ impl Ine {
         if ine.famille != FamilleIne::Bea || ine.provisoire {
             return Err(DomainError::invalide(
                 "ine_famille",
-                format!("« {} » n'est pas un INE-BEA définitif (10 chiffres + lettre clé)", tronque(s)),
+                format!(
+                    "« {} » n'est pas un INE-BEA définitif (10 chiffres + lettre clé)",
+                    tronque(s)
+                ),
             ));
         }
         Ok(ine)
@@ -143,7 +150,14 @@ mod tests {
 
     #[test]
     fn formes_invalides_refusees() {
-        for s in ["", "0494004062", "0494004062MM", "0494004062m", "04940040-2M", "ABCDEFGHIJK"] {
+        for s in [
+            "",
+            "0494004062",
+            "0494004062MM",
+            "0494004062m",
+            "04940040-2M",
+            "ABCDEFGHIJK",
+        ] {
             assert!(Ine::parse(s).is_err(), "{s} accepté");
         }
         assert_eq!(Ine::parse("0494004062N").unwrap_err().code(), "ine_cle");
@@ -170,7 +184,7 @@ mod tests {
     proptest! {
         #[test]
         fn aller_retour(ine in ine_bea()) {
-            prop_assert_eq!(Ine::parse(&ine.to_string()).unwrap(), ine.clone());
+            prop_assert_eq!(Ine::parse(&format!("{ine}")).unwrap(), ine.clone());
             let json = serde_json::to_string(&ine).unwrap();
             prop_assert_eq!(serde_json::from_str::<Ine>(&json).unwrap(), ine);
         }

@@ -2,7 +2,9 @@
 
 use crate::{AnneeScolaire, DomainError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[schema(example = "CP")]
 pub enum Niveau {
     /// Toute petite section (under-3s, counted in cycle 1).

@@ -17,8 +17,12 @@ pub enum LienResponsable {
 }
 
 impl LienResponsable {
-    pub const TOUS: [LienResponsable; 4] =
-        [LienResponsable::Mere, LienResponsable::Pere, LienResponsable::Tuteur, LienResponsable::Autre];
+    pub const TOUS: [LienResponsable; 4] = [
+        LienResponsable::Mere,
+        LienResponsable::Pere,
+        LienResponsable::Tuteur,
+        LienResponsable::Autre,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

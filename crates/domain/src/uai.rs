@@ -81,7 +81,16 @@ mod tests {
 
     #[test]
     fn formes_invalides_refusees() {
-        for s in ["", "0750655", "0750655EE", "075065E5", "0750655e", "O750655E", " 0750655E", "0750655I"] {
+        for s in [
+            "",
+            "0750655",
+            "0750655EE",
+            "075065E5",
+            "0750655e",
+            "O750655E",
+            " 0750655E",
+            "0750655I",
+        ] {
             assert!(Uai::parse(s).is_err(), "{s} accepté");
         }
         assert_eq!(Uai::parse("0750655F").unwrap_err().code(), "uai_cle");

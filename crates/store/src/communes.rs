@@ -19,5 +19,8 @@ pub fn nom(conn: &mut DbConnection, code: &CodeInsee) -> Result<Option<String>, 
 
 /// Every commune code, in order (demo and tests).
 pub fn codes(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-    Ok(communes::table.select(communes::code_insee).order(communes::code_insee).load(conn)?)
+    Ok(communes::table
+        .select(communes::code_insee)
+        .order(communes::code_insee)
+        .load(conn)?)
 }

@@ -119,6 +119,17 @@ impl ManageConnection for Gestionnaire {
     }
 }
 
+/// Connection failures are reported once, by the caller that waited for a connection; r2d2's
+/// own report of every retry would flood the logs while the database is away.
+#[derive(Debug)]
+struct JournalErreurs;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for JournalErreurs {
+    fn handle_error(&self, erreur: diesel::r2d2::Error) {
+        tracing::debug!(%erreur, "connexion à la base refusée");
+    }
+}
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct OptionsPool {
@@ -160,6 +171,7 @@ impl Store {
             .max_size(options.taille_max)
             .min_idle(Some(1))
             .connection_timeout(options.attente_max)
+            .error_handler(Box::new(JournalErreurs))
             .build(Gestionnaire { url: url.clone() })
             .map_err(|e| StoreError::Indisponible(format!("{} : {e}", url.masquee())))?;
         Ok(Self { pool, url })
@@ -216,10 +228,22 @@ mod tests {
 
     #[test]
     fn backend_choisi_par_le_schema() {
-        assert_eq!(UrlBase::parse("postgres://u:p@h/db").unwrap().backend(), Backend::Postgres);
-        assert_eq!(UrlBase::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
-        assert_eq!(UrlBase::parse("sqlite://data/x.sqlite").unwrap(), UrlBase::Sqlite("data/x.sqlite".into()));
-        assert_eq!(UrlBase::parse("data/x.sqlite").unwrap(), UrlBase::Sqlite("data/x.sqlite".into()));
+        assert_eq!(
+            UrlBase::parse("postgres://u:p@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            UrlBase::parse("postgresql://h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            UrlBase::parse("sqlite://data/x.sqlite").unwrap(),
+            UrlBase::Sqlite("data/x.sqlite".into())
+        );
+        assert_eq!(
+            UrlBase::parse("data/x.sqlite").unwrap(),
+            UrlBase::Sqlite("data/x.sqlite".into())
+        );
         assert!(UrlBase::parse("mysql://h/db").is_err());
         assert!(UrlBase::parse("").is_err());
         assert_eq!(

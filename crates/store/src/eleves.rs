@@ -40,7 +40,11 @@ fn eleve(l: LigneEleve, responsables: Vec<onde_domain::Responsable>) -> Result<E
     };
     Ok(Eleve {
         id: lire_uuid("eleves", "id", &l.id)?,
-        ine: l.ine.as_deref().map(|s| lire("eleves", "ine", Ine::parse(s))).transpose()?,
+        ine: l
+            .ine
+            .as_deref()
+            .map(|s| lire("eleves", "ine", Ine::parse(s)))
+            .transpose()?,
         nom: l.nom,
         prenoms: prenoms(l.prenom1, l.prenom2, l.prenom3)?,
         sexe: lire("eleves", "sexe", Sexe::parse(&l.sexe))?,

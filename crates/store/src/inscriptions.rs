@@ -67,11 +67,17 @@ pub fn lister(
     }
     let lignes = q.load::<(LigneInscription, LigneResumeEleve)>(conn)?;
     let elements = lignes.into_iter().map(convertir).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::depuis_lignes(elements, page.limite, |i| i.inscription.id.to_string()))
+    Ok(Page::depuis_lignes(elements, page.limite, |i| {
+        i.inscription.id.to_string()
+    }))
 }
 
 /// One inscription, `None` when unknown or outside the perimeter.
-pub fn trouver(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<Option<InscriptionEleve>, StoreError> {
+pub fn trouver(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    id: Uuid,
+) -> Result<Option<InscriptionEleve>, StoreError> {
     inscriptions::table
         .inner_join(ecoles::table)
         .inner_join(eleves::table)

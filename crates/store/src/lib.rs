@@ -8,9 +8,9 @@
 mod connection;
 mod error;
 mod lignes;
-mod perimetre;
 pub mod migrations;
 pub mod pagination;
+mod perimetre;
 pub mod schema;
 
 pub mod communes;

@@ -111,11 +111,16 @@ impl TryFrom<LigneResumeEleve> for ResumeEleve {
     fn try_from(l: LigneResumeEleve) -> Result<Self, StoreError> {
         Ok(ResumeEleve {
             id: lire_uuid("eleves", "id", &l.id)?,
-            ine: l.ine.as_deref().map(Ine::parse).transpose().map_err(|e| StoreError::Corrompu {
-                table: "eleves",
-                colonne: "ine",
-                detail: e.to_string(),
-            })?,
+            ine: l
+                .ine
+                .as_deref()
+                .map(Ine::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrompu {
+                    table: "eleves",
+                    colonne: "ine",
+                    detail: e.to_string(),
+                })?,
             nom: l.nom,
             prenoms: prenoms(l.prenom1, l.prenom2, l.prenom3)?,
             sexe: lire("eleves", "sexe", Sexe::parse(&l.sexe))?,
@@ -188,7 +193,11 @@ impl TryFrom<LigneInscription> for Inscription {
             id: lire_uuid("inscriptions", "id", &l.id)?,
             eleve_id: lire_uuid("inscriptions", "eleve_id", &l.eleve_id)?,
             uai: lire("inscriptions", "uai", Uai::parse(&l.uai))?,
-            annee_scolaire: lire("inscriptions", "annee_scolaire", AnneeScolaire::parse(&l.annee_scolaire))?,
+            annee_scolaire: lire(
+                "inscriptions",
+                "annee_scolaire",
+                AnneeScolaire::parse(&l.annee_scolaire),
+            )?,
             niveau: lire("inscriptions", "niveau", Niveau::parse(&l.niveau))?,
             classe: l.classe,
             dispositif: l.dispositif,

@@ -60,7 +60,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self { elements: lignes, suivant }
+        Self {
+            elements: lignes,
+            suivant,
+        }
     }
 }
 

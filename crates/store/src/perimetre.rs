@@ -40,7 +40,11 @@ pub(crate) fn eleves(p: &Perimetre) -> Box<dyn BoxableExpression<eleves::table, 
             let scolarises = inscriptions::table
                 .inner_join(ecoles::table)
                 .filter(inscriptions::statut.ne("radie"))
-                .filter(ecoles::code_commune.eq_any(communes.clone()).or(ecoles::uai.eq_any(uais)))
+                .filter(
+                    ecoles::code_commune
+                        .eq_any(communes.clone())
+                        .or(ecoles::uai.eq_any(uais)),
+                )
                 .select(inscriptions::eleve_id);
             // NULL IN (...) is NULL, which the WHERE clause treats as false: no address, no match.
             let reside = eleves::adresse_commune.assume_not_null().eq_any(communes);

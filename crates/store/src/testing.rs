@@ -68,10 +68,10 @@ impl BaseDeTest {
     pub fn postgres() -> Self {
         let admin = url_admin();
         let nom = format!("onde_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
-            panic!("PostgreSQL est requis pour les tests ({admin}) et n'est pas joignable : {e}")
-        });
-        conn.batch_execute(&format!("CREATE DATABASE {nom}")).expect("CREATE DATABASE");
+        let mut conn = PgConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("PostgreSQL est requis pour les tests ({admin}) et n'est pas joignable : {e}"));
+        conn.batch_execute(&format!("CREATE DATABASE {nom}"))
+            .expect("CREATE DATABASE");
         let url = avec_base(&admin, &nom);
         let options = OptionsPool {
             taille_max: 4,
@@ -110,12 +110,12 @@ macro_rules! tests_deux_backends {
 
                 fn corps($base: &$crate::testing::BaseDeTest) $corps
 
-                #[test]
+                #[::core::prelude::v1::test]
                 fn sqlite() {
                     corps(&$crate::testing::BaseDeTest::sqlite());
                 }
 
-                #[test]
+                #[::core::prelude::v1::test]
                 fn postgres() {
                     corps(&$crate::testing::BaseDeTest::postgres());
                 }
@@ -132,6 +132,9 @@ mod tests {
     fn remplace_le_nom_de_base() {
         assert_eq!(avec_base("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
         assert_eq!(avec_base("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(avec_base("postgres://u@h/p?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            avec_base("postgres://u@h/p?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

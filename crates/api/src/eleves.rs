@@ -1,0 +1,31 @@
+//! `/v1/eleves`: pupils of the caller's perimeter, with their guardians.
+
+use actix_web::{get, web, HttpResponse};
+use onde_domain::{Eleve, Ine};
+
+use crate::acces::Acces;
+use crate::bloquant::executer;
+use crate::parametres::chemin;
+use crate::probleme::ErreursRessource;
+use crate::{ApiError, EtatApp};
+
+/// Consulter un élève
+///
+/// L'élève d'INE donné avec ses responsables légaux, s'il est scolarisé dans une école du
+/// périmètre de l'appelant (inscription active) ou réside dans une de ses communes.
+#[utoipa::path(
+    tag = "eleves",
+    operation_id = "consulter_eleve",
+    params(("ine" = Ine, Path, description = "INE de l'élève")),
+    responses((status = 200, description = "L'élève et ses responsables", body = Eleve), ErreursRessource)
+)]
+#[get("/eleves/{ine}")]
+pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, ine: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let ine = chemin("ine", &ine, Ine::parse)?;
+    let eleve = executer(&etat.store, move |c| {
+        onde_store::eleves::trouver_par_ine(c, &acces.perimetre, &ine)
+    })
+    .await?;
+    let eleve = eleve.ok_or(ApiError::Introuvable { ressource: "L'élève" })?;
+    Ok(HttpResponse::Ok().json(eleve))
+}

@@ -1,0 +1,54 @@
+//! Every request gets an id (the caller's `X-Request-Id` when it is sane, else a new UUIDv7),
+//! echoed in the response header and in problem documents, and logged with the route pattern
+//! (never the raw path: it may hold an INE).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static ID_REQUETE: String;
+}
+
+/// The id of the request being served, if any.
+pub fn courant() -> Option<String> {
+    ID_REQUETE.try_with(Clone::clone).ok()
+}
+
+fn acceptable(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| s.to_owned())
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(acceptable)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let debut = Instant::now();
+    let methode = req.method().clone();
+    let mut reponse = ID_REQUETE.scope(id.clone(), next.call(req)).await?;
+    let route = reponse.request().match_pattern().unwrap_or_else(|| "(inconnue)".into());
+    tracing::info!(
+        request_id = %id,
+        methode = %methode,
+        route = %route,
+        statut = reponse.status().as_u16(),
+        duree_ms = debut.elapsed().as_secs_f64() * 1000.0,
+        "requête"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        reponse.headers_mut().insert(X_REQUEST_ID, v);
+    }
+    Ok(reponse)
+}

@@ -1,0 +1,151 @@
+//! `/v1/inscriptions`: enrolments in the schools of the caller's perimeter.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use onde_domain::{AnneeScolaire, CodeInsee, Inscription, Niveau, ResumeEleve, StatutInscription, Uai};
+use onde_store::inscriptions::{FiltreInscriptions, InscriptionEleve};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::bloquant::executer;
+use crate::pagination;
+use crate::parametres::{chemin, Lecteur};
+use crate::probleme::{ErreursLecture, ErreursRessource};
+use crate::{ApiError, EtatApp};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParametresInscriptions {
+    /// Code INSEE de la commune de l'école.
+    #[param(value_type = Option<CodeInsee>)]
+    commune: Option<String>,
+    /// UAI de l'école.
+    #[param(value_type = Option<Uai>)]
+    uai: Option<String>,
+    /// Année scolaire.
+    #[param(value_type = Option<AnneeScolaire>)]
+    annee_scolaire: Option<String>,
+    /// Niveau.
+    #[param(value_type = Option<Niveau>)]
+    niveau: Option<String>,
+    /// Statut de l'inscription.
+    #[param(value_type = Option<StatutInscription>)]
+    statut: Option<String>,
+    /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
+    limit: Option<String>,
+    /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
+    #[param(value_type = Option<String>)]
+    curseur: Option<String>,
+}
+
+/// Une inscription avec l'identité de l'élève.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InscriptionDetaillee {
+    #[serde(flatten)]
+    pub inscription: Inscription,
+    pub eleve: ResumeEleve,
+}
+
+impl From<InscriptionEleve> for InscriptionDetaillee {
+    fn from(i: InscriptionEleve) -> Self {
+        Self {
+            inscription: i.inscription,
+            eleve: i.eleve,
+        }
+    }
+}
+
+/// Une page d'inscriptions, dans un ordre stable.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageInscriptions {
+    pub elements: Vec<InscriptionDetaillee>,
+    /// Curseur de la page suivante ; absent sur la dernière page.
+    #[schema(example = "djE6MDE5MmQzZTQtNWY2YS03YjhjLTlkMGUtMWYyYTNiNGM1ZDZl")]
+    pub curseur_suivant: Option<String>,
+    /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    #[schema(
+        example = "/v1/inscriptions?commune=75056&limit=100&curseur=djE6MDE5MmQzZTQtNWY2YS03YjhjLTlkMGUtMWYyYTNiNGM1ZDZl"
+    )]
+    pub lien_suivant: Option<String>,
+}
+
+/// Lister les inscriptions
+///
+/// Inscriptions des écoles du périmètre de l'appelant avec l'identité de chaque élève —
+/// la liste qu'une mairie tire pour la cantine, le périscolaire ou le transport scolaire.
+/// Filtres cumulables ; ordre stable ; pagination par curseur : suivre `lien_suivant`
+/// (ou l'en-tête `Link: <…>; rel="next"`) jusqu'à son absence.
+#[utoipa::path(
+    tag = "inscriptions",
+    operation_id = "lister_inscriptions",
+    params(ParametresInscriptions),
+    responses(
+        (status = 200, description = "Une page d'inscriptions", body = PageInscriptions,
+         headers(("Link" = String, description = "Lien vers la page suivante, `rel=\"next\"`"))),
+        ErreursLecture,
+    )
+)]
+#[get("/inscriptions")]
+pub async fn lister(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    params: web::Query<ParametresInscriptions>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = params.into_inner();
+    let mut l = Lecteur::default();
+    let filtre = FiltreInscriptions {
+        commune: l.optionnel("commune", p.commune.as_deref(), CodeInsee::parse),
+        uai: l.optionnel("uai", p.uai.as_deref(), Uai::parse),
+        annee_scolaire: l.optionnel("annee_scolaire", p.annee_scolaire.as_deref(), AnneeScolaire::parse),
+        niveau: l.optionnel("niveau", p.niveau.as_deref(), Niveau::parse),
+        statut: l.optionnel("statut", p.statut.as_deref(), StatutInscription::parse),
+    };
+    let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
+    l.terminer()?;
+    let resultat = executer(&etat.store, move |c| {
+        onde_store::inscriptions::lister(c, &acces.perimetre, &filtre, &page)
+    })
+    .await?;
+    let lien = resultat.suivant.as_ref().map(|c| pagination::lien_suivant(&req, c));
+    let corps = PageInscriptions {
+        elements: resultat.elements.into_iter().map(Into::into).collect(),
+        curseur_suivant: resultat.suivant.map(|c| c.encoder()),
+        lien_suivant: lien.clone(),
+    };
+    Ok(pagination::reponse(&corps, lien.as_deref()))
+}
+
+/// Consulter une inscription
+///
+/// L'inscription d'identifiant donné avec l'identité de l'élève, si son école est dans le
+/// périmètre de l'appelant.
+#[utoipa::path(
+    tag = "inscriptions",
+    operation_id = "consulter_inscription",
+    params(("id" = Uuid, Path, description = "Identifiant de l'inscription")),
+    responses((status = 200, description = "L'inscription", body = InscriptionDetaillee), ErreursRessource)
+)]
+#[get("/inscriptions/{id}")]
+pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = chemin("id", &id, |s| {
+        Uuid::parse_str(s).map_err(|_| onde_domain::DomainError::Invalide {
+            code: "identifiant_format",
+            message: format!(
+                "« {} » n'est pas un identifiant d'inscription (UUID, ex. 0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e)",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
+    })?;
+    let trouve = executer(&etat.store, move |c| {
+        onde_store::inscriptions::trouver(c, &acces.perimetre, id)
+    })
+    .await?;
+    let inscription = trouve.ok_or(ApiError::Introuvable {
+        ressource: "L'inscription",
+    })?;
+    Ok(HttpResponse::Ok().json(InscriptionDetaillee::from(inscription)))
+}

@@ -1,0 +1,89 @@
+//! RFC 9457 problem documents, in French, with stable machine codes.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Un document « problème » (RFC 9457, `application/problem+json`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Probleme {
+    /// URI relative identifiant le type de problème.
+    #[serde(rename = "type")]
+    #[schema(example = "/problemes/parametre_invalide")]
+    pub type_probleme: String,
+    /// Résumé du type de problème.
+    #[schema(example = "Paramètre invalide")]
+    pub title: String,
+    /// Code de statut HTTP.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// Explication propre à cette occurrence.
+    #[schema(example = "La requête contient 1 paramètre invalide.")]
+    pub detail: String,
+    /// Identifiant de la requête (identique à l'en-tête `X-Request-Id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")]
+    pub instance: Option<String>,
+    /// Code machine stable.
+    #[schema(example = "parametre_invalide")]
+    pub code: String,
+    /// Chaque violation constatée, quand il y en a plusieurs possibles.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub erreurs: Vec<Violation>,
+}
+
+/// Une règle non respectée par un paramètre ou un champ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Violation {
+    /// Pointeur JSON (RFC 6901) vers le champ du corps en cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/eleve/ine")]
+    pub pointer: Option<String>,
+    /// Nom du paramètre de chemin ou de requête en cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "uai")]
+    pub parametre: Option<String>,
+    /// Code machine stable de la règle.
+    #[schema(example = "uai_cle")]
+    pub code: String,
+    /// Message en français.
+    #[schema(example = "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)")]
+    pub message: String,
+}
+
+impl Violation {
+    pub fn parametre(nom: &str, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            pointer: None,
+            parametre: Some(nom.to_owned()),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors every read operation may answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErreursLecture {
+    /// Paramètre invalide : le document liste chaque violation avec le nom du paramètre et la règle.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Parametres(Probleme),
+    /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
+    #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
+    Indisponible(Probleme),
+}
+
+/// Errors of an operation on one resource.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErreursRessource {
+    /// Identifiant mal formé : le document nomme le paramètre et la règle.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Parametres(Probleme),
+    /// La ressource n'existe pas, ou est hors du périmètre de l'appelant (les deux cas sont indiscernables).
+    #[response(status = 404, content_type = "application/problem+json")]
+    Introuvable(Probleme),
+    /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
+    #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
+    Indisponible(Probleme),
+}

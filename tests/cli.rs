@@ -1,0 +1,154 @@
+//! The binary as a user runs it: spec export, start-up errors, and `serve --demo` over a real
+//! socket (paging through the demo set by following the next links).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_onde-echanges");
+
+#[test]
+fn openapi_ecrit_la_spec_commitee() {
+    let sortie = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(sortie.status.success());
+    let commite = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/api-spec/openapi.json")).unwrap();
+    assert_eq!(String::from_utf8(sortie.stdout).unwrap(), commite);
+}
+
+fn erreur_de_demarrage(args: &[&str], env: &[(&str, &str)]) -> String {
+    let dossier = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dossier.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ONDE_BIND");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let sortie = cmd.output().unwrap();
+    assert_eq!(sortie.status.code(), Some(2), "{sortie:?}");
+    let stderr = String::from_utf8(sortie.stderr).unwrap();
+    let lignes: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lignes.len(), 1, "une seule ligne attendue : {stderr}");
+    assert!(lignes[0].starts_with("erreur : "), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    lignes[0].to_owned()
+}
+
+#[test]
+fn un_mauvais_reglage_arrete_le_demarrage_en_une_ligne() {
+    assert!(erreur_de_demarrage(&["serve"], &[("ONDE_BIND", "nulle-part")]).contains("ONDE_BIND"));
+    assert!(erreur_de_demarrage(&["serve", "--bind", "127.0.0.1:99999"], &[]).contains("127.0.0.1:99999"));
+    assert!(erreur_de_demarrage(&["serve"], &[("DATABASE_URL", "mysql://h/db")]).contains("mysql"));
+    let ligne = erreur_de_demarrage(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/x")],
+    );
+    assert!(ligne.contains("injoignable"), "{ligne}");
+    assert!(
+        !ligne.contains("secret"),
+        "le mot de passe ne doit pas apparaître : {ligne}"
+    );
+}
+
+/// Minimal HTTP/1.1 GET; returns (status, headers, body).
+fn http_get(hote: &str, chemin: &str) -> (u16, Vec<(String, String)>, String) {
+    let mut flux = TcpStream::connect(hote).unwrap();
+    flux.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        flux,
+        "GET {chemin} HTTP/1.1\r\nHost: {hote}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut brut = String::new();
+    flux.read_to_string(&mut brut).unwrap();
+    let (tete, corps) = brut.split_once("\r\n\r\n").unwrap();
+    let mut lignes = tete.lines();
+    let statut = lignes.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let entetes = lignes
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    (statut, entetes, corps.to_owned())
+}
+
+struct Processus(std::process::Child);
+
+impl Drop for Processus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_demo_de_bout_en_bout() {
+    let dossier = tempfile::tempdir().unwrap();
+    let mut enfant = Processus(
+        Command::new(BIN)
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .current_dir(dossier.path())
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The demo announces its URL once the data is in and the socket is bound.
+    let mut hote = None;
+    let debut = Instant::now();
+    for ligne in BufReader::new(enfant.0.stdout.take().unwrap()).lines() {
+        let ligne = ligne.unwrap();
+        if let Some(reste) = ligne.trim().strip_prefix("Documentation : http://") {
+            hote = Some(reste.trim_end_matches("/docs/").to_owned());
+        }
+        if ligne.contains("curl") {
+            break;
+        }
+        assert!(debut.elapsed() < Duration::from_secs(300), "démo trop lente à démarrer");
+    }
+    let hote = hote.expect("URL de la documentation annoncée");
+    assert!(
+        dossier.path().join("data/onde.sqlite").exists(),
+        "base SQLite par défaut sous ./data/"
+    );
+
+    let (statut, _, _) = http_get(&hote, "/health/ready");
+    assert_eq!(statut, 200);
+    let (statut, _, corps) = http_get(&hote, "/docs/");
+    assert_eq!(statut, 200);
+    assert!(corps.contains("swagger"));
+
+    let (statut, entetes, corps) = http_get(&hote, "/v1/inscriptions?limit=50");
+    assert_eq!(statut, 200);
+    let page1: serde_json::Value = serde_json::from_str(&corps).unwrap();
+    let ids1: Vec<&str> = page1["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids1.len(), 50);
+    let lien = entetes
+        .iter()
+        .find(|(k, _)| k == "link")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let suivant = lien.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    assert_eq!(page1["lien_suivant"], suivant.as_str());
+    let (statut, _, corps) = http_get(&hote, &suivant);
+    assert_eq!(statut, 200);
+    let page2: serde_json::Value = serde_json::from_str(&corps).unwrap();
+    let ids2: Vec<&str> = page2["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids2.len(), 50);
+    assert!(ids1.iter().all(|id| !ids2.contains(id)), "pages disjointes");
+    assert!(ids1.last().unwrap() < ids2.first().unwrap(), "la page 2 suit la page 1");
+}
