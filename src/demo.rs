@@ -1,12 +1,13 @@
 //! The demo data set and the progress display of `seed`.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::Datelike;
 use indicatif::{ProgressBar, ProgressStyle};
 use onde_store::seed::{self, ParametresSeed};
-use onde_store::Store;
+use onde_store::{Store, UrlBase};
 
 /// A few communes, about 10,000 pupils: enough to page through, small enough to start at once.
 pub const ELEVES_DEMO: u32 = 10_000;
@@ -24,22 +25,42 @@ pub fn rentree_courante() -> u16 {
     }
 }
 
-/// Seeds the demo set into an empty database; leaves a non-empty one alone.
-pub fn preparer(store: &Store) -> anyhow::Result<()> {
-    let mut conn = store.connexion()?;
-    if !seed::base_vide(&mut conn)? {
-        tracing::info!("base déjà remplie : jeu de démonstration conservé");
-        return Ok(());
+/// Where the demo credentials go: beside the SQLite file, or `./data/` on PostgreSQL.
+fn dossier_donnees(store: &Store) -> PathBuf {
+    match store.url() {
+        UrlBase::Sqlite(chemin) => chemin
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        UrlBase::Postgres(_) => PathBuf::from("data"),
     }
-    drop(conn);
-    let parametres = ParametresSeed {
-        eleves: ELEVES_DEMO,
-        graine: GRAINE_DEMO,
-        rentree: rentree_courante(),
-        communes: Some(COMMUNES_DEMO),
-    };
-    remplir(store, &parametres, false)
 }
+
+/// Seeds the demo set into an empty database (a non-empty one is left alone), creates the demo
+/// partners if there are none, and returns the credentials file.
+pub fn preparer(store: &Store) -> anyhow::Result<PathBuf> {
+    let mut conn = store.connexion()?;
+    let vide = seed::base_vide(&mut conn)?;
+    drop(conn);
+    if vide {
+        let parametres = ParametresSeed {
+            eleves: ELEVES_DEMO,
+            graine: GRAINE_DEMO,
+            rentree: rentree_courante(),
+            communes: Some(COMMUNES_DEMO),
+        };
+        remplir(store, &parametres, false)?;
+    } else {
+        tracing::info!("base déjà remplie : jeu de démonstration conservé");
+    }
+    let dossier = dossier_donnees(store);
+    std::fs::create_dir_all(&dossier).with_context(|| format!("création de {}", dossier.display()))?;
+    onde_api::partenaires::creer_partenaires_demo(store, &dossier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(dossier.join(FICHIER_IDENTIFIANTS))
+}
+
+pub const FICHIER_IDENTIFIANTS: &str = "demo-credentials.json";
 
 pub fn remplir(store: &Store, parametres: &ParametresSeed, barre: bool) -> anyhow::Result<()> {
     let mut conn = store.connexion()?;
@@ -82,14 +103,28 @@ pub fn remplir(store: &Store, parametres: &ParametresSeed, barre: bool) -> anyho
     Ok(())
 }
 
-/// Tells the person who ran `serve --demo` where to look and what to paste.
-pub fn annoncer(adresse: SocketAddr) {
+/// Tells the person who ran `serve --demo` where to look and what to paste: a token request
+/// with the first demo mairie's credentials, then a list call with that token.
+pub fn annoncer(adresse: SocketAddr, identifiants: &Path) {
     let hote = if adresse.ip().is_unspecified() {
         format!("127.0.0.1:{}", adresse.port())
     } else {
         adresse.to_string()
     };
+    let mairie = std::fs::read_to_string(identifiants)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.as_array()?.iter().find(|p| p["kind"] == "mairie").cloned());
     println!("Démo prête.");
     println!("  Documentation : http://{hote}/docs/");
-    println!("  Essai         : curl -s 'http://{hote}/v1/inscriptions?limit=5'");
+    println!("  Identifiants  : {}", identifiants.display());
+    if let Some(m) = mairie {
+        let (id, secret) = (
+            m["client_id"].as_str().unwrap_or(""),
+            m["client_secret"].as_str().unwrap_or(""),
+        );
+        println!(
+            "  Essai         : JETON=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{hote}/oauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/') && curl -s -H \"Authorization: Bearer $JETON\" 'http://{hote}/v1/inscriptions?limit=5'"
+        );
+    }
 }

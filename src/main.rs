@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use onde_store::{OptionsPool, Store};
 
+mod audit;
 mod demo;
+mod partenaire;
 
 const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
 
@@ -72,6 +74,27 @@ enum Commande {
     },
     /// Écrit le document OpenAPI sur la sortie standard.
     Openapi,
+    /// Administre les partenaires : création, liste, consultation, modification, secret, révocation.
+    Partenaire {
+        #[command(subcommand)]
+        action: partenaire::CommandePartenaire,
+    },
+    /// Gère les clés de signature des jetons d'accès.
+    Cles {
+        #[command(subcommand)]
+        action: partenaire::CommandeCles,
+    },
+    /// Consulte la piste d'audit (filtres : partenaire, élève, période), ou la purge.
+    Audit(audit::CommandeAudit),
+    /// Applique la durée de conservation (DOMAIN.md) : supprime les élèves sortis du premier
+    /// degré avant l'année civile en cours (inscriptions, liens et responsables orphelins compris).
+    Retention {
+        #[command(flatten)]
+        base: OptionsBase,
+        /// Date de référence AAAA-MM-JJ (par défaut : aujourd'hui).
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -123,6 +146,23 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             println!("{json}");
             Ok(())
         }
+        Commande::Partenaire { action } => partenaire::executer(action),
+        Commande::Cles { action } => partenaire::executer_cles(action),
+        Commande::Audit(commande) => audit::executer(commande),
+        Commande::Retention { base, date } => {
+            let jour = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| anyhow::anyhow!("--date « {d} » : une date AAAA-MM-JJ est attendue"))?,
+                None => chrono::Utc::now().date_naive(),
+            };
+            let store = ouvrir(&base)?;
+            let n = onde_store::eleves::purger_retention(&mut *store.connexion()?, jour)?;
+            println!(
+                "{n} élève(s) sorti(s) du premier degré avant {} supprimé(s)",
+                jour.format("%Y")
+            );
+            Ok(())
+        }
         Commande::Migrate { base } => {
             let store = ouvrir(&base)?;
             let appliquees = store.migrer()?;
@@ -168,16 +208,21 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             if !appliquees.is_empty() {
                 tracing::info!(migrations = ?appliquees, "migrations appliquées");
             }
-            if avec_demo {
-                demo::preparer(&store)?;
-            }
-            actix_web::rt::System::new().block_on(servir(store, adresse, workers, avec_demo))
+            let identifiants = if avec_demo { Some(demo::preparer(&store)?) } else { None };
+            actix_web::rt::System::new().block_on(servir(store, adresse, workers, identifiants))
         }
     }
 }
 
-async fn servir(store: Store, adresse: SocketAddr, workers: Option<usize>, avec_demo: bool) -> anyhow::Result<()> {
-    let etat = onde_api::EtatApp { store: store.clone() };
+async fn servir(
+    store: Store,
+    adresse: SocketAddr,
+    workers: Option<usize>,
+    identifiants_demo: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let etat = onde_api::EtatApp::ouvrir(store.clone(), onde_api::jeton::ConfigJetons::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let auditeur = etat.auditeur.clone();
     let mut serveur = actix_web::HttpServer::new(move || onde_api::app(etat.clone()))
         .shutdown_timeout(25)
         .bind(adresse)
@@ -187,8 +232,11 @@ async fn servir(store: Store, adresse: SocketAddr, workers: Option<usize>, avec_
     }
     let ecoute = serveur.addrs().first().copied().unwrap_or(adresse);
     tracing::info!(adresse = %ecoute, base = %store.url().masquee(), "passerelle prête");
-    if avec_demo {
-        demo::annoncer(ecoute);
+    if let Some(fichier) = &identifiants_demo {
+        demo::annoncer(ecoute, fichier);
     }
-    serveur.run().await.context("serveur HTTP")
+    let resultat = serveur.run().await.context("serveur HTTP");
+    // In-flight requests are drained; write what they traced before exiting.
+    auditeur.vider();
+    resultat
 }

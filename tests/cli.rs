@@ -53,13 +53,18 @@ fn un_mauvais_reglage_arrete_le_demarrage_en_une_ligne() {
     );
 }
 
-/// Minimal HTTP/1.1 GET; returns (status, headers, body).
-fn http_get(hote: &str, chemin: &str) -> (u16, Vec<(String, String)>, String) {
+/// Minimal HTTP/1.1 GET (with a bearer token when not empty); returns (status, headers, body).
+fn http_get(hote: &str, jeton: &str, chemin: &str) -> (u16, Vec<(String, String)>, String) {
     let mut flux = TcpStream::connect(hote).unwrap();
     flux.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = if jeton.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {jeton}\r\n")
+    };
     write!(
         flux,
-        "GET {chemin} HTTP/1.1\r\nHost: {hote}\r\nConnection: close\r\n\r\n"
+        "GET {chemin} HTTP/1.1\r\nHost: {hote}\r\n{auth}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut brut = String::new();
@@ -99,13 +104,15 @@ fn serve_demo_de_bout_en_bout() {
     );
     // The demo announces its URL once the data is in and the socket is bound.
     let mut hote = None;
+    let mut essai = None;
     let debut = Instant::now();
     for ligne in BufReader::new(enfant.0.stdout.take().unwrap()).lines() {
         let ligne = ligne.unwrap();
         if let Some(reste) = ligne.trim().strip_prefix("Documentation : http://") {
             hote = Some(reste.trim_end_matches("/docs/").to_owned());
         }
-        if ligne.contains("curl") {
+        if let Some(reste) = ligne.trim().strip_prefix("Essai         : ") {
+            essai = Some(reste.to_owned());
             break;
         }
         assert!(debut.elapsed() < Duration::from_secs(300), "démo trop lente à démarrer");
@@ -116,13 +123,58 @@ fn serve_demo_de_bout_en_bout() {
         "base SQLite par défaut sous ./data/"
     );
 
-    let (statut, _, _) = http_get(&hote, "/health/ready");
+    // The announced line works as pasted into a shell.
+    let sortie = Command::new("bash")
+        .arg("-c")
+        .arg(essai.expect("ligne d'essai annoncée"))
+        .output()
+        .unwrap();
+    assert!(sortie.status.success());
+    let essai: serde_json::Value = serde_json::from_slice(&sortie.stdout).unwrap();
+    assert_eq!(essai["elements"].as_array().unwrap().len(), 5);
+
+    // The demo partners' credentials, where the README says they are.
+    let fichier = std::fs::read_to_string(dossier.path().join("data/demo-credentials.json")).unwrap();
+    let identifiants: serde_json::Value = serde_json::from_str(&fichier).unwrap();
+    let genres: Vec<&str> = identifiants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(genres.iter().filter(|g| **g == "mairie").count(), 2);
+    for g in ["ecole_privee", "editeur", "admin"] {
+        assert!(genres.contains(&g), "{g}");
+    }
+    let mairie = identifiants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "mairie")
+        .unwrap();
+    let sortie = Command::new("curl")
+        .args(["-s", "-u"])
+        .arg(format!(
+            "{}:{}",
+            mairie["client_id"].as_str().unwrap(),
+            mairie["client_secret"].as_str().unwrap()
+        ))
+        .args(["-d", "grant_type=client_credentials"])
+        .arg(format!("http://{hote}/oauth/token"))
+        .output()
+        .unwrap();
+    let reponse: serde_json::Value = serde_json::from_slice(&sortie.stdout).unwrap();
+    let jeton = reponse["access_token"].as_str().unwrap().to_owned();
+
+    let (statut, _, _) = http_get(&hote, "", "/health/ready");
     assert_eq!(statut, 200);
-    let (statut, _, corps) = http_get(&hote, "/docs/");
+    let (statut, _, corps) = http_get(&hote, "", "/docs/");
     assert_eq!(statut, 200);
     assert!(corps.contains("swagger"));
+    let (statut, _, _) = http_get(&hote, "", "/v1/inscriptions?limit=50");
+    assert_eq!(statut, 401, "sans jeton");
 
-    let (statut, entetes, corps) = http_get(&hote, "/v1/inscriptions?limit=50");
+    let (statut, entetes, corps) = http_get(&hote, &jeton, "/v1/inscriptions?limit=50");
     assert_eq!(statut, 200);
     let page1: serde_json::Value = serde_json::from_str(&corps).unwrap();
     let ids1: Vec<&str> = page1["elements"]
@@ -139,7 +191,7 @@ fn serve_demo_de_bout_en_bout() {
         .unwrap();
     let suivant = lien.trim_start_matches('<').split('>').next().unwrap().to_owned();
     assert_eq!(page1["lien_suivant"], suivant.as_str());
-    let (statut, _, corps) = http_get(&hote, &suivant);
+    let (statut, _, corps) = http_get(&hote, &jeton, &suivant);
     assert_eq!(statut, 200);
     let page2: serde_json::Value = serde_json::from_str(&corps).unwrap();
     let ids2: Vec<&str> = page2["elements"]

@@ -15,10 +15,7 @@ async fn app(
     Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
     Error = actix_web::Error,
 > {
-    test::init_service(onde_api::app(onde_api::EtatApp {
-        store: base.store.clone(),
-    }))
-    .await
+    test::init_service(onde_api::app(etat(base))).await
 }
 
 onde_store::tests_deux_backends! {
@@ -26,7 +23,8 @@ onde_store::tests_deux_backends! {
         seeder(base, 300);
         executer(async {
             let app = app(base).await;
-            let complet = get(&app, "/v1/inscriptions?limit=1000").await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
+            let complet = get(&app, &j, "/v1/inscriptions?limit=1000").await;
             assert_eq!(complet.statut, 200);
             let attendu: Vec<String> = complet.corps["elements"].as_array().unwrap().iter()
                 .map(|i| i["id"].as_str().unwrap().to_owned()).collect();
@@ -36,7 +34,7 @@ onde_store::tests_deux_backends! {
             let mut vus = Vec::new();
             let mut uri = "/v1/inscriptions?limit=50".to_owned();
             loop {
-                let r = get(&app, &uri).await;
+                let r = get(&app, &j, &uri).await;
                 assert_eq!(r.statut, 200, "{}", r.texte);
                 let elements = r.corps["elements"].as_array().unwrap();
                 assert!(elements.len() <= 50);
@@ -66,18 +64,19 @@ onde_store::tests_deux_backends! {
         seeder(base, 300);
         executer(async {
             let app = app(base).await;
-            let ecoles = get(&app, "/v1/ecoles?limit=1000").await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
+            let ecoles = get(&app, &j, "/v1/ecoles?limit=1000").await;
             let ecoles = ecoles.corps["elements"].as_array().unwrap().clone();
             let commune = ecoles[0]["commune"].as_str().unwrap().to_owned();
             let uais_commune: HashSet<String> = ecoles.iter()
                 .filter(|e| e["commune"] == commune.as_str())
                 .map(|e| e["uai"].as_str().unwrap().to_owned()).collect();
-            let r = get(&app, &format!("/v1/inscriptions?commune={commune}&limit=1000")).await;
+            let r = get(&app, &j, &format!("/v1/inscriptions?commune={commune}&limit=1000")).await;
             let elements = r.corps["elements"].as_array().unwrap();
             assert!(!elements.is_empty());
             assert!(elements.iter().all(|i| uais_commune.contains(i["uai"].as_str().unwrap())));
 
-            let r = get(&app, "/v1/inscriptions?annee_scolaire=2026-2027&niveau=CP&statut=admis_definitif&limit=1000").await;
+            let r = get(&app, &j, "/v1/inscriptions?annee_scolaire=2026-2027&niveau=CP&statut=admis_definitif&limit=1000").await;
             let elements = r.corps["elements"].as_array().unwrap();
             assert!(!elements.is_empty());
             for i in elements {
@@ -86,7 +85,7 @@ onde_store::tests_deux_backends! {
                 assert_eq!(i["statut"], "admis_definitif");
                 assert!(i["eleve"]["nom"].as_str().is_some());
             }
-            let r = get(&app, "/v1/ecoles?type=maternelle&secteur=public&limit=1000").await;
+            let r = get(&app, &j, "/v1/ecoles?type=maternelle&secteur=public&limit=1000").await;
             assert_eq!(r.statut, 200);
             for e in r.corps["elements"].as_array().unwrap() {
                 assert_eq!(e["type"], "maternelle");
@@ -99,21 +98,22 @@ onde_store::tests_deux_backends! {
         seeder(base, 200);
         executer(async {
             let app = app(base).await;
-            let liste = get(&app, "/v1/inscriptions?limit=1000").await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
+            let liste = get(&app, &j, "/v1/inscriptions?limit=1000").await;
             let avec_ine = liste.corps["elements"].as_array().unwrap().iter()
                 .find(|i| i["eleve"]["ine"].is_string()).unwrap().clone();
             let id = avec_ine["id"].as_str().unwrap();
-            let r = get(&app, &format!("/v1/inscriptions/{id}")).await;
+            let r = get(&app, &j, &format!("/v1/inscriptions/{id}")).await;
             assert_eq!(r.statut, 200);
             assert_eq!(r.corps, avec_ine);
 
             let uai = avec_ine["uai"].as_str().unwrap();
-            let r = get(&app, &format!("/v1/ecoles/{uai}")).await;
+            let r = get(&app, &j, &format!("/v1/ecoles/{uai}")).await;
             assert_eq!(r.statut, 200);
             assert_eq!(r.corps["uai"], uai);
 
             let ine = avec_ine["eleve"]["ine"].as_str().unwrap();
-            let r = get(&app, &format!("/v1/eleves/{ine}")).await;
+            let r = get(&app, &j, &format!("/v1/eleves/{ine}")).await;
             assert_eq!(r.statut, 200, "{}", r.texte);
             assert_eq!(r.corps["ine"], ine);
             assert_eq!(r.corps["id"], avec_ine["eleve"]["id"]);
@@ -126,6 +126,7 @@ onde_store::tests_deux_backends! {
     fn identifiants_mal_formes_400(base) {
         executer(async {
             let app = app(base).await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
             for (uri, parametre, code) in [
                 ("/v1/ecoles/0750655F", "uai", "uai_cle"),
                 ("/v1/ecoles/075065", "uai", "uai_format"),
@@ -145,7 +146,7 @@ onde_store::tests_deux_backends! {
                 ("/v1/ecoles?type=college", "type", "type_ecole_inconnu"),
                 ("/v1/ecoles?secteur=prive", "secteur", "secteur_inconnu"),
             ] {
-                let r = get(&app, uri).await;
+                let r = get(&app, &j, uri).await;
                 assert_probleme(&r, 400, "parametre_invalide");
                 let erreurs = r.corps["erreurs"].as_array().unwrap();
                 assert_eq!(erreurs.len(), 1, "{uri}: {}", r.texte);
@@ -154,7 +155,7 @@ onde_store::tests_deux_backends! {
                 assert!(erreurs[0]["message"].as_str().unwrap().len() > 10);
             }
             // Every violation is reported at once.
-            let r = get(&app, "/v1/inscriptions?commune=1&uai=2&niveau=3&limit=0").await;
+            let r = get(&app, &j, "/v1/inscriptions?commune=1&uai=2&niveau=3&limit=0").await;
             assert_probleme(&r, 400, "parametre_invalide");
             assert_eq!(r.corps["erreurs"].as_array().unwrap().len(), 4);
         });
@@ -164,16 +165,17 @@ onde_store::tests_deux_backends! {
         seeder(base, 50);
         executer(async {
             let app = app(base).await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
             // Valid identifiers that exist nowhere.
-            assert_probleme(&get(&app, "/v1/ecoles/0750655E").await, 404, "ressource_introuvable");
-            assert_probleme(&get(&app, "/v1/eleves/0494004062M").await, 404, "ressource_introuvable");
+            assert_probleme(&get(&app, &j, "/v1/ecoles/0750655E").await, 404, "ressource_introuvable");
+            assert_probleme(&get(&app, &j, "/v1/eleves/0494004062M").await, 404, "ressource_introuvable");
             assert_probleme(
-                &get(&app, "/v1/inscriptions/0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e").await,
+                &get(&app, &j, "/v1/inscriptions/0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e").await,
                 404,
                 "ressource_introuvable",
             );
-            assert_probleme(&get(&app, "/v1/nulle-part").await, 404, "route_inconnue");
-            let r = appeler(&app, test::TestRequest::delete().uri("/v1/ecoles").to_request()).await;
+            assert_probleme(&get(&app, &j, "/v1/nulle-part").await, 404, "route_inconnue");
+            let r = appeler(&app, test::TestRequest::delete().uri("/v1/ecoles").insert_header(("Authorization", format!("Bearer {j}"))).to_request()).await;
             assert_probleme(&r, 405, "methode_non_autorisee");
         });
     }
@@ -181,9 +183,10 @@ onde_store::tests_deux_backends! {
     fn sante_et_identifiant_de_requete(base) {
         executer(async {
             let app = app(base).await;
-            let r = get(&app, "/health/live").await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
+            let r = get(&app, &j, "/health/live").await;
             assert_eq!(r.statut, 200);
-            let r = get(&app, "/health/ready").await;
+            let r = get(&app, &j, "/health/ready").await;
             assert_eq!(r.statut, 200);
             assert_eq!(r.corps["statut"], "ok");
             assert!(r.entete("x-request-id").is_some_and(|id| id.len() == 36));
@@ -198,17 +201,18 @@ onde_store::tests_deux_backends! {
     fn documentation_servie(base) {
         executer(async {
             let app = app(base).await;
-            let r = get(&app, "/openapi.json").await;
+            let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
+            let r = get(&app, &j, "/openapi.json").await;
             assert_eq!(r.statut, 200);
             assert_eq!(r.corps, serde_json::to_value(onde_api::openapi()).unwrap());
-            let r = get(&app, "/docs/").await;
+            let r = get(&app, &j, "/docs/").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("swagger"), "{}", &r.texte[..r.texte.len().min(200)]);
-            let r = get(&app, "/docs/swagger-initializer.js").await;
+            let r = get(&app, &j, "/docs/swagger-initializer.js").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("/openapi.json"));
             assert!(!r.texte.contains("https://"), "aucune ressource externe");
-            let r = get(&app, "/docs").await;
+            let r = get(&app, &j, "/docs").await;
             assert_eq!(r.statut, 308);
         });
     }

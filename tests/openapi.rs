@@ -47,16 +47,26 @@ fn la_spec_porte_les_regles_des_identifiants() {
     assert!(CodeInsee::parse(CodeInsee::EXEMPLE).is_ok());
     assert!(AnneeScolaire::parse(AnneeScolaire::EXEMPLE).is_ok());
 
-    // Every operation documents its problem responses, and its summary is in French.
+    // Every operation documents its problem responses and its summary is in French; every
+    // /v1 operation declares the OAuth 2.0 scope it requires (the gateway enforces exactly that).
     for (chemin, item) in doc["paths"].as_object().unwrap() {
-        let get = &item["get"];
-        assert!(get["summary"].as_str().is_some_and(|s| !s.is_empty()), "{chemin}");
-        assert!(get["operationId"].is_string(), "{chemin}");
-        if chemin.starts_with("/v1/") {
+        for (methode, op) in item.as_object().unwrap() {
             assert!(
-                get["responses"]["400"]["content"]["application/problem+json"].is_object(),
-                "{chemin}"
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{methode} {chemin}"
             );
+            assert!(op["operationId"].is_string(), "{methode} {chemin}");
+            if chemin.starts_with("/v1/") {
+                let reponses = &op["responses"];
+                for statut in ["400", "401", "403"] {
+                    assert!(
+                        reponses[statut]["content"]["application/problem+json"].is_object(),
+                        "{methode} {chemin} {statut}"
+                    );
+                }
+                let scopes = op["security"][0]["oauth2"].as_array().unwrap();
+                assert!(!scopes.is_empty(), "{methode} {chemin}");
+            }
         }
     }
     // Path identifiers carry their schema (and so their pattern).

@@ -6,8 +6,10 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test;
+use onde_domain::{CibleMandat, CodeInsee, Mandat, Partenaire, Scopes, TypePartenaire, Uai};
 use onde_store::seed::ParametresSeed;
 use onde_store::testing::BaseDeTest;
+use uuid::Uuid;
 
 pub const RENTREE: u16 = 2026;
 
@@ -54,12 +56,124 @@ where
     }
 }
 
-pub async fn get<S, B>(app: &S, uri: &str) -> Reponse
+/// GET with a bearer token (`""`: no Authorization header).
+pub async fn get<S, B>(app: &S, jeton: &str, uri: &str) -> Reponse
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    appeler(app, test::TestRequest::get().uri(uri).to_request()).await
+    let mut req = test::TestRequest::get().uri(uri);
+    if !jeton.is_empty() {
+        req = req.insert_header(("Authorization", format!("Bearer {jeton}")));
+    }
+    appeler(app, req.to_request()).await
+}
+
+/// The application state of a test database (signing key created on the fly).
+pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
+    onde_api::EtatApp::ouvrir(base.store.clone(), onde_api::jeton::ConfigJetons::default()).unwrap()
+}
+
+/// Credentials of a partner created directly in the store.
+#[derive(Debug, Clone)]
+pub struct Identifiants {
+    pub partenaire_id: Uuid,
+    pub client_id: String,
+    pub secret: String,
+}
+
+/// Creates a partner (checked by the domain) with one client.
+pub fn partenaire(
+    base: &BaseDeTest,
+    type_partenaire: TypePartenaire,
+    scopes: &str,
+    communes: &[&str],
+    uais: &[&str],
+    mandats: &[&str],
+) -> Identifiants {
+    let p = Partenaire {
+        id: Uuid::now_v7(),
+        nom: format!("{type_partenaire} de test"),
+        type_partenaire,
+        scopes: Scopes::parse_liste(scopes).unwrap(),
+        communes: communes.iter().map(|c| CodeInsee::parse(c).unwrap()).collect(),
+        uais: uais.iter().map(|u| Uai::parse(u).unwrap()).collect(),
+        mandats: mandats
+            .iter()
+            .map(|m| Mandat {
+                cible: CibleMandat::parse(m).unwrap(),
+                libelle: None,
+            })
+            .collect(),
+        actif: true,
+    };
+    p.verifier().unwrap();
+    let secret = onde_api::secrets::nouveau_secret();
+    let maintenant = chrono::Utc::now().naive_utc();
+    let client = onde_store::partenaires::Client {
+        client_id: onde_api::secrets::nouvel_identifiant_client(),
+        partenaire_id: p.id.to_string(),
+        secret_hash: onde_api::secrets::hacher(&secret).unwrap(),
+        ancien_secret_hash: None,
+        ancien_secret_expire_le: None,
+        cree_le: maintenant,
+        revoque_le: None,
+    };
+    let mut conn = base.store.connexion().unwrap();
+    onde_store::partenaires::creer(&mut conn, &p, &client, maintenant).unwrap();
+    Identifiants {
+        partenaire_id: p.id,
+        client_id: client.client_id,
+        secret,
+    }
+}
+
+/// A mairie whose perimeter is every commune of the base, with all its scopes.
+pub fn mairie_de_toutes_les_communes(base: &BaseDeTest) -> Identifiants {
+    let codes = onde_store::communes::codes(&mut base.store.connexion().unwrap()).unwrap();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    partenaire(
+        base,
+        TypePartenaire::Mairie,
+        "ecoles:read eleves:read inscriptions:read inscriptions:write",
+        &codes,
+        &[],
+        &[],
+    )
+}
+
+/// POST /oauth/token with form credentials; the access token, or the raw response on failure.
+pub async fn demander_jeton<S, B>(app: &S, id: &Identifiants, scope: Option<&str>) -> Result<String, Reponse>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut form = vec![
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", id.client_id.clone()),
+        ("client_secret", id.secret.clone()),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s.to_owned()));
+    }
+    let req = test::TestRequest::post()
+        .uri("/oauth/token")
+        .set_form(&form)
+        .to_request();
+    let r = appeler(app, req).await;
+    if r.statut == StatusCode::OK {
+        Ok(r.corps["access_token"].as_str().unwrap().to_owned())
+    } else {
+        Err(r)
+    }
+}
+
+pub async fn jeton<S, B>(app: &S, id: &Identifiants) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    demander_jeton(app, id, None).await.map_err(|r| r.texte).unwrap()
 }
 
 /// Runs an async test body on an actix system (the tests themselves are plain `#[test]`s,
@@ -81,5 +195,170 @@ pub fn assert_probleme(r: &Reponse, statut: u16, code: &str) {
     assert_eq!(r.corps["code"], code, "{}", r.texte);
     assert!(r.corps["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(r.corps["detail"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(r.corps["instance"].as_str().is_some_and(|t| t.starts_with("urn:uuid:")));
+    assert!(r.corps["instance"].as_str().is_some_and(|t| t.starts_with("urn:")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the security tests (autorisation, perimetre, jetons, audit).
+
+/// Seeds `eleves` pupils over `communes` communes (same generator and seed as [`seeder`]).
+pub fn seeder_communes(base: &BaseDeTest, eleves: u32, communes: u32) {
+    let mut conn = base.store.connexion().unwrap();
+    let p = ParametresSeed {
+        eleves,
+        graine: 7,
+        rentree: RENTREE,
+        communes: Some(communes),
+    };
+    onde_store::seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
+}
+
+/// Any request: method, bearer token (`""`: none), extra headers, optional JSON body.
+pub async fn requete<S, B>(
+    app: &S,
+    methode: actix_web::http::Method,
+    uri: &str,
+    jeton: &str,
+    entetes: &[(&str, &str)],
+    corps: Option<&serde_json::Value>,
+) -> Reponse
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = test::TestRequest::default().method(methode).uri(uri);
+    if !jeton.is_empty() {
+        req = req.insert_header(("Authorization", format!("Bearer {jeton}")));
+    }
+    for (nom, valeur) in entetes {
+        req = req.insert_header((*nom, *valeur));
+    }
+    if let Some(c) = corps {
+        req = req.set_json(c);
+    }
+    appeler(app, req.to_request()).await
+}
+
+/// GET with a bearer token and extra headers (e.g. `Onde-Mandat`).
+pub async fn get_avec<S, B>(app: &S, jeton: &str, uri: &str, entetes: &[(&str, &str)]) -> Reponse
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    requete(app, actix_web::http::Method::GET, uri, jeton, entetes, None).await
+}
+
+/// Every inscription of the base (national view of the store, all pages).
+pub fn toutes_les_inscriptions(base: &BaseDeTest) -> Vec<onde_store::inscriptions::InscriptionEleve> {
+    let mut conn = base.store.connexion().unwrap();
+    let filtre = onde_store::inscriptions::FiltreInscriptions::default();
+    let mut tout = Vec::new();
+    let mut apres = None;
+    loop {
+        let page = onde_store::DemandePage { limite: 1000, apres };
+        let p = onde_store::inscriptions::lister(&mut conn, &onde_domain::Perimetre::National, &filtre, &page).unwrap();
+        tout.extend(p.elements);
+        match p.suivant {
+            Some(c) => apres = Some(c),
+            None => return tout,
+        }
+    }
+}
+
+/// Every school of the base (national view of the store).
+pub fn toutes_les_ecoles(base: &BaseDeTest) -> Vec<onde_domain::Ecole> {
+    let mut conn = base.store.connexion().unwrap();
+    let page = onde_store::DemandePage {
+        limite: 100_000,
+        apres: None,
+    };
+    onde_store::ecoles::lister(
+        &mut conn,
+        &onde_domain::Perimetre::National,
+        &onde_store::ecoles::FiltreEcoles::default(),
+        &page,
+    )
+    .unwrap()
+    .elements
+}
+
+/// A landmark in one commune of the seeded base: one of its schools, an active inscription
+/// in that school, and a pupil (with an INE) whose active inscriptions are all in that school
+/// and who lives in the commune. Rows of another commune are outside a perimeter that names
+/// neither the commune nor the school.
+#[derive(Debug, Clone)]
+pub struct Repere {
+    pub commune: String,
+    pub uai: String,
+    pub inscription: String,
+    pub ine: String,
+    pub eleve_id: String,
+}
+
+/// One [`Repere`] per commune, in commune code order.
+pub fn reperes(base: &BaseDeTest) -> Vec<Repere> {
+    use std::collections::{BTreeSet, HashMap};
+    let ecoles = toutes_les_ecoles(base);
+    let inscriptions = toutes_les_inscriptions(base);
+    let mut actives: HashMap<uuid::Uuid, BTreeSet<String>> = HashMap::new();
+    for i in &inscriptions {
+        if i.inscription.statut != onde_domain::StatutInscription::Radie {
+            actives
+                .entry(i.eleve.id)
+                .or_default()
+                .insert(i.inscription.uai.as_str().to_owned());
+        }
+    }
+    let mut conn = base.store.connexion().unwrap();
+    let codes = onde_store::communes::codes(&mut conn).unwrap();
+    codes
+        .iter()
+        .map(|commune| {
+            ecoles
+                .iter()
+                .filter(|e| e.commune.as_str() == commune)
+                .find_map(|e| {
+                    let uai = e.uai.as_str();
+                    inscriptions.iter().find_map(|i| {
+                        let ine = i.eleve.ine.as_ref()?;
+                        let seul = actives
+                            .get(&i.eleve.id)
+                            .is_some_and(|s| s.len() == 1 && s.contains(uai));
+                        if i.inscription.uai.as_str() != uai
+                            || i.inscription.statut == onde_domain::StatutInscription::Radie
+                            || !seul
+                        {
+                            return None;
+                        }
+                        let eleve =
+                            onde_store::eleves::trouver_par_ine(&mut conn, &onde_domain::Perimetre::National, ine)
+                                .unwrap()?;
+                        (eleve.adresse.as_ref()?.commune.as_str() == commune).then(|| Repere {
+                            commune: commune.clone(),
+                            uai: uai.to_owned(),
+                            inscription: i.inscription.id.to_string(),
+                            ine: ine.as_str().to_owned(),
+                            eleve_id: i.eleve.id.to_string(),
+                        })
+                    })
+                })
+                .unwrap_or_else(|| panic!("aucun repère dans la commune {commune}"))
+        })
+        .collect()
+}
+
+/// Every audit record, oldest first (after the writer has flushed).
+pub fn piste_audit(etat: &onde_api::EtatApp) -> Vec<onde_store::audit::Entree> {
+    etat.auditeur.vider();
+    let mut conn = etat.store.connexion().unwrap();
+    let mut entrees = onde_store::audit::rechercher(
+        &mut conn,
+        &onde_store::audit::FiltreAudit {
+            limite: 1_000_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    entrees.reverse();
+    entrees
 }

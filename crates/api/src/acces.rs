@@ -1,29 +1,202 @@
-//! Who is calling and what they may see, resolved once per request by an extractor. Handlers
-//! take an [`Acces`] and hand its perimeter to the store; they never check rights themselves.
+//! Who is calling and what they may see, resolved once per request by the [`Acces`] extractor:
+//! the only place where the three checks of the security model run.
 //!
-//! The foundation serves the national perimeter to every caller; partners, scoped tokens and
-//! their perimeters plug in here without touching the handlers.
+//! 1. **scope** — the operation's required scope comes from its OpenAPI declaration
+//!    ([`crate::exigences`]); the token must carry it (403 `insufficient_scope` otherwise);
+//! 2. **perimeter** — resolved server-side from the partner's current definition (re-read when
+//!    its version moves, so a change or a revocation applies to the next request), optionally
+//!    narrowed to one mandate by the `Onde-Mandat` header; the store AND-s it into every query;
+//! 3. **data profile** — which pupil fields may leave; applied by [`crate::vue`].
+//!
+//! Handlers take an `Acces` and never check rights themselves.
 
-use std::future::{ready, Ready};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
-use onde_domain::Perimetre;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use onde_domain::{CibleMandat, Partenaire, Perimetre, ProfilDonnees, Scope, Scopes, TypePartenaire};
+use uuid::Uuid;
 
-use crate::ApiError;
+use crate::{identifiant_requete, ApiError, EtatApp};
 
+/// Header by which an editor narrows a request to one of its mandates.
+pub const EN_TETE_MANDAT: &str = "Onde-Mandat";
+
+/// The rights of the current request.
 #[derive(Debug, Clone)]
 pub struct Acces {
+    pub partenaire_id: Uuid,
+    pub client_id: String,
+    pub type_partenaire: TypePartenaire,
+    /// Scopes of the token.
+    pub scopes: Scopes,
     pub perimetre: Perimetre,
+    pub profil: ProfilDonnees,
+    /// The mandate the request acts under, if narrowed ("on behalf of").
+    pub pour_le_compte_de: Option<CibleMandat>,
+    /// operationId of the operation being served, and the scope that allowed it.
+    pub operation: String,
+    pub scope: Scope,
+    pub id_requete: String,
+}
+
+/// Partners by id with the version they were read at; bounded, and only a cache: every
+/// request compares the version with the database's.
+#[derive(Default)]
+pub struct CachePartenaires(Mutex<HashMap<Uuid, (i64, Arc<Partenaire>)>>);
+
+const TAILLE_MAX_CACHE: usize = 50_000;
+
+impl CachePartenaires {
+    fn lire(&self, id: Uuid, version: i64) -> Option<Arc<Partenaire>> {
+        let carte = self.0.lock().ok()?;
+        carte.get(&id).filter(|(v, _)| *v == version).map(|(_, p)| p.clone())
+    }
+
+    fn ecrire(&self, id: Uuid, version: i64, p: Arc<Partenaire>) {
+        if let Ok(mut carte) = self.0.lock() {
+            if carte.len() >= TAILLE_MAX_CACHE {
+                carte.clear();
+            }
+            carte.insert(id, (version, p));
+        }
+    }
+}
+
+fn jeton_porteur(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(valeur) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let texte = valeur
+        .to_str()
+        .map_err(|_| ApiError::NonAuthentifie(Some("en-tête Authorization illisible".into())))?;
+    let (schema, jeton) = texte
+        .split_once(' ')
+        .ok_or_else(|| ApiError::NonAuthentifie(Some("en-tête Authorization attendu : Bearer <jeton>".into())))?;
+    if !schema.eq_ignore_ascii_case("bearer") || jeton.trim().is_empty() {
+        return Err(ApiError::NonAuthentifie(Some(
+            "schéma d'authentification attendu : Bearer".into(),
+        )));
+    }
+    Ok(Some(jeton.trim().to_owned()))
+}
+
+fn mandat_demande(req: &HttpRequest) -> Result<Option<CibleMandat>, ApiError> {
+    let Some(valeur) = req.headers().get(EN_TETE_MANDAT) else {
+        return Ok(None);
+    };
+    let texte = valeur.to_str().unwrap_or_default();
+    CibleMandat::parse(texte.trim()).map(Some).map_err(|e| {
+        ApiError::Parametres(vec![crate::probleme::Violation::parametre(
+            EN_TETE_MANDAT,
+            e.code(),
+            e.to_string(),
+        )])
+    })
 }
 
 impl FromRequest for Acces {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Acces {
-            perimetre: Perimetre::National,
-        }))
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let etat = req.app_data::<web::Data<EtatApp>>().cloned();
+        let route = req.match_pattern();
+        let methode = req.method().as_str().to_owned();
+        let jeton = jeton_porteur(req);
+        let mandat = mandat_demande(req);
+        let id_requete = identifiant_requete::courant().unwrap_or_default();
+        Box::pin(async move {
+            let etat = etat.ok_or_else(|| ApiError::Interne("état de l'application absent".into()))?;
+            // Fail closed: an operation with no declared requirement cannot take an Acces.
+            let exigence = route
+                .as_deref()
+                .and_then(|r| etat.exigences.pour(&methode, r))
+                .cloned()
+                .ok_or_else(|| ApiError::Interne(format!("aucune exigence de sécurité pour {methode} {route:?}")))?;
+            let jeton = jeton?.ok_or(ApiError::NonAuthentifie(None))?;
+            let mut verification = etat.trousseau.verifier(&jeton);
+            if verification.is_err() {
+                // A key rotated by another node: reload once, rate-limited.
+                let kid = jsonwebtoken::decode_header(&jeton).ok().and_then(|h| h.kid);
+                if kid.is_some_and(|k| etat.trousseau.rechargement_utile(&k)) {
+                    let (trousseau, store) = (etat.trousseau.clone(), etat.store.clone());
+                    let recharge = web::block(move || -> Result<(), ApiError> {
+                        let mut conn = store.connexion()?;
+                        trousseau.recharger(&mut conn)
+                    })
+                    .await;
+                    if let Ok(Err(e)) = recharge {
+                        tracing::warn!(erreur = %e, "rechargement des clés impossible");
+                    }
+                    verification = etat.trousseau.verifier(&jeton);
+                }
+            }
+            let rev = verification.map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
+            let scopes = Scopes::parse_liste(&rev.scope)
+                .map_err(|_| ApiError::NonAuthentifie(Some("scopes du jeton illisibles".into())))?;
+            let scope = exigence
+                .scopes
+                .iter()
+                .copied()
+                .find(|s| scopes.contient(*s))
+                .ok_or_else(|| ApiError::ScopeInsuffisant {
+                    requis: exigence.scopes.clone(),
+                })?;
+            let partenaire_id = Uuid::parse_str(&rev.sub)
+                .map_err(|_| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
+            let partenaire = partenaire_courant(&etat, partenaire_id, rev.client_id.clone()).await?;
+            // The token's scopes cannot outlive the partner's: a scope withdrawn since issue
+            // stops working now.
+            if !partenaire.scopes.contient(scope) {
+                return Err(ApiError::ScopeInsuffisant {
+                    requis: exigence.scopes.clone(),
+                });
+            }
+            let mandat = mandat?;
+            let droits = partenaire.droits(mandat.as_ref()).map_err(|e| ApiError::Interdit {
+                code: "mandat_non_detenu",
+                detail: format!("{e} (en-tête {EN_TETE_MANDAT})"),
+            })?;
+            Ok(Acces {
+                partenaire_id,
+                client_id: rev.client_id,
+                type_partenaire: partenaire.type_partenaire,
+                scopes,
+                perimetre: droits.perimetre,
+                profil: droits.profil,
+                pour_le_compte_de: droits.pour_le_compte_de,
+                operation: exigence.operation,
+                scope,
+                id_requete,
+            })
+        })
     }
+}
+
+/// The partner's current definition: one indexed lookup of its version and activity per
+/// request; the full definition is re-read only when the version moved.
+async fn partenaire_courant(etat: &EtatApp, id: Uuid, client_id: String) -> Result<Arc<Partenaire>, ApiError> {
+    let cache = etat.partenaires.clone();
+    let store = etat.store.clone();
+    web::block(move || -> Result<Arc<Partenaire>, ApiError> {
+        let mut conn = store.connexion()?;
+        let etat_client = onde_store::partenaires::etat_client(&mut conn, &client_id)?
+            .filter(|e| e.actif)
+            .ok_or_else(|| ApiError::NonAuthentifie(Some("client révoqué, désactivé ou inconnu".into())))?;
+        if let Some(p) = cache.lire(id, etat_client.version) {
+            return Ok(p);
+        }
+        let stocke = onde_store::partenaires::trouver(&mut conn, id)?
+            .filter(|p| p.partenaire.actif)
+            .ok_or_else(|| ApiError::NonAuthentifie(Some("partenaire inconnu ou désactivé".into())))?;
+        let p = Arc::new(stocke.partenaire);
+        cache.ecrire(id, stocke.version, p.clone());
+        Ok(p)
+    })
+    .await
+    .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))?
 }

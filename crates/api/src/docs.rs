@@ -2,7 +2,9 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use onde_domain::Scope;
+use utoipa::openapi::security::{ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::probleme::{Probleme, Violation};
@@ -24,10 +26,40 @@ listes paginées par curseur (`limit`, `curseur`, en-tête `Link`) dans un ordre
         (name = "eleves", description = "Élèves, identifiés par leur INE, et leurs responsables légaux."),
         (name = "inscriptions", description = "Inscriptions d'un élève dans une école pour une année scolaire."),
         (name = "sante", description = "Sondes de vie et de disponibilité pour l'exploitation."),
+        (name = "admin", description = "Administration : partenaires, piste d'audit, clés de signature (scope admin)."),
+        (name = "authentification", description = "Jetons d'accès OAuth 2.0 (client credentials) et clés publiques."),
     ),
-    components(schemas(Probleme, Violation))
+    components(schemas(Probleme, Violation)),
+    modifiers(&SchemasSecurite)
 )]
 struct ApiDoc;
+
+/// OAuth 2.0 client credentials (with every scope described) and the bearer JWT it yields.
+struct SchemasSecurite;
+
+impl Modify for SchemasSecurite {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let scopes = Scopes::from_iter(Scope::TOUS.iter().map(|s| (s.as_str(), s.description())));
+        let composants = api.components.get_or_insert_with(Default::default);
+        composants.add_security_scheme(
+            crate::exigences::SCHEMA_OAUTH2,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new("/oauth/token", scopes))],
+                "Flux client credentials : POST /oauth/token avec client_id et client_secret ; le jeton se présente en `Authorization: Bearer`.",
+            )),
+        );
+        composants.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Jeton d'accès JWT (EdDSA) obtenu par POST /oauth/token."))
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub fn document_de_base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

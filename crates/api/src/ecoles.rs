@@ -55,6 +55,7 @@ pub struct PageEcoles {
 #[utoipa::path(
     tag = "ecoles",
     operation_id = "lister_ecoles",
+    security(("oauth2" = ["ecoles:read"])),
     params(ParametresEcoles),
     responses(
         (status = 200, description = "Une page d'écoles", body = PageEcoles,
@@ -97,6 +98,7 @@ pub async fn lister(
 #[utoipa::path(
     tag = "ecoles",
     operation_id = "consulter_ecole",
+    security(("oauth2" = ["ecoles:read"])),
     params(("uai" = Uai, Path, description = "UAI de l'école")),
     responses((status = 200, description = "L'école", body = Ecole), ErreursRessource)
 )]

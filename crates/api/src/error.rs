@@ -11,6 +11,25 @@ use crate::probleme::{Probleme, Violation};
 
 pub const TYPE_PROBLEME_JSON: &str = "application/problem+json";
 
+/// `realm` of the authentication challenges.
+pub const ROYAUME: &str = "onde-echanges";
+
+/// Header values are ASCII: accents are folded, quotes dropped.
+fn ascii_sans_guillemets(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'à' | 'â' => 'a',
+            'î' | 'ï' => 'i',
+            'ô' => 'o',
+            'ù' | 'û' => 'u',
+            'ç' => 'c',
+            c if c.is_ascii() && c != '"' && c != '\\' => c,
+            _ => ' ',
+        })
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("paramètres invalides")]
@@ -23,6 +42,24 @@ pub enum ApiError {
     MethodeNonAutorisee,
     #[error("service momentanément indisponible")]
     Indisponible,
+    /// No token, or a token that does not verify (`None`: no token was presented).
+    #[error("authentification requise")]
+    NonAuthentifie(Option<String>),
+    #[error("scope insuffisant")]
+    ScopeInsuffisant { requis: Vec<onde_domain::Scope> },
+    #[error("{detail}")]
+    Interdit { code: &'static str, detail: String },
+    /// A request body that cannot be read: malformed JSON, unknown or missing field, wrong type.
+    #[error("corps de requête illisible")]
+    CorpsIllisible(Vec<Violation>),
+    /// A body that reads but breaks a rule (identifier format, domain invariant).
+    #[error("contenu refusé")]
+    NonConforme(Vec<Violation>),
+    /// The resource's current state forbids the operation (e.g. a revoked partner).
+    #[error("{detail}")]
+    Conflit { code: &'static str, detail: String },
+    #[error("type de contenu non pris en charge")]
+    TypeContenu { attendus: &'static [&'static str] },
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -46,6 +83,13 @@ impl ApiError {
             ApiError::RouteInconnue => "route_inconnue",
             ApiError::MethodeNonAutorisee => "methode_non_autorisee",
             ApiError::Indisponible => "service_indisponible",
+            ApiError::NonAuthentifie(_) => "authentification_requise",
+            ApiError::ScopeInsuffisant { .. } => "insufficient_scope",
+            ApiError::Interdit { code, .. } => code,
+            ApiError::CorpsIllisible(_) => "corps_invalide",
+            ApiError::NonConforme(_) => "contenu_invalide",
+            ApiError::Conflit { code, .. } => code,
+            ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
             ApiError::Interne(_) => "erreur_interne",
         }
     }
@@ -57,6 +101,13 @@ impl ApiError {
             ApiError::RouteInconnue => "Route inconnue",
             ApiError::MethodeNonAutorisee => "Méthode non autorisée",
             ApiError::Indisponible => "Service momentanément indisponible",
+            ApiError::NonAuthentifie(_) => "Authentification requise",
+            ApiError::ScopeInsuffisant { .. } => "Scope insuffisant",
+            ApiError::Interdit { .. } => "Opération interdite",
+            ApiError::CorpsIllisible(_) => "Corps de requête invalide",
+            ApiError::NonConforme(_) => "Contenu refusé",
+            ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
+            ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
             ApiError::Interne(_) => "Erreur interne",
         }
     }
@@ -71,6 +122,23 @@ impl ApiError {
             ApiError::RouteInconnue => "Aucune opération de l'API ne correspond à ce chemin ; voir /docs.".into(),
             ApiError::MethodeNonAutorisee => "Cette méthode HTTP n'est pas disponible sur ce chemin.".into(),
             ApiError::Indisponible => "La base de données ne répond pas ; réessayez dans quelques secondes.".into(),
+            ApiError::NonAuthentifie(None) => {
+                "Un jeton d'accès est requis : en-tête `Authorization: Bearer <jeton>`, jeton obtenu par POST /oauth/token."
+                    .into()
+            }
+            ApiError::NonAuthentifie(Some(raison)) => format!("Jeton d'accès refusé : {raison}."),
+            ApiError::ScopeInsuffisant { requis } => format!(
+                "Cette opération requiert le scope {} ; demandez-le lors de l'obtention du jeton.",
+                requis.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            ),
+            ApiError::Interdit { detail, .. } => detail.clone(),
+            ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) if v.len() == 1 => v[0].message.clone(),
+            ApiError::CorpsIllisible(v) => format!("Le corps de la requête contient {} erreurs.", v.len()),
+            ApiError::NonConforme(v) => format!("Le contenu enfreint {} règles.", v.len()),
+            ApiError::Conflit { detail, .. } => detail.clone(),
+            ApiError::TypeContenu { attendus } => {
+                format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
+            }
             ApiError::Interne(_) => {
                 "Une erreur inattendue s'est produite ; elle a été journalisée avec l'identifiant de la requête.".into()
             }
@@ -86,7 +154,7 @@ impl ApiError {
             instance: identifiant_requete::courant().map(|id| format!("urn:uuid:{id}")),
             code: self.code().into(),
             erreurs: match self {
-                ApiError::Parametres(v) => v.clone(),
+                ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => v.clone(),
                 _ => Vec::new(),
             },
         }
@@ -100,6 +168,12 @@ impl ResponseError for ApiError {
             ApiError::Introuvable { .. } | ApiError::RouteInconnue => StatusCode::NOT_FOUND,
             ApiError::MethodeNonAutorisee => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Indisponible => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
+            ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
+            ApiError::CorpsIllisible(_) => StatusCode::BAD_REQUEST,
+            ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflit { .. } => StatusCode::CONFLICT,
+            ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +186,22 @@ impl ResponseError for ApiError {
         reponse.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(TYPE_PROBLEME_JSON)));
         if matches!(self, ApiError::Indisponible) {
             reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        // RFC 6750 section 3: tell the client how to authenticate and what went wrong.
+        let defi = match self {
+            ApiError::NonAuthentifie(None) => Some(format!("Bearer realm=\"{ROYAUME}\"")),
+            ApiError::NonAuthentifie(Some(raison)) => Some(format!(
+                "Bearer realm=\"{ROYAUME}\", error=\"invalid_token\", error_description=\"{}\"",
+                ascii_sans_guillemets(raison)
+            )),
+            ApiError::ScopeInsuffisant { requis } => Some(format!(
+                "Bearer realm=\"{ROYAUME}\", error=\"insufficient_scope\", scope=\"{}\"",
+                requis.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+            )),
+            _ => None,
+        };
+        if let Some(v) = defi.and_then(|d| HeaderValue::from_str(&d).ok()) {
+            reponse.insert_header((header::WWW_AUTHENTICATE, v));
         }
         reponse.json(self.probleme())
     }

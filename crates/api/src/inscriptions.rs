@@ -1,8 +1,8 @@
 //! `/v1/inscriptions`: enrolments in the schools of the caller's perimeter.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use onde_domain::{AnneeScolaire, CodeInsee, Inscription, Niveau, ResumeEleve, StatutInscription, Uai};
-use onde_store::inscriptions::{FiltreInscriptions, InscriptionEleve};
+use onde_domain::{AnneeScolaire, CodeInsee, Niveau, StatutInscription, Uai};
+use onde_store::inscriptions::FiltreInscriptions;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -12,6 +12,7 @@ use crate::bloquant::executer;
 use crate::pagination;
 use crate::parametres::{chemin, Lecteur};
 use crate::probleme::{ErreursLecture, ErreursRessource};
+use crate::vue::InscriptionDetaillee;
 use crate::{ApiError, EtatApp};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -41,23 +42,6 @@ pub struct ParametresInscriptions {
     curseur: Option<String>,
 }
 
-/// Une inscription avec l'identité de l'élève.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InscriptionDetaillee {
-    #[serde(flatten)]
-    pub inscription: Inscription,
-    pub eleve: ResumeEleve,
-}
-
-impl From<InscriptionEleve> for InscriptionDetaillee {
-    fn from(i: InscriptionEleve) -> Self {
-        Self {
-            inscription: i.inscription,
-            eleve: i.eleve,
-        }
-    }
-}
-
 /// Une page d'inscriptions, dans un ordre stable.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageInscriptions {
@@ -81,6 +65,7 @@ pub struct PageInscriptions {
 #[utoipa::path(
     tag = "inscriptions",
     operation_id = "lister_inscriptions",
+    security(("oauth2" = ["inscriptions:read"])),
     params(ParametresInscriptions),
     responses(
         (status = 200, description = "Une page d'inscriptions", body = PageInscriptions,
@@ -106,13 +91,14 @@ pub async fn lister(
     };
     let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
     l.terminer()?;
+    let perimetre = acces.perimetre.clone();
     let resultat = executer(&etat.store, move |c| {
-        onde_store::inscriptions::lister(c, &acces.perimetre, &filtre, &page)
+        onde_store::inscriptions::lister(c, &perimetre, &filtre, &page)
     })
     .await?;
     let lien = resultat.suivant.as_ref().map(|c| pagination::lien_suivant(&req, c));
     let corps = PageInscriptions {
-        elements: resultat.elements.into_iter().map(Into::into).collect(),
+        elements: acces.exposer_inscriptions(&etat.auditeur, resultat.elements),
         curseur_suivant: resultat.suivant.map(|c| c.encoder()),
         lien_suivant: lien.clone(),
     };
@@ -126,6 +112,7 @@ pub async fn lister(
 #[utoipa::path(
     tag = "inscriptions",
     operation_id = "consulter_inscription",
+    security(("oauth2" = ["inscriptions:read"])),
     params(("id" = Uuid, Path, description = "Identifiant de l'inscription")),
     responses((status = 200, description = "L'inscription", body = InscriptionDetaillee), ErreursRessource)
 )]
@@ -140,12 +127,17 @@ pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, id: web::Path<Strin
             ),
         })
     })?;
+    let perimetre = acces.perimetre.clone();
     let trouve = executer(&etat.store, move |c| {
-        onde_store::inscriptions::trouver(c, &acces.perimetre, id)
+        onde_store::inscriptions::trouver(c, &perimetre, id)
     })
     .await?;
     let inscription = trouve.ok_or(ApiError::Introuvable {
         ressource: "L'inscription",
     })?;
-    Ok(HttpResponse::Ok().json(InscriptionDetaillee::from(inscription)))
+    let mut vues = acces.exposer_inscriptions(&etat.auditeur, vec![inscription]);
+    let vue = vues
+        .pop()
+        .ok_or_else(|| ApiError::Interne("vue d'inscription absente".into()))?;
+    Ok(HttpResponse::Ok().json(vue))
 }

@@ -5,13 +5,23 @@
 //! perimeter to the store, which AND-s it into every query.
 
 pub mod acces;
+pub mod admin;
+pub mod audit;
+pub mod auditeur;
 mod bloquant;
+mod corps;
 mod docs;
 pub mod error;
+pub mod exigences;
 mod identifiant_requete;
+pub mod jeton;
+mod oauth;
 pub mod pagination;
 mod parametres;
+pub mod partenaires;
 pub mod probleme;
+pub mod secrets;
+pub mod vue;
 
 mod ecoles;
 mod eleves;
@@ -21,6 +31,8 @@ mod sante;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
+use std::sync::Arc;
+
 use actix_web::{web, App};
 use onde_store::Store;
 use utoipa_actix_web::AppExt;
@@ -31,6 +43,28 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct EtatApp {
     pub store: Store,
+    pub trousseau: Arc<jeton::Trousseau>,
+    pub exigences: Arc<exigences::Exigences>,
+    pub partenaires: Arc<acces::CachePartenaires>,
+    pub auditeur: auditeur::Auditeur,
+}
+
+impl EtatApp {
+    /// Loads (or creates, on first start) the signing keys, reads each operation's required
+    /// scope from the OpenAPI document and starts the audit writer. Blocking.
+    pub fn ouvrir(store: Store, config: jeton::ConfigJetons) -> Result<Self, ApiError> {
+        let mut conn = store.connexion()?;
+        let trousseau = jeton::Trousseau::ouvrir(&mut conn, config)?;
+        drop(conn);
+        let exigences = exigences::Exigences::depuis(&openapi()).map_err(ApiError::Interne)?;
+        Ok(Self {
+            auditeur: auditeur::Auditeur::demarrer(store.clone()),
+            store,
+            trousseau: Arc::new(trousseau),
+            exigences: Arc::new(exigences),
+            partenaires: Arc::new(acces::CachePartenaires::default()),
+        })
+    }
 }
 
 /// Registers every operation; the OpenAPI document is collected from the same calls.
@@ -41,14 +75,18 @@ where
     app.into_utoipa_app()
         .openapi(docs::document_de_base())
         .configure(|cfg| {
-            cfg.service(sante::vivant).service(sante::pret);
+            cfg.service(sante::vivant)
+                .service(sante::pret)
+                .service(oauth::jeton)
+                .service(oauth::jwks);
             cfg.service(
                 utoipa_actix_web::scope("/v1")
                     .service(ecoles::lister)
                     .service(ecoles::trouver)
                     .service(eleves::trouver)
                     .service(inscriptions::lister)
-                    .service(inscriptions::trouver),
+                    .service(inscriptions::trouver)
+                    .configure(admin::configurer),
             );
         })
         .split_for_parts()

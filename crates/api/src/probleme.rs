@@ -68,6 +68,12 @@ pub enum ErreursLecture {
     /// Paramètre invalide : le document liste chaque violation avec le nom du paramètre et la règle.
     #[response(status = 400, content_type = "application/problem+json")]
     Parametres(Probleme),
+    /// Jeton absent, invalide, expiré ou révoqué (en-tête `WWW-Authenticate: Bearer`).
+    #[response(status = 401, content_type = "application/problem+json", headers(("WWW-Authenticate" = String, description = "Défi Bearer (RFC 6750)")))]
+    NonAuthentifie(Probleme),
+    /// Le jeton ne porte pas le scope requis (`insufficient_scope`), ou mandat non détenu.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Interdit(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
@@ -80,6 +86,12 @@ pub enum ErreursRessource {
     /// Identifiant mal formé : le document nomme le paramètre et la règle.
     #[response(status = 400, content_type = "application/problem+json")]
     Parametres(Probleme),
+    /// Jeton absent, invalide, expiré ou révoqué (en-tête `WWW-Authenticate: Bearer`).
+    #[response(status = 401, content_type = "application/problem+json", headers(("WWW-Authenticate" = String, description = "Défi Bearer (RFC 6750)")))]
+    NonAuthentifie(Probleme),
+    /// Le jeton ne porte pas le scope requis (`insufficient_scope`), ou mandat non détenu.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Interdit(Probleme),
     /// La ressource n'existe pas, ou est hors du périmètre de l'appelant (les deux cas sont indiscernables).
     #[response(status = 404, content_type = "application/problem+json")]
     Introuvable(Probleme),

@@ -9,12 +9,14 @@ mod macros;
 
 pub mod annee_scolaire;
 pub mod code_insee;
+pub mod dossier;
 pub mod ecole;
 pub mod eleve;
 pub mod error;
 pub mod ine;
 pub mod inscription;
 pub mod niveau;
+pub mod partenaire;
 pub mod perimetre;
 pub mod responsable;
 pub mod sexe;
@@ -28,6 +30,9 @@ pub use error::DomainError;
 pub use ine::{FamilleIne, Ine};
 pub use inscription::{Inscription, StatutInscription};
 pub use niveau::{Cycle, Niveau};
+pub use partenaire::{
+    ChampEleve, CibleMandat, Droits, Mandat, Partenaire, ProfilDonnees, Scope, Scopes, TypePartenaire,
+};
 pub use perimetre::Perimetre;
 pub use responsable::{LienResponsable, Responsable};
 pub use sexe::Sexe;

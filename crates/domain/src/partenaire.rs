@@ -37,7 +37,10 @@ impl TypePartenaire {
 
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::TOUS.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            DomainError::invalide("type_partenaire_inconnu", "le type vaut mairie, ecole_privee, editeur ou admin")
+            DomainError::invalide(
+                "type_partenaire_inconnu",
+                "le type vaut mairie, ecole_privee, editeur ou admin",
+            )
         })
     }
 
@@ -46,7 +49,9 @@ impl TypePartenaire {
         use Scope::*;
         Scopes::de(match self {
             Self::Mairie => &[EcolesRead, ElevesRead, InscriptionsRead, InscriptionsWrite][..],
-            Self::EcolePrivee | Self::Editeur => &[EcolesRead, ElevesRead, ElevesWrite, InscriptionsRead, InscriptionsWrite],
+            Self::EcolePrivee | Self::Editeur => {
+                &[EcolesRead, ElevesRead, ElevesWrite, InscriptionsRead, InscriptionsWrite]
+            }
             Self::Admin => &[EcolesRead, Admin],
         })
     }
@@ -138,7 +143,10 @@ impl Scopes {
 
     /// Parses `"ecoles:read inscriptions:read"`; every unknown scope is an error.
     pub fn parse_liste(s: &str) -> Result<Self, DomainError> {
-        s.split_whitespace().map(Scope::parse).collect::<Result<BTreeSet<_>, _>>().map(Self)
+        s.split_whitespace()
+            .map(Scope::parse)
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(Self)
     }
 
     pub fn contient(&self, s: Scope) -> bool {
@@ -329,7 +337,11 @@ impl Partenaire {
                 ),
             ));
         }
-        let (communes, uais, mandats) = (!self.communes.is_empty(), !self.uais.is_empty(), !self.mandats.is_empty());
+        let (communes, uais, mandats) = (
+            !self.communes.is_empty(),
+            !self.uais.is_empty(),
+            !self.mandats.is_empty(),
+        );
         let forme_ok = match self.type_partenaire {
             TypePartenaire::Mairie => !uais && !mandats,
             TypePartenaire::EcolePrivee => !communes && !mandats,
@@ -457,7 +469,9 @@ mod tests {
             },
         ];
         let tous = e.droits(None).unwrap();
-        let Perimetre::Restreint { communes, uais } = &tous.perimetre else { panic!() };
+        let Perimetre::Restreint { communes, uais } = &tous.perimetre else {
+            panic!()
+        };
         assert_eq!(communes.len(), 1);
         assert_eq!(uais.len(), 1);
         assert!(!tous.profil.lit(ChampEleve::LieuNaissance), "intersection des profils");

@@ -24,3 +24,17 @@ pub fn codes(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
         .order(communes::code_insee)
         .load(conn)?)
 }
+
+/// Commune codes with the number of inscriptions in their schools, most first (ties by code).
+/// Picks the demo partners' communes: the busiest ones make the richest demo.
+pub fn par_inscriptions(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, StoreError> {
+    use crate::schema::{ecoles, inscriptions};
+    use diesel::dsl::count_star;
+    let mut lignes = inscriptions::table
+        .inner_join(ecoles::table)
+        .group_by(ecoles::code_commune)
+        .select((ecoles::code_commune, count_star()))
+        .load::<(String, i64)>(conn)?;
+    lignes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(lignes)
+}

@@ -54,3 +54,46 @@ fn eleve(l: LigneEleve, responsables: Vec<onde_domain::Responsable>) -> Result<E
         responsables,
     })
 }
+
+/// Retention (DOMAIN.md): a pupil's data is kept at most until the end of the calendar year in
+/// which the child leaves the first degree. Deletes, as of `aujourdhui`, every pupil none of
+/// whose inscriptions is still running this calendar year — each one either belongs to a
+/// school year that ended before this year, or was radiated before this year — with their
+/// inscriptions, guardian links and guardians no other pupil shares. Returns the pupils deleted.
+pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) -> Result<usize, StoreError> {
+    use chrono::Datelike;
+    use diesel::dsl::{exists, not};
+
+    use crate::schema::inscriptions;
+
+    let annee = aujourdhui.year();
+    // "AAAA-BBBB" ends in June of BBBB = AAAA + 1: it runs this calendar year when AAAA >= annee - 1,
+    // which for these fixed-width strings is a plain comparison with "AAAA-".
+    let premiere_annee_en_cours = format!("{:04}-", annee - 1);
+    conn.transaction(|conn| {
+        let encore_la = inscriptions::table
+            .filter(inscriptions::eleve_id.eq(eleves::id))
+            .filter(
+                inscriptions::annee_scolaire.ge(premiere_annee_en_cours.clone()).and(
+                    inscriptions::statut
+                        .ne("radie")
+                        .or(inscriptions::date_radiation.ge(chrono::NaiveDate::from_ymd_opt(annee, 1, 1))),
+                ),
+            );
+        let partants: Vec<String> = eleves::table
+            .filter(not(exists(encore_la)))
+            .select(eleves::id)
+            .load(conn)?;
+        for lot in partants.chunks(500) {
+            diesel::delete(inscriptions::table.filter(inscriptions::eleve_id.eq_any(lot))).execute(conn)?;
+            diesel::delete(eleves_responsables::table.filter(eleves_responsables::eleve_id.eq_any(lot)))
+                .execute(conn)?;
+            diesel::delete(eleves::table.filter(eleves::id.eq_any(lot))).execute(conn)?;
+        }
+        diesel::delete(responsables::table.filter(not(exists(
+            eleves_responsables::table.filter(eleves_responsables::responsable_id.eq(responsables::id)),
+        ))))
+        .execute(conn)?;
+        Ok(partants.len())
+    })
+}

@@ -13,10 +13,13 @@ pub mod pagination;
 mod perimetre;
 pub mod schema;
 
+pub mod audit;
+pub mod cles;
 pub mod communes;
 pub mod ecoles;
 pub mod eleves;
 pub mod inscriptions;
+pub mod partenaires;
 pub mod seed;
 
 #[cfg(feature = "testing")]

@@ -86,7 +86,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partenaires (id) {
+        id -> Text,
+        nom -> Text,
+        type_partenaire -> Text,
+        scopes -> Text,
+        actif -> Bool,
+        cree_le -> Timestamp,
+        modifie_le -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    partenaires_communes (partenaire_id, code_insee) {
+        partenaire_id -> Text,
+        code_insee -> Text,
+    }
+}
+
+diesel::table! {
+    partenaires_uais (partenaire_id, uai) {
+        partenaire_id -> Text,
+        uai -> Text,
+    }
+}
+
+diesel::table! {
+    mandats (partenaire_id, cible_type, cible_code) {
+        partenaire_id -> Text,
+        cible_type -> Text,
+        cible_code -> Text,
+        libelle -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        partenaire_id -> Text,
+        secret_hash -> Text,
+        ancien_secret_hash -> Nullable<Text>,
+        ancien_secret_expire_le -> Nullable<Timestamp>,
+        cree_le -> Timestamp,
+        revoque_le -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    cles_signature (kid) {
+        kid -> Text,
+        algorithme -> Text,
+        cle_privee -> Text,
+        cle_publique -> Text,
+        cree_le -> Timestamp,
+        retiree_le -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit (id) {
+        id -> BigInt,
+        horodatage -> Timestamp,
+        partenaire_id -> Text,
+        client_id -> Text,
+        pour_le_compte_de -> Nullable<Text>,
+        operation -> Text,
+        scope -> Text,
+        eleves -> Text,
+        nombre -> Integer,
+        id_requete -> Text,
+    }
+}
+
 diesel::joinable!(ecoles -> communes (code_commune));
+diesel::joinable!(clients -> partenaires (partenaire_id));
 diesel::joinable!(inscriptions -> ecoles (uai));
 diesel::joinable!(inscriptions -> eleves (eleve_id));
 diesel::joinable!(eleves_responsables -> eleves (eleve_id));
@@ -99,4 +174,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     responsables,
     eleves_responsables,
     inscriptions,
+    partenaires,
+    clients,
 );

@@ -10,13 +10,20 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{migrations, par_backend, DbConnection};
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 13] = [
+    "audit",
+    "cles_signature",
+    "clients",
     "communes",
     "ecoles",
     "eleves",
-    "responsables",
     "eleves_responsables",
     "inscriptions",
+    "mandats",
+    "partenaires",
+    "partenaires_communes",
+    "partenaires_uais",
+    "responsables",
 ];
 
 #[derive(QueryableByName)]
@@ -62,7 +69,8 @@ fn type_canonique(t: &str) -> &'static str {
     }
 }
 
-/// (table, column) -> (canonical type, nullable), migrations bookkeeping excluded.
+/// (table, column) -> (canonical type, nullable), migrations bookkeeping excluded. A SQLite
+/// `INTEGER PRIMARY KEY` is the 64-bit, never-null rowid: PostgreSQL's BIGINT identity.
 fn colonnes(conn: &mut DbConnection) -> BTreeMap<(String, String), (&'static str, bool)> {
     match conn {
         DbConnection::Pg(c) => diesel::sql_query(
@@ -82,7 +90,9 @@ fn colonnes(conn: &mut DbConnection) -> BTreeMap<(String, String), (&'static str
         })
         .collect(),
         DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, p.\"notnull\" AS non_nul \
+            "SELECT m.name AS table_name, p.name AS column_name, \
+                    CASE WHEN p.pk = 1 AND p.type = 'INTEGER' THEN 'BIGINT' ELSE p.type END AS data_type, \
+                    CASE WHEN p.pk = 1 AND p.type = 'INTEGER' THEN 1 ELSE p.\"notnull\" END AS non_nul \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
         )

@@ -1,0 +1,337 @@
+//! Reading and purging the audit trail (`GET /v1/admin/audit`, `onde-echanges audit`). The
+//! trail itself is written by [`crate::auditeur`]; the table refuses updates.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use onde_domain::{DomainError, Ine, Perimetre};
+use onde_store::audit::{Entree, FiltreAudit};
+use onde_store::{Curseur, DbConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::admin::en_tache;
+use crate::pagination;
+use crate::parametres::Lecteur;
+use crate::probleme::{ErreursLecture, Violation};
+use crate::{ApiError, EtatApp};
+
+/// Une entrée de la piste d'audit : un accès à des données personnelles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EntreeAudit {
+    /// Numéro d'ordre, croissant dans le temps.
+    #[schema(example = 1234)]
+    pub id: i64,
+    pub horodatage: DateTime<Utc>,
+    pub partenaire_id: String,
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    pub client_id: String,
+    /// Mandat sous lequel un éditeur agissait (code INSEE ou UAI), s'il a restreint sa requête.
+    #[schema(example = "69123")]
+    pub pour_le_compte_de: Option<String>,
+    /// Opération (operationId de l'API).
+    #[schema(example = "consulter_eleve")]
+    pub operation: String,
+    /// Scope qui a permis l'accès.
+    #[schema(example = "eleves:read")]
+    pub scope: String,
+    /// Identifiants internes des élèves concernés.
+    pub eleves: Vec<Uuid>,
+    /// Nombre d'élèves concernés.
+    #[schema(example = 1)]
+    pub nombre: i32,
+    /// Identifiant de la requête (en-tête `X-Request-Id`).
+    pub id_requete: String,
+}
+
+impl From<Entree> for EntreeAudit {
+    fn from(e: Entree) -> Self {
+        Self {
+            id: e.id,
+            horodatage: e.horodatage.and_utc(),
+            partenaire_id: e.partenaire_id,
+            client_id: e.client_id,
+            pour_le_compte_de: e.pour_le_compte_de,
+            operation: e.operation,
+            scope: e.scope,
+            eleves: e
+                .eleves
+                .split_whitespace()
+                .filter_map(|s| Uuid::parse_str(s).ok())
+                .collect(),
+            nombre: e.nombre,
+            id_requete: e.id_requete,
+        }
+    }
+}
+
+/// Which end of a period a date bounds: a bare date starts its day as a lower bound and
+/// includes its whole day as an upper bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Borne {
+    Debut,
+    Fin,
+}
+
+/// Reads `2026-03-01` (a day), `2026-03-01T08:30:00Z` / `…+01:00` (an instant, converted to
+/// UTC) or `2026-03-01T08:30:00` (UTC). Returns a UTC timestamp.
+pub fn lire_instant(s: &str, borne: Borne) -> Result<NaiveDateTime, DomainError> {
+    let s = s.trim();
+    if let Ok(jour) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let jour = match borne {
+            Borne::Debut => Some(jour),
+            Borne::Fin => jour.succ_opt(),
+        };
+        if let Some(t) = jour.and_then(|j| j.and_hms_opt(0, 0, 0)) {
+            return Ok(t);
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc).naive_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(t);
+        }
+    }
+    Err(DomainError::Invalide {
+        code: "date_format",
+        message: format!(
+            "« {} » n'est pas une date ISO 8601 (ex. 2026-03-01 ou 2026-03-01T08:30:00Z)",
+            s.chars().take(40).collect::<String>()
+        ),
+    })
+}
+
+/// A pupil named by its internal id or its INE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EleveCherche {
+    Id(Uuid),
+    Ine(Ine),
+}
+
+impl EleveCherche {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if let Ok(id) = Uuid::parse_str(s) {
+            return Ok(Self::Id(id));
+        }
+        Ine::parse(s).map(Self::Ine).map_err(|_| DomainError::Invalide {
+            code: "eleve_format",
+            message: format!(
+                "« {} » n'est ni un identifiant d'élève (UUID) ni un INE",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
+    }
+}
+
+/// What to look for in the trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recherche {
+    pub partenaire: Option<Uuid>,
+    pub eleve: Option<EleveCherche>,
+    pub depuis: Option<NaiveDateTime>,
+    pub jusqua: Option<NaiveDateTime>,
+}
+
+/// Entries matching `r`, newest first, `limite` at most, older than entry `avant_id`; with the
+/// id to continue from when there are more.
+pub fn rechercher(
+    conn: &mut DbConnection,
+    r: &Recherche,
+    limite: u32,
+    avant_id: Option<i64>,
+) -> Result<(Vec<EntreeAudit>, Option<i64>), ApiError> {
+    let eleve_id = match &r.eleve {
+        None => None,
+        Some(EleveCherche::Id(id)) => Some(*id),
+        Some(EleveCherche::Ine(ine)) => match onde_store::eleves::trouver_par_ine(conn, &Perimetre::National, ine)? {
+            Some(e) => Some(e.id),
+            // No such pupil: no access to it was ever traced.
+            None => return Ok((Vec::new(), None)),
+        },
+    };
+    let filtre = FiltreAudit {
+        partenaire_id: r.partenaire.map(|p| p.to_string()),
+        eleve_id: eleve_id.map(|e| e.to_string()),
+        depuis: r.depuis,
+        jusqua: r.jusqua,
+        avant_id,
+        limite: i64::from(limite) + 1,
+    };
+    let mut entrees = onde_store::audit::rechercher(conn, &filtre)?;
+    let suivant = if entrees.len() > limite as usize {
+        entrees.truncate(limite as usize);
+        entrees.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok((entrees.into_iter().map(EntreeAudit::from).collect(), suivant))
+}
+
+/// Deletes the entries older than `avant` (retention). A date in the future is refused: it
+/// would erase the trail of accesses still under watch.
+pub fn purger(conn: &mut DbConnection, avant: NaiveDateTime, maintenant: NaiveDateTime) -> Result<usize, ApiError> {
+    if avant > maintenant {
+        return Err(ApiError::Parametres(vec![Violation::parametre(
+            "avant",
+            "date_future",
+            "la purge ne porte que sur le passé : « avant » doit précéder l'instant présent",
+        )]));
+    }
+    Ok(onde_store::audit::purger(conn, avant)?)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParametresAudit {
+    /// Identifiant du partenaire.
+    #[param(value_type = Option<Uuid>)]
+    partenaire: Option<String>,
+    /// Élève : identifiant interne (UUID) ou INE.
+    #[param(value_type = Option<String>, example = "0494004062M")]
+    eleve: Option<String>,
+    /// Début de période, inclus : date (`2026-03-01`, depuis 0 h UTC) ou instant ISO 8601.
+    #[param(value_type = Option<String>, example = "2026-03-01")]
+    depuis: Option<String>,
+    /// Fin de période : une date inclut toute la journée ; un instant est exclu.
+    #[param(value_type = Option<String>, example = "2026-03-31")]
+    jusqua: Option<String>,
+    /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
+    limit: Option<String>,
+    /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
+    #[param(value_type = Option<String>)]
+    curseur: Option<String>,
+}
+
+/// Une page de la piste d'audit, de la plus récente à la plus ancienne entrée.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageAudit {
+    pub elements: Vec<EntreeAudit>,
+    /// Curseur de la page suivante ; absent sur la dernière page.
+    pub curseur_suivant: Option<String>,
+    /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    pub lien_suivant: Option<String>,
+}
+
+/// Consulter la piste d'audit
+///
+/// Accès aux données personnelles tracés (qui, quand, quelle opération, quels élèves), du
+/// plus récent au plus ancien, filtrés par partenaire, élève et période. Pagination par
+/// curseur : suivre `lien_suivant` (ou l'en-tête `Link`) jusqu'à son absence. Les accès des
+/// dernières secondes peuvent n'y figurer qu'après leur écriture groupée.
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "consulter_audit",
+    params(ParametresAudit),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Une page d'entrées", body = PageAudit,
+         headers(("Link" = String, description = "Lien vers la page suivante, `rel=\"next\"`"))),
+        ErreursLecture,
+    )
+)]
+#[get("/admin/audit")]
+pub async fn rechercher_http(
+    etat: web::Data<EtatApp>,
+    _acces: Acces,
+    params: web::Query<ParametresAudit>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = params.into_inner();
+    let mut l = Lecteur::default();
+    let recherche = Recherche {
+        partenaire: l.optionnel("partenaire", p.partenaire.as_deref(), |s| {
+            Uuid::parse_str(s).map_err(|_| DomainError::Invalide {
+                code: "identifiant_format",
+                message: "« partenaire » est l'identifiant (UUID) d'un partenaire".into(),
+            })
+        }),
+        eleve: l.optionnel("eleve", p.eleve.as_deref(), EleveCherche::parse),
+        depuis: l.optionnel("depuis", p.depuis.as_deref(), |s| lire_instant(s, Borne::Debut)),
+        jusqua: l.optionnel("jusqua", p.jusqua.as_deref(), |s| lire_instant(s, Borne::Fin)),
+    };
+    if let (Some(d), Some(j)) = (recherche.depuis, recherche.jusqua) {
+        if d >= j {
+            l.violation(Violation::parametre(
+                "jusqua",
+                "periode_vide",
+                "« jusqua » doit suivre « depuis »",
+            ));
+        }
+    }
+    let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
+    let avant_id = match &page.apres {
+        None => None,
+        Some(c) => {
+            let id = c.cle().parse::<i64>().ok();
+            if id.is_none() {
+                l.violation(Violation::parametre(
+                    "curseur",
+                    "curseur_invalide",
+                    "« curseur » doit être repris tel quel de la page précédente (champ curseur_suivant)",
+                ));
+            }
+            id
+        }
+    };
+    l.terminer()?;
+    let limite = page.limite;
+    let (elements, suivant) = en_tache(&etat.store, move |c| rechercher(c, &recherche, limite, avant_id)).await?;
+    let suivant = suivant.map(|id| Curseur::apres(id.to_string()));
+    let lien = suivant.as_ref().map(|c| pagination::lien_suivant(&req, c));
+    let corps = PageAudit {
+        elements,
+        curseur_suivant: suivant.map(|c| c.encoder()),
+        lien_suivant: lien.clone(),
+    };
+    Ok(pagination::reponse(&corps, lien.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn dates_et_instants() {
+        assert_eq!(lire_instant("2026-03-01", Borne::Debut), Ok(t("2026-03-01 00:00:00")));
+        assert_eq!(lire_instant("2026-03-31", Borne::Fin), Ok(t("2026-04-01 00:00:00")));
+        assert_eq!(
+            lire_instant("2026-03-01T08:30:00Z", Borne::Fin),
+            Ok(t("2026-03-01 08:30:00"))
+        );
+        assert_eq!(
+            lire_instant("2026-03-01T08:30:00+01:00", Borne::Debut),
+            Ok(t("2026-03-01 07:30:00"))
+        );
+        assert_eq!(
+            lire_instant("2026-03-01T08:30:00", Borne::Debut),
+            Ok(t("2026-03-01 08:30:00"))
+        );
+        assert_eq!(
+            lire_instant("01/03/2026", Borne::Debut).unwrap_err().code(),
+            "date_format"
+        );
+        assert_eq!(
+            lire_instant("2026-02-30", Borne::Debut).unwrap_err().code(),
+            "date_format"
+        );
+    }
+
+    #[test]
+    fn eleve_par_id_ou_ine() {
+        assert!(matches!(EleveCherche::parse("0494004062M"), Ok(EleveCherche::Ine(_))));
+        assert!(matches!(
+            EleveCherche::parse("0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"),
+            Ok(EleveCherche::Id(_))
+        ));
+        assert_eq!(EleveCherche::parse("x").unwrap_err().code(), "eleve_format");
+    }
+}

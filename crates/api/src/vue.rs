@@ -1,0 +1,178 @@
+//! The only way personal data leaves the gateway: views that keep the fields of the caller's
+//! data profile (the others are never serialised) and record the access in the audit trail.
+
+use chrono::{NaiveDate, Utc};
+use onde_domain::{
+    Adresse, ChampEleve, CodeInsee, Eleve, Ine, Inscription, LienResponsable, Prenoms, ProfilDonnees, Responsable,
+    ResumeEleve, Sexe,
+};
+use onde_store::audit::NouvelleEntree;
+use onde_store::inscriptions::InscriptionEleve;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::auditeur::Auditeur;
+
+/// Un élève, limité aux champs du profil de données de l'appelant (les autres sont absents).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EleveVue {
+    /// Identifiant interne stable de l'élève.
+    pub id: Uuid,
+    /// Absent hors profil, ou tant que l'élève est en attente d'INE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ine: Option<Ine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Dupont-Lefèvre")]
+    pub nom: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prenoms: Option<Prenoms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sexe: Option<Sexe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_naissance: Option<NaiveDate>,
+    /// Commune de naissance, ou pays (99xxx) pour une naissance à l'étranger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lieu_naissance: Option<CodeInsee>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adresse: Option<Adresse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsables: Option<Vec<ResponsableVue>>,
+}
+
+/// Un responsable légal, coordonnées comprises si le profil de l'appelant les couvre.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResponsableVue {
+    /// Identifiant interne du responsable (partagé entre frères et sœurs).
+    pub id: Uuid,
+    #[schema(example = "Martin")]
+    pub nom: String,
+    #[schema(example = "Sophie")]
+    pub prenom: String,
+    pub lien: LienResponsable,
+    /// Exerce l'autorité parentale.
+    pub autorite_parentale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0612345678")]
+    pub telephone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "sophie.martin@example.fr")]
+    pub courriel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "12 rue de la République, 75011 Paris")]
+    pub adresse: Option<String>,
+}
+
+/// L'identité d'un élève dans une liste, limitée au profil de l'appelant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResumeEleveVue {
+    pub id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ine: Option<Ine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Dupont-Lefèvre")]
+    pub nom: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prenoms: Option<Prenoms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sexe: Option<Sexe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_naissance: Option<NaiveDate>,
+}
+
+/// Une inscription avec l'identité de l'élève.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InscriptionDetaillee {
+    #[serde(flatten)]
+    pub inscription: Inscription,
+    pub eleve: ResumeEleveVue,
+}
+
+fn si<T>(profil: &ProfilDonnees, champ: ChampEleve, v: T) -> Option<T> {
+    profil.lit(champ).then_some(v)
+}
+
+fn responsable(profil: &ProfilDonnees, r: Responsable) -> ResponsableVue {
+    let contacts = profil.lit(ChampEleve::ContactsResponsables);
+    ResponsableVue {
+        id: r.id,
+        nom: r.nom,
+        prenom: r.prenom,
+        lien: r.lien,
+        autorite_parentale: r.autorite_parentale,
+        telephone: r.telephone.filter(|_| contacts),
+        courriel: r.courriel.filter(|_| contacts),
+        adresse: r.adresse.filter(|_| contacts),
+    }
+}
+
+fn resume(profil: &ProfilDonnees, e: ResumeEleve) -> ResumeEleveVue {
+    ResumeEleveVue {
+        id: e.id,
+        ine: e.ine.filter(|_| profil.lit(ChampEleve::Ine)),
+        nom: si(profil, ChampEleve::Identite, e.nom),
+        prenoms: si(profil, ChampEleve::Identite, e.prenoms),
+        sexe: si(profil, ChampEleve::Identite, e.sexe),
+        date_naissance: si(profil, ChampEleve::Identite, e.date_naissance),
+    }
+}
+
+impl Acces {
+    /// Records that the data of `eleves` was read or written by this request.
+    pub fn tracer(&self, auditeur: &Auditeur, eleves: &[Uuid]) {
+        if eleves.is_empty() {
+            return;
+        }
+        let mut ids = String::with_capacity(eleves.len() * 37);
+        for (i, id) in eleves.iter().enumerate() {
+            if i > 0 {
+                ids.push(' ');
+            }
+            ids.push_str(&id.to_string());
+        }
+        auditeur.tracer(NouvelleEntree {
+            horodatage: Utc::now().naive_utc(),
+            partenaire_id: self.partenaire_id.to_string(),
+            client_id: self.client_id.clone(),
+            pour_le_compte_de: self.pour_le_compte_de.as_ref().map(|c| c.as_str().to_owned()),
+            operation: self.operation.clone(),
+            scope: self.scope.as_str().to_owned(),
+            eleves: ids,
+            nombre: i32::try_from(eleves.len()).unwrap_or(i32::MAX),
+            id_requete: self.id_requete.clone(),
+        });
+    }
+
+    pub fn exposer_eleve(&self, auditeur: &Auditeur, e: Eleve) -> EleveVue {
+        self.tracer(auditeur, &[e.id]);
+        let p = &self.profil;
+        EleveVue {
+            id: e.id,
+            ine: e.ine.filter(|_| p.lit(ChampEleve::Ine)),
+            nom: si(p, ChampEleve::Identite, e.nom),
+            prenoms: si(p, ChampEleve::Identite, e.prenoms),
+            sexe: si(p, ChampEleve::Identite, e.sexe),
+            date_naissance: si(p, ChampEleve::Identite, e.date_naissance),
+            lieu_naissance: si(p, ChampEleve::LieuNaissance, e.lieu_naissance),
+            adresse: e.adresse.filter(|_| p.lit(ChampEleve::Adresse)),
+            responsables: si(
+                p,
+                ChampEleve::Responsables,
+                e.responsables.into_iter().map(|r| responsable(p, r)).collect(),
+            ),
+        }
+    }
+
+    pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
+        let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).collect();
+        self.tracer(auditeur, &ids);
+        liste
+            .into_iter()
+            .map(|i| InscriptionDetaillee {
+                inscription: i.inscription,
+                eleve: resume(&self.profil, i.eleve),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,9 @@
+DROP TRIGGER audit_pas_de_modification ON audit;
+DROP FUNCTION audit_ajout_seul();
+DROP TABLE audit;
+DROP TABLE cles_signature;
+DROP TABLE clients;
+DROP TABLE mandats;
+DROP TABLE partenaires_uais;
+DROP TABLE partenaires_communes;
+DROP TABLE partenaires;
