@@ -126,12 +126,18 @@ fn init_journaux() {
     }
 }
 
+/// Opens the database for a one-shot command (no idle connection kept).
 fn ouvrir(base: &OptionsBase) -> anyhow::Result<Store> {
+    ouvrir_avec(base, 0)
+}
+
+fn ouvrir_avec(base: &OptionsBase, min_inactives: u32) -> anyhow::Result<Store> {
     if base.pool_taille == 0 {
         anyhow::bail!("ONDE_POOL_TAILLE/--pool-taille doit être au moins 1");
     }
     let options = OptionsPool {
         taille_max: base.pool_taille,
+        min_inactives,
         ..OptionsPool::default()
     };
     Ok(Store::ouvrir(&base.database_url, &options)?)
@@ -203,7 +209,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             if workers == Some(0) {
                 anyhow::bail!("ONDE_WORKERS/--workers doit être au moins 1");
             }
-            let store = ouvrir(&base)?;
+            let store = ouvrir_avec(&base, 1)?;
             let appliquees = store.migrer()?;
             if !appliquees.is_empty() {
                 tracing::info!(migrations = ?appliquees, "migrations appliquées");

@@ -4,6 +4,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use onde_store::diesel_erreur;
 use onde_store::StoreError;
 
 use crate::identifiant_requete;
@@ -49,6 +50,20 @@ pub enum ApiError {
     ScopeInsuffisant { requis: Vec<onde_domain::Scope> },
     #[error("{detail}")]
     Interdit { code: &'static str, detail: String },
+    /// The pupil sent matches an existing one on DOMAIN.md's five normalised fields.
+    #[error("élève en doublon")]
+    Doublon { candidat: uuid::Uuid, ine: Option<String> },
+    #[error("{0}")]
+    Transition(onde_domain::DomainError),
+    /// `If-Match` names a version that is no longer current.
+    #[error("version périmée")]
+    PreconditionEchouee { version_actuelle: i64 },
+    /// An all-or-nothing batch with a rejected item: nothing applied; the per-item results.
+    #[error("lot refusé")]
+    LotRefuse { resultats: serde_json::Value },
+    /// The same `Idempotency-Key` with another request.
+    #[error("clé d'idempotence réutilisée")]
+    IdempotenceReutilisee,
     /// A request body that cannot be read: malformed JSON, unknown or missing field, wrong type.
     #[error("corps de requête illisible")]
     CorpsIllisible(Vec<Violation>),
@@ -62,6 +77,12 @@ pub enum ApiError {
     TypeContenu { attendus: &'static [&'static str] },
     #[error("erreur interne : {0}")]
     Interne(String),
+}
+
+impl From<diesel_erreur::Error> for ApiError {
+    fn from(e: diesel_erreur::Error) -> Self {
+        ApiError::from(StoreError::from(e))
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -84,6 +105,11 @@ impl ApiError {
             ApiError::MethodeNonAutorisee => "methode_non_autorisee",
             ApiError::Indisponible => "service_indisponible",
             ApiError::NonAuthentifie(_) => "authentification_requise",
+            ApiError::Doublon { .. } => "eleve_en_doublon",
+            ApiError::Transition(_) => "transition_interdite",
+            ApiError::PreconditionEchouee { .. } => "version_perimee",
+            ApiError::IdempotenceReutilisee => "cle_idempotence_reutilisee",
+            ApiError::LotRefuse { .. } => "lot_refuse",
             ApiError::ScopeInsuffisant { .. } => "insufficient_scope",
             ApiError::Interdit { code, .. } => code,
             ApiError::CorpsIllisible(_) => "corps_invalide",
@@ -102,6 +128,11 @@ impl ApiError {
             ApiError::MethodeNonAutorisee => "Méthode non autorisée",
             ApiError::Indisponible => "Service momentanément indisponible",
             ApiError::NonAuthentifie(_) => "Authentification requise",
+            ApiError::Doublon { .. } => "Élève déjà connu",
+            ApiError::Transition(_) => "Transition interdite",
+            ApiError::PreconditionEchouee { .. } => "Version périmée",
+            ApiError::IdempotenceReutilisee => "Clé d'idempotence réutilisée",
+            ApiError::LotRefuse { .. } => "Lot refusé",
             ApiError::ScopeInsuffisant { .. } => "Scope insuffisant",
             ApiError::Interdit { .. } => "Opération interdite",
             ApiError::CorpsIllisible(_) => "Corps de requête invalide",
@@ -122,6 +153,19 @@ impl ApiError {
             ApiError::RouteInconnue => "Aucune opération de l'API ne correspond à ce chemin ; voir /docs.".into(),
             ApiError::MethodeNonAutorisee => "Cette méthode HTTP n'est pas disponible sur ce chemin.".into(),
             ApiError::Indisponible => "La base de données ne répond pas ; réessayez dans quelques secondes.".into(),
+            ApiError::Doublon { .. } => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà : \
+                inscrivez-le par son identifiant (champ candidat) plutôt que d'en créer un second."
+                .into(),
+            ApiError::Transition(e) => format!("{e}."),
+            ApiError::PreconditionEchouee { version_actuelle } => format!(
+                "La ressource a changé depuis la version indiquée par If-Match (version actuelle : \"v{version_actuelle}\") ; relisez-la puis recommencez."
+            ),
+            ApiError::LotRefuse { .. } => {
+                "Au moins un élément est refusé : en mode tout_ou_rien, rien n'a été appliqué (voir resultats).".into()
+            }
+            ApiError::IdempotenceReutilisee => {
+                "Cette clé Idempotency-Key a déjà servi pour une autre requête (méthode, chemin ou corps différents).".into()
+            }
             ApiError::NonAuthentifie(None) => {
                 "Un jeton d'accès est requis : en-tête `Authorization: Bearer <jeton>`, jeton obtenu par POST /oauth/token."
                     .into()
@@ -153,6 +197,27 @@ impl ApiError {
             detail: self.detail(),
             instance: identifiant_requete::courant().map(|id| format!("urn:uuid:{id}")),
             code: self.code().into(),
+            candidat: match self {
+                ApiError::Doublon { candidat, ine } => Some(crate::probleme::Candidat {
+                    id: *candidat,
+                    ine: ine.clone(),
+                }),
+                _ => None,
+            },
+            statut_actuel: match self {
+                ApiError::Transition(onde_domain::DomainError::TransitionInterdite { depuis, .. }) => Some(*depuis),
+                _ => None,
+            },
+            transitions_autorisees: match self {
+                ApiError::Transition(onde_domain::DomainError::TransitionInterdite { autorisees, .. }) => {
+                    Some(autorisees.to_vec())
+                }
+                _ => None,
+            },
+            resultats: match self {
+                ApiError::LotRefuse { resultats } => Some(resultats.clone()),
+                _ => None,
+            },
             erreurs: match self {
                 ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => v.clone(),
                 _ => Vec::new(),
@@ -170,6 +235,9 @@ impl ResponseError for ApiError {
             ApiError::Indisponible => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
             ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
+            ApiError::Doublon { .. } | ApiError::Transition(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionEchouee { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::IdempotenceReutilisee | ApiError::LotRefuse { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CorpsIllisible(_) => StatusCode::BAD_REQUEST,
             ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflit { .. } => StatusCode::CONFLICT,

@@ -114,7 +114,8 @@ pub async fn lister(
     operation_id = "consulter_inscription",
     security(("oauth2" = ["inscriptions:read"])),
     params(("id" = Uuid, Path, description = "Identifiant de l'inscription")),
-    responses((status = 200, description = "L'inscription", body = InscriptionDetaillee), ErreursRessource)
+    responses((status = 200, description = "L'inscription", body = InscriptionDetaillee,
+        headers(("ETag" = String, description = "Version, à renvoyer en If-Match lors d'une opération"))), ErreursRessource)
 )]
 #[get("/inscriptions/{id}")]
 pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -129,15 +130,19 @@ pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, id: web::Path<Strin
     })?;
     let perimetre = acces.perimetre.clone();
     let trouve = executer(&etat.store, move |c| {
-        onde_store::inscriptions::trouver(c, &perimetre, id)
+        let i = onde_store::inscriptions::trouver(c, &perimetre, id)?;
+        let version = onde_store::inscriptions::version(c, id)?;
+        Ok(i.zip(version))
     })
     .await?;
-    let inscription = trouve.ok_or(ApiError::Introuvable {
+    let (inscription, version) = trouve.ok_or(ApiError::Introuvable {
         ressource: "L'inscription",
     })?;
     let mut vues = acces.exposer_inscriptions(&etat.auditeur, vec![inscription]);
     let vue = vues
         .pop()
         .ok_or_else(|| ApiError::Interne("vue d'inscription absente".into()))?;
-    Ok(HttpResponse::Ok().json(vue))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", crate::ecriture::etag(version)))
+        .json(vue))
 }

@@ -11,6 +11,7 @@ pub mod auditeur;
 mod bloquant;
 mod corps;
 mod docs;
+pub mod ecriture;
 pub mod error;
 pub mod exigences;
 mod identifiant_requete;
@@ -26,7 +27,9 @@ pub mod vue;
 mod ecoles;
 mod eleves;
 mod inscriptions;
+mod lots;
 mod sante;
+mod workflow;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -38,6 +41,9 @@ use onde_store::Store;
 use utoipa_actix_web::AppExt;
 
 pub use error::ApiError;
+
+/// Largest request body accepted (413 beyond).
+pub const TAILLE_MAX_CORPS: usize = 8 * 1024 * 1024;
 
 /// What every request needs, shared by all workers.
 #[derive(Clone)]
@@ -84,8 +90,18 @@ where
                     .service(ecoles::lister)
                     .service(ecoles::trouver)
                     .service(eleves::trouver)
+                    .service(eleves::ecrire)
+                    .service(eleves::modifier)
+                    .service(lots::pousser)
                     .service(inscriptions::lister)
                     .service(inscriptions::trouver)
+                    .service(workflow::creer)
+                    .service(workflow::admission)
+                    .service(workflow::admissibilite)
+                    .service(workflow::admission_definitive)
+                    .service(workflow::radiation)
+                    .service(workflow::changement_ecole)
+                    .service(workflow::changement_niveau)
                     .configure(admin::configurer),
             );
         })
@@ -113,6 +129,8 @@ pub fn app(
     app.app_data(web::Data::new(etat))
         .app_data(parametres::config_query())
         .app_data(parametres::config_path())
+        // Batches of 1,000 records with guardians run to a few MiB.
+        .app_data(web::PayloadConfig::new(TAILLE_MAX_CORPS))
         .service(docs::interface(docs::finaliser(api)))
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))

@@ -605,7 +605,7 @@ pub fn modifier_partiellement(
 }
 
 /// RFC 7396, section 2.
-fn fusionner(cible: &mut serde_json::Value, patch: &serde_json::Value) {
+pub(crate) fn fusionner(cible: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     let Value::Object(correctif) = patch else {
         *cible = patch.clone();

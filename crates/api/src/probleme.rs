@@ -26,9 +26,33 @@ pub struct Probleme {
     /// Code machine stable.
     #[schema(example = "parametre_invalide")]
     pub code: String,
+    /// Pour un élève en doublon : l'élève déjà connu.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidat: Option<Candidat>,
+    /// Pour une transition interdite : le statut actuel de l'inscription…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statut_actuel: Option<onde_domain::StatutInscription>,
+    /// … et les statuts vers lesquels elle peut passer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transitions_autorisees: Option<Vec<onde_domain::StatutInscription>>,
+    /// Pour un lot refusé en mode `tout_ou_rien` : le résultat de chaque élément.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub resultats: Option<serde_json::Value>,
     /// Chaque violation constatée, quand il y en a plusieurs possibles.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub erreurs: Vec<Violation>,
+}
+
+/// L'élève déjà connu qu'une création aurait dupliqué.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Candidat {
+    /// Identifiant interne de l'élève existant.
+    pub id: uuid::Uuid,
+    /// Son INE, s'il en a un.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0494004062M")]
+    pub ine: Option<String>,
 }
 
 /// Une règle non respectée par un paramètre ou un champ.
@@ -98,4 +122,51 @@ pub enum ErreursRessource {
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
+}
+
+/// Errors of a write on partner data.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErreursMiseAJour {
+    /// Corps illisible (JSON mal formé) ou paramètre invalide (`If-Match`, `Idempotency-Key`, identifiant de chemin).
+    #[response(status = 400, content_type = "application/problem+json")]
+    Parametres(Probleme),
+    /// Jeton absent, invalide, expiré ou révoqué (en-tête `WWW-Authenticate: Bearer`).
+    #[response(status = 401, content_type = "application/problem+json", headers(("WWW-Authenticate" = String, description = "Défi Bearer (RFC 6750)")))]
+    NonAuthentifie(Probleme),
+    /// Le jeton ne porte pas le scope requis, ou mandat non détenu.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Interdit(Probleme),
+    /// La ressource n'existe pas, ou est hors du périmètre de l'appelant (indiscernables).
+    #[response(status = 404, content_type = "application/problem+json")]
+    Introuvable(Probleme),
+    /// Conflit : transition interdite (`statut_actuel`, `transitions_autorisees`), élève en doublon
+    /// (`candidat`), inscription active déjà existante pour l'année.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflit(Probleme),
+    /// `If-Match` ne désigne plus la version actuelle : relire puis recommencer.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionEchouee(Probleme),
+    /// Corps envoyé avec un autre type que `application/json`.
+    #[response(status = 415, content_type = "application/problem+json")]
+    TypeContenu(Probleme),
+    /// Contenu refusé : chaque règle enfreinte est listée avec le pointeur JSON du champ ; ou
+    /// `Idempotency-Key` déjà utilisée pour une autre requête.
+    #[response(status = 422, content_type = "application/problem+json")]
+    NonConforme(Probleme),
+    /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
+    #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
+    Indisponible(Probleme),
+}
+
+/// Converts the domain's located violations into problem violations.
+pub fn depuis_manquements(m: Vec<onde_domain::dossier::Manquement>) -> Vec<Violation> {
+    m.into_iter()
+        .map(|m| Violation {
+            pointer: Some(m.pointeur),
+            parametre: None,
+            code: m.code.into(),
+            message: m.message,
+        })
+        .collect()
 }

@@ -146,6 +146,34 @@ impl Acces {
 
     pub fn exposer_eleve(&self, auditeur: &Auditeur, e: Eleve) -> EleveVue {
         self.tracer(auditeur, &[e.id]);
+        self.vue_eleve(e)
+    }
+
+    pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
+        let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).collect();
+        self.tracer(auditeur, &ids);
+        liste
+            .into_iter()
+            .map(|i| InscriptionDetaillee {
+                inscription: i.inscription,
+                eleve: resume(&self.profil, i.eleve),
+            })
+            .collect()
+    }
+}
+
+impl Acces {
+    /// The view of an inscription just written, without an audit record (the write records
+    /// one once committed).
+    pub fn vue_inscription(&self, i: InscriptionEleve) -> InscriptionDetaillee {
+        InscriptionDetaillee {
+            inscription: i.inscription,
+            eleve: resume(&self.profil, i.eleve),
+        }
+    }
+
+    /// The view of a pupil just written, without an audit record.
+    pub fn vue_eleve(&self, e: Eleve) -> EleveVue {
         let p = &self.profil;
         EleveVue {
             id: e.id,
@@ -162,17 +190,5 @@ impl Acces {
                 e.responsables.into_iter().map(|r| responsable(p, r)).collect(),
             ),
         }
-    }
-
-    pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
-        let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).collect();
-        self.tracer(auditeur, &ids);
-        liste
-            .into_iter()
-            .map(|i| InscriptionDetaillee {
-                inscription: i.inscription,
-                eleve: resume(&self.profil, i.eleve),
-            })
-            .collect()
     }
 }

@@ -134,6 +134,9 @@ impl diesel::r2d2::HandleError<diesel::r2d2::Error> for JournalErreurs {
 #[derive(Debug, Clone)]
 pub struct OptionsPool {
     pub taille_max: u32,
+    /// Connections kept open while idle. One-shot commands use 0: a pool refilling itself in
+    /// the background while the process exits can crash inside libpq's exit handlers.
+    pub min_inactives: u32,
     /// How long a request waits for a connection before failing fast (503, not a hang).
     pub attente_max: Duration,
 }
@@ -142,6 +145,7 @@ impl Default for OptionsPool {
     fn default() -> Self {
         Self {
             taille_max: 16,
+            min_inactives: 1,
             attente_max: Duration::from_secs(3),
         }
     }
@@ -169,7 +173,7 @@ impl Store {
         }
         let pool = Pool::builder()
             .max_size(options.taille_max)
-            .min_idle(Some(1))
+            .min_idle(Some(options.min_inactives.min(options.taille_max)))
             .connection_timeout(options.attente_max)
             .error_handler(Box::new(JournalErreurs))
             .build(Gestionnaire { url: url.clone() })

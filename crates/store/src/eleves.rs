@@ -1,7 +1,10 @@
 //! Pupils and their guardians: read queries.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use onde_domain::dossier::DossierEleve;
 use onde_domain::{Adresse, CodeInsee, Eleve, Ine, Perimetre, Sexe};
+use uuid::Uuid;
 
 use crate::lignes::{lire, lire_uuid, prenoms, responsable, LigneEleve, LigneLien, LigneResponsable};
 use crate::schema::{eleves, eleves_responsables, responsables};
@@ -96,4 +99,222 @@ pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) 
         .execute(conn)?;
         Ok(partants.len())
     })
+}
+
+/// A pupil's id and version by INE, whatever the perimeter (to choose between creation and
+/// replacement, and to refuse an INE already held by another pupil).
+pub fn id_par_ine(conn: &mut DbConnection, ine: &Ine) -> Result<Option<(Uuid, i64)>, StoreError> {
+    let ligne = eleves::table
+        .filter(eleves::ine.eq(ine.as_str().to_owned()))
+        .select((eleves::id, eleves::version))
+        .first::<(String, i64)>(conn)
+        .optional()?;
+    ligne
+        .map(|(id, v)| Ok((lire_uuid("eleves", "id", &id)?, v)))
+        .transpose()
+}
+
+/// The pupil with this duplicate-detection key, if any (DOMAIN.md's five normalised fields).
+pub fn par_cle_doublon(conn: &mut DbConnection, cle: &str) -> Result<Option<(Uuid, Option<String>)>, StoreError> {
+    let ligne = eleves::table
+        .filter(eleves::cle_doublon.eq(cle))
+        .select((eleves::id, eleves::ine))
+        .first::<(String, Option<String>)>(conn)
+        .optional()?;
+    ligne
+        .map(|(id, ine)| Ok((lire_uuid("eleves", "id", &id)?, ine)))
+        .transpose()
+}
+
+/// Whether the pupil is in the perimeter.
+pub fn visible(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<bool, StoreError> {
+    Ok(eleves::table
+        .into_boxed()
+        .filter(perimetre::eleves(perimetre))
+        .filter(eleves::id.eq(id.to_string()))
+        .select(eleves::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// A pupil by internal id with guardians, `None` when unknown or outside the perimeter.
+pub fn trouver(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<Option<(Eleve, i64)>, StoreError> {
+    let ligne = eleves::table
+        .into_boxed()
+        .filter(perimetre::eleves(perimetre))
+        .filter(eleves::id.eq(id.to_string()))
+        .select(LigneEleve::as_select())
+        .first::<LigneEleve>(conn)
+        .optional()?;
+    let Some(ligne) = ligne else { return Ok(None) };
+    let version = ligne.version;
+    let responsables = responsables_de(conn, &ligne.id)?;
+    Ok(Some((eleve(ligne, responsables)?, version)))
+}
+
+fn responsables_de(conn: &mut DbConnection, eleve_id: &str) -> Result<Vec<onde_domain::Responsable>, StoreError> {
+    eleves_responsables::table
+        .inner_join(responsables::table)
+        .filter(eleves_responsables::eleve_id.eq(eleve_id.to_owned()))
+        .order(eleves_responsables::rang.asc())
+        .select((LigneResponsable::as_select(), LigneLien::as_select()))
+        .load::<(LigneResponsable, LigneLien)>(conn)?
+        .into_iter()
+        .map(|(r, l)| responsable(r, l))
+        .collect()
+}
+
+fn ligne_eleve(
+    id: Uuid,
+    d: &DossierEleve,
+    version: i64,
+    cree_le: NaiveDateTime,
+    maintenant: NaiveDateTime,
+) -> LigneEleve {
+    let p = d.prenoms.tous();
+    LigneEleve {
+        id: id.to_string(),
+        ine: d.ine.as_ref().map(|i| i.as_str().to_owned()),
+        nom: d.nom.clone(),
+        prenom1: p.first().cloned().unwrap_or_default(),
+        prenom2: p.get(1).cloned(),
+        prenom3: p.get(2).cloned(),
+        sexe: d.sexe.as_str().to_owned(),
+        date_naissance: d.date_naissance,
+        lieu_naissance: d.lieu_naissance.as_str().to_owned(),
+        adresse_voie: d.adresse.as_ref().map(|a| a.voie.clone()),
+        adresse_code_postal: d.adresse.as_ref().map(|a| a.code_postal.clone()),
+        adresse_commune: d.adresse.as_ref().map(|a| a.commune.as_str().to_owned()),
+        cree_le,
+        modifie_le: maintenant,
+        version,
+        cle_doublon: d.cle_doublon(),
+    }
+}
+
+fn inserer_responsables(
+    conn: &mut DbConnection,
+    eleve_id: &str,
+    d: &DossierEleve,
+    maintenant: NaiveDateTime,
+) -> Result<(), StoreError> {
+    for (rang, r) in d.responsables.iter().enumerate() {
+        let id = Uuid::now_v7().to_string();
+        diesel::insert_into(responsables::table)
+            .values(LigneResponsable {
+                id: id.clone(),
+                nom: r.nom.clone(),
+                prenom: r.prenom.clone(),
+                telephone: r.telephone.as_ref().map(|t| t.as_str().to_owned()),
+                courriel: r.courriel.as_ref().map(|c| c.as_str().to_owned()),
+                adresse: r.adresse.clone(),
+                cree_le: maintenant,
+                modifie_le: maintenant,
+            })
+            .execute(conn)?;
+        diesel::insert_into(eleves_responsables::table)
+            .values(LigneLien {
+                eleve_id: eleve_id.to_owned(),
+                responsable_id: id,
+                lien: r.lien.as_str().to_owned(),
+                autorite_parentale: r.autorite_parentale,
+                rang: i32::try_from(rang + 1).unwrap_or(i32::MAX),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Creates a pupil with its guardians. Call inside a transaction.
+pub fn inserer(
+    conn: &mut DbConnection,
+    id: Uuid,
+    d: &DossierEleve,
+    maintenant: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(eleves::table)
+        .values(ligne_eleve(id, d, 1, maintenant, maintenant))
+        .execute(conn)?;
+    inserer_responsables(conn, &id.to_string(), d, maintenant)
+}
+
+/// Whether the stored pupil already holds exactly this record.
+pub fn identique(stocke: &Eleve, d: &DossierEleve) -> bool {
+    stocke.ine == d.ine
+        && stocke.nom == d.nom
+        && stocke.prenoms == d.prenoms
+        && stocke.sexe == d.sexe
+        && stocke.date_naissance == d.date_naissance
+        && stocke.lieu_naissance == d.lieu_naissance
+        && stocke.adresse == d.adresse
+        && stocke.responsables.len() == d.responsables.len()
+        && stocke.responsables.iter().zip(&d.responsables).all(|(s, n)| {
+            s.nom == n.nom
+                && s.prenom == n.prenom
+                && s.lien == n.lien
+                && s.autorite_parentale == n.autorite_parentale
+                && s.telephone.as_deref() == n.telephone.as_ref().map(|t| t.as_str())
+                && s.courriel.as_deref() == n.courriel.as_ref().map(|c| c.as_str())
+                && s.adresse == n.adresse
+        })
+}
+
+/// Replaces a pupil's record and guardians if its version is still `version_attendue`
+/// (optimistic concurrency); returns the new version, or `None` when the version moved.
+/// Guardians no longer linked to any pupil are deleted. Call inside a transaction.
+pub fn remplacer(
+    conn: &mut DbConnection,
+    id: Uuid,
+    d: &DossierEleve,
+    version_attendue: i64,
+    maintenant: NaiveDateTime,
+) -> Result<Option<i64>, StoreError> {
+    let cle = id.to_string();
+    let cree_le = eleves::table
+        .find(&cle)
+        .select(eleves::cree_le)
+        .first::<NaiveDateTime>(conn)?;
+    let nouvelle = version_attendue + 1;
+    let l = ligne_eleve(id, d, nouvelle, cree_le, maintenant);
+    let n = diesel::update(
+        eleves::table
+            .filter(eleves::id.eq(&cle))
+            .filter(eleves::version.eq(version_attendue)),
+    )
+    .set((
+        eleves::ine.eq(l.ine),
+        eleves::nom.eq(l.nom),
+        eleves::prenom1.eq(l.prenom1),
+        eleves::prenom2.eq(l.prenom2),
+        eleves::prenom3.eq(l.prenom3),
+        eleves::sexe.eq(l.sexe),
+        eleves::date_naissance.eq(l.date_naissance),
+        eleves::lieu_naissance.eq(l.lieu_naissance),
+        eleves::adresse_voie.eq(l.adresse_voie),
+        eleves::adresse_code_postal.eq(l.adresse_code_postal),
+        eleves::adresse_commune.eq(l.adresse_commune),
+        eleves::modifie_le.eq(maintenant),
+        eleves::version.eq(nouvelle),
+        eleves::cle_doublon.eq(l.cle_doublon),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let anciens: Vec<String> = eleves_responsables::table
+        .filter(eleves_responsables::eleve_id.eq(&cle))
+        .select(eleves_responsables::responsable_id)
+        .load(conn)?;
+    diesel::delete(eleves_responsables::table.filter(eleves_responsables::eleve_id.eq(&cle))).execute(conn)?;
+    inserer_responsables(conn, &cle, d, maintenant)?;
+    diesel::delete(
+        responsables::table
+            .filter(responsables::id.eq_any(anciens))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                eleves_responsables::table.filter(eleves_responsables::responsable_id.eq(responsables::id)),
+            ))),
+    )
+    .execute(conn)?;
+    Ok(Some(nouvelle))
 }

@@ -33,6 +33,22 @@ impl From<diesel::ConnectionError> for StoreError {
 }
 
 impl StoreError {
+    /// The unique constraint a write broke, if that is why it failed: PostgreSQL names the
+    /// constraint, SQLite lists the columns ("UNIQUE constraint failed: t.a, t.b").
+    pub fn violation_unicite(&self) -> Option<String> {
+        match self {
+            StoreError::Requete(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                info,
+            )) => Some(
+                info.constraint_name()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| info.message().to_owned()),
+            ),
+            _ => None,
+        }
+    }
+
     /// The database is unreachable or overloaded: worth a retry later (503), not a bug (500).
     pub fn est_indisponibilite(&self) -> bool {
         match self {

@@ -90,3 +90,117 @@ pub fn trouver(
         .map(convertir)
         .transpose()
 }
+
+/// Writes an inscription row (creation). Call inside a transaction; a second active
+/// inscription of the pupil for the year is refused by the database's unique index.
+pub fn inserer(conn: &mut DbConnection, i: &Inscription, maintenant: chrono::NaiveDateTime) -> Result<(), StoreError> {
+    diesel::insert_into(inscriptions::table)
+        .values(ligne(i, 1, maintenant, maintenant))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn ligne(
+    i: &Inscription,
+    version: i64,
+    cree_le: chrono::NaiveDateTime,
+    maintenant: chrono::NaiveDateTime,
+) -> LigneInscription {
+    LigneInscription {
+        id: i.id.to_string(),
+        eleve_id: i.eleve_id.to_string(),
+        uai: i.uai.as_str().to_owned(),
+        annee_scolaire: i.annee_scolaire.as_str().to_owned(),
+        niveau: i.niveau.as_str().to_owned(),
+        classe: i.classe.clone(),
+        dispositif: i.dispositif.clone(),
+        statut: i.statut.as_str().to_owned(),
+        admission_provisoire: i.admission_provisoire,
+        date_inscription: i.date_inscription,
+        date_admission: i.date_admission,
+        date_radiation: i.date_radiation,
+        motif_radiation: i.motif_radiation.clone(),
+        cree_le,
+        modifie_le: maintenant,
+        version,
+    }
+}
+
+/// An inscription of the perimeter with its version, for a write.
+pub fn pour_ecriture(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    id: Uuid,
+) -> Result<Option<(Inscription, i64)>, StoreError> {
+    let ligne = inscriptions::table
+        .inner_join(ecoles::table)
+        .into_boxed()
+        .filter(perimetre::ecoles(perimetre))
+        .filter(inscriptions::id.eq(id.to_string()))
+        .select(LigneInscription::as_select())
+        .first::<LigneInscription>(conn)
+        .optional()?;
+    ligne
+        .map(|l| Ok((l.version, Inscription::try_from(l)?)))
+        .transpose()
+        .map(|o| o.map(|(v, i)| (i, v)))
+}
+
+/// The version of an inscription (for ETags), whatever the perimeter.
+pub fn version(conn: &mut DbConnection, id: Uuid) -> Result<Option<i64>, StoreError> {
+    Ok(inscriptions::table
+        .find(id.to_string())
+        .select(inscriptions::version)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// Writes the new state of an inscription if its version is still `version_attendue`;
+/// returns the new version, or `None` when another writer got there first.
+pub fn mettre_a_jour(
+    conn: &mut DbConnection,
+    i: &Inscription,
+    version_attendue: i64,
+    maintenant: chrono::NaiveDateTime,
+) -> Result<Option<i64>, StoreError> {
+    let nouvelle = version_attendue + 1;
+    let n = diesel::update(
+        inscriptions::table
+            .filter(inscriptions::id.eq(i.id.to_string()))
+            .filter(inscriptions::version.eq(version_attendue)),
+    )
+    .set((
+        inscriptions::uai.eq(i.uai.as_str().to_owned()),
+        inscriptions::niveau.eq(i.niveau.as_str()),
+        inscriptions::classe.eq(i.classe.clone()),
+        inscriptions::dispositif.eq(i.dispositif.clone()),
+        inscriptions::statut.eq(i.statut.as_str()),
+        inscriptions::admission_provisoire.eq(i.admission_provisoire),
+        inscriptions::date_admission.eq(i.date_admission),
+        inscriptions::date_radiation.eq(i.date_radiation),
+        inscriptions::motif_radiation.eq(i.motif_radiation.clone()),
+        inscriptions::modifie_le.eq(maintenant),
+        inscriptions::version.eq(nouvelle),
+    ))
+    .execute(conn)?;
+    Ok((n == 1).then_some(nouvelle))
+}
+
+/// The pupil's active inscription for the year, with its version.
+pub fn active(
+    conn: &mut DbConnection,
+    eleve_id: Uuid,
+    annee: &AnneeScolaire,
+) -> Result<Option<(Inscription, i64)>, StoreError> {
+    let ligne = inscriptions::table
+        .filter(inscriptions::eleve_id.eq(eleve_id.to_string()))
+        .filter(inscriptions::annee_scolaire.eq(annee.as_str().to_owned()))
+        .filter(inscriptions::statut.ne("radie"))
+        .select(LigneInscription::as_select())
+        .first::<LigneInscription>(conn)
+        .optional()?;
+    ligne
+        .map(|l| Ok((l.version, Inscription::try_from(l)?)))
+        .transpose()
+        .map(|o| o.map(|(v, i)| (i, v)))
+}

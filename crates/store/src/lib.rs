@@ -18,6 +18,7 @@ pub mod cles;
 pub mod communes;
 pub mod ecoles;
 pub mod eleves;
+pub mod idempotence;
 pub mod inscriptions;
 pub mod partenaires;
 pub mod seed;
@@ -26,6 +27,8 @@ pub mod seed;
 pub mod testing;
 
 pub use connection::{Backend, DbConnection, OptionsPool, Store, UrlBase};
+/// diesel's error type, for callers that run transactions.
+pub use diesel::result as diesel_erreur;
 pub use error::StoreError;
 
 /// The backend type of [`DbConnection`] (diesel's MultiBackend).

@@ -86,6 +86,7 @@ pub struct LigneEleve {
     pub cree_le: NaiveDateTime,
     pub modifie_le: NaiveDateTime,
     pub version: i64,
+    pub cle_doublon: String,
 }
 
 pub(crate) fn prenoms(p1: String, p2: Option<String>, p3: Option<String>) -> Result<Prenoms, StoreError> {

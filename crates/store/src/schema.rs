@@ -39,6 +39,7 @@ diesel::table! {
         cree_le -> Timestamp,
         modifie_le -> Timestamp,
         version -> BigInt,
+        cle_doublon -> Text,
     }
 }
 
@@ -157,6 +158,18 @@ diesel::table! {
         eleves -> Text,
         nombre -> Integer,
         id_requete -> Text,
+    }
+}
+
+diesel::table! {
+    idempotence (partenaire_id, cle) {
+        partenaire_id -> Text,
+        cle -> Text,
+        empreinte -> Text,
+        statut -> Integer,
+        corps -> Text,
+        entetes -> Text,
+        cree_le -> Timestamp,
     }
 }
 

@@ -897,6 +897,8 @@ impl Generateur {
         };
 
         let (cree_le, ecole) = self.inscriptions(c, id, niveau, redoublant, ecole_fratrie)?;
+        let lieu = CodeInsee::parse(&lieu_naissance).map_err(generation)?;
+        let cle_doublon = onde_domain::dossier::cle_doublon(nom, prenoms[0], sexe, naissance, &lieu);
         self.tampons.eleves.push(LigneEleve {
             id: id.to_owned(),
             ine: ine.map(|i| i.as_str().to_owned()),
@@ -913,6 +915,7 @@ impl Generateur {
             cree_le,
             modifie_le: cree_le,
             version: 1,
+            cle_doublon,
         });
         self.eleves_generes += 1;
         Ok((cree_le, ecole))

@@ -10,7 +10,7 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{migrations, par_backend, DbConnection};
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "audit",
     "cles_signature",
     "clients",
@@ -18,6 +18,7 @@ const TABLES: [&str; 13] = [
     "ecoles",
     "eleves",
     "eleves_responsables",
+    "idempotence",
     "inscriptions",
     "mandats",
     "partenaires",

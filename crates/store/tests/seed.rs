@@ -35,7 +35,7 @@ type Os = Option<String>;
 type Od = Option<NaiveDate>;
 type T = NaiveDateTime;
 type LigneEcole = (S, S, S, S, S, Os, Os, Os, Od, Od);
-type LigneEleve = (S, Os, S, S, Os, Os, S, NaiveDate, S, Os, Os, Os, T, T, i64);
+type LigneEleve = (S, Os, S, S, Os, Os, S, NaiveDate, S, Os, Os, Os, T, T, i64, S);
 type LigneResponsable = (S, S, S, Os, Os, Os, T, T);
 type LigneLien = (S, S, S, bool, i32);
 type LigneInscription = (S, S, S, S, S, Os, Os, S, bool, NaiveDate, Od, Od, Os, T, T, i64);
@@ -199,7 +199,7 @@ fn verifier(d: &Donnees) {
     let mut naissances: HashMap<&str, (NaiveDate, Option<&str>)> = HashMap::new();
     let (mut sans_ine, mut a_l_etranger) = (0, 0);
     let mut ines = BTreeSet::new();
-    for (id, ine, nom, p1, p2, p3, sexe, naissance, lieu, voie, cp, commune, cree, modifie, version) in &d.eleves {
+    for (id, ine, nom, p1, p2, p3, sexe, naissance, lieu, voie, cp, commune, cree, modifie, version, cle) in &d.eleves {
         Uuid::parse_str(id).unwrap();
         match ine {
             Some(ine) => {
@@ -218,6 +218,11 @@ fn verifier(d: &Donnees) {
         .unwrap();
         Sexe::parse(sexe).unwrap();
         let lieu = CodeInsee::parse(lieu).unwrap();
+        // The duplicate-detection key is the domain's, over the stored fields.
+        assert_eq!(
+            cle,
+            &onde_domain::dossier::cle_doublon(nom, p1, Sexe::parse(sexe).unwrap(), *naissance, &lieu)
+        );
         if !lieu.est_commune_francaise() {
             a_l_etranger += 1;
         } else {

@@ -38,10 +38,13 @@ CREATE TABLE eleves (
     cree_le TIMESTAMP NOT NULL,
     modifie_le TIMESTAMP NOT NULL,
     version BIGINT NOT NULL DEFAULT 1,
+    -- Normalised nom|prénom|sexe|date|lieu (DOMAIN.md duplicate detection), computed by the domain.
+    cle_doublon TEXT NOT NULL,
     CHECK (prenom3 IS NULL OR prenom2 IS NOT NULL),
     CHECK ((adresse_voie IS NULL) = (adresse_code_postal IS NULL)
        AND (adresse_voie IS NULL) = (adresse_commune IS NULL))
 );
+CREATE INDEX eleves_par_cle_doublon ON eleves (cle_doublon);
 CREATE INDEX eleves_par_commune_residence ON eleves (adresse_commune) WHERE adresse_commune IS NOT NULL;
 
 CREATE TABLE responsables (

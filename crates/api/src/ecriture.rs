@@ -1,0 +1,226 @@
+//! What every write shares: `If-Match` preconditions on versions, `ETag`s, and idempotency —
+//! the first answer to an `Idempotency-Key` is stored in the same transaction as the write's
+//! effects, so a retry (also after a crash or a restart) replays it and never applies twice.
+
+use actix_web::http::header::{HeaderName, HeaderValue, IF_MATCH};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use onde_store::idempotence::{self, ReponseEnregistree};
+use onde_store::DbConnection;
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::probleme::Violation;
+use crate::{ApiError, EtatApp};
+
+pub const EN_TETE_IDEMPOTENCE: &str = "Idempotency-Key";
+
+/// `"v{version}"`: the entity tag of a versioned resource.
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// `If-Match`: `None` when absent or `*`; the version named otherwise.
+pub fn si_correspond(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let texte = v.to_str().unwrap_or_default().trim();
+    if texte == "*" {
+        return Ok(None);
+    }
+    texte
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .strip_prefix('v')
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Parametres(vec![Violation::parametre(
+                "If-Match",
+                "if_match_invalide",
+                "If-Match attend l'ETag reçu à la lecture (ex. \"v3\") ou *",
+            )])
+        })
+}
+
+/// Refuses the write when `If-Match` names another version than the current one.
+pub fn verifier_version(attendue: Option<i64>, actuelle: i64) -> Result<(), ApiError> {
+    match attendue {
+        Some(v) if v != actuelle => Err(ApiError::PreconditionEchouee {
+            version_actuelle: actuelle,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The `Idempotency-Key` of the request, if any (1 to 255 printable ASCII characters).
+pub fn cle_idempotence(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get(EN_TETE_IDEMPOTENCE) else {
+        return Ok(None);
+    };
+    let texte = v.to_str().unwrap_or_default();
+    if texte.is_empty() || texte.len() > 255 || !texte.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::Parametres(vec![Violation::parametre(
+            EN_TETE_IDEMPOTENCE,
+            "cle_idempotence_invalide",
+            "Idempotency-Key : 1 à 255 caractères ASCII imprimables (un UUID convient)",
+        )]));
+    }
+    Ok(Some(texte.to_owned()))
+}
+
+/// An answer to a write, replayable as is.
+#[derive(Debug, Clone)]
+pub struct ReponseEcriture {
+    pub statut: StatusCode,
+    pub corps: serde_json::Value,
+    pub entetes: Vec<(String, String)>,
+    /// Pupils whose data was written, for the audit trail.
+    pub eleves: Vec<Uuid>,
+}
+
+impl ReponseEcriture {
+    pub fn new(statut: StatusCode, corps: serde_json::Value) -> Self {
+        Self {
+            statut,
+            corps,
+            entetes: Vec::new(),
+            eleves: Vec::new(),
+        }
+    }
+
+    pub fn entete(mut self, nom: &str, valeur: impl Into<String>) -> Self {
+        self.entetes.push((nom.to_owned(), valeur.into()));
+        self
+    }
+
+    pub fn eleves(mut self, ids: Vec<Uuid>) -> Self {
+        self.eleves = ids;
+        self
+    }
+
+    fn http(&self, rejouee: bool) -> HttpResponse {
+        let mut r = HttpResponse::build(self.statut);
+        for (k, v) in &self.entetes {
+            if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+                r.insert_header((k, v));
+            }
+        }
+        if rejouee {
+            r.insert_header(("Idempotent-Replayed", "true"));
+        }
+        r.json(&self.corps)
+    }
+}
+
+fn rejouer(r: &ReponseEnregistree) -> Result<(ReponseEcriture, bool), ApiError> {
+    let corps = serde_json::from_str(&r.corps).map_err(|e| ApiError::Interne(e.to_string()))?;
+    let entetes: Vec<(String, String)> =
+        serde_json::from_str(&r.entetes).map_err(|e| ApiError::Interne(e.to_string()))?;
+    let statut = StatusCode::from_u16(u16::try_from(r.statut).unwrap_or(500)).unwrap_or(StatusCode::OK);
+    Ok((
+        ReponseEcriture {
+            statut,
+            corps,
+            entetes,
+            eleves: Vec::new(),
+        },
+        true,
+    ))
+}
+
+/// SHA-256 of the request: method, path and query, body.
+pub fn empreinte(req: &HttpRequest, corps: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b" ");
+    h.update(req.uri().to_string().as_bytes());
+    h.update(b"\n");
+    h.update(corps);
+    format!("{:x}", h.finalize())
+}
+
+/// Runs `ecrire` in one transaction, with the idempotency record when the request has a key.
+/// A key already answered replays that answer (422 if the request differs); two concurrent
+/// requests with one key apply once: the loser's transaction fails on the key and rolls back,
+/// then it replays the winner's answer.
+pub async fn executer<F>(
+    etat: &EtatApp,
+    acces: &Acces,
+    req: &HttpRequest,
+    corps: &[u8],
+    ecrire: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<ReponseEcriture, ApiError> + Send + 'static,
+{
+    let cle = cle_idempotence(req)?;
+    let empreinte = empreinte(req, corps);
+    let partenaire = acces.partenaire_id.to_string();
+    let store = etat.store.clone();
+    let resultat = web::block(move || -> Result<(ReponseEcriture, bool), ApiError> {
+        let mut conn = store.connexion()?;
+        let conn: &mut DbConnection = &mut conn;
+        if let Some(cle) = &cle {
+            if let Some(r) = idempotence::trouver(conn, &partenaire, cle)? {
+                if r.empreinte != empreinte {
+                    return Err(ApiError::IdempotenceReutilisee);
+                }
+                return rejouer(&r);
+            }
+        }
+        let ecrit = diesel::Connection::transaction(conn, |c| -> Result<ReponseEcriture, ApiError> {
+            let reponse = ecrire(c)?;
+            if let Some(cle) = &cle {
+                idempotence::enregistrer(
+                    c,
+                    &ReponseEnregistree {
+                        partenaire_id: partenaire.clone(),
+                        cle: cle.clone(),
+                        empreinte: empreinte.clone(),
+                        statut: i32::from(reponse.statut.as_u16()),
+                        corps: reponse.corps.to_string(),
+                        entetes: serde_json::to_string(&reponse.entetes).unwrap_or_else(|_| "[]".into()),
+                        cree_le: Utc::now().naive_utc(),
+                    },
+                )
+                .map_err(conflit_idempotence)?;
+            }
+            Ok(reponse)
+        });
+        match (ecrit, &cle) {
+            (Ok(r), _) => Ok((r, false)),
+            (Err(e), Some(cle)) if est_conflit_de_cle(&e) => match idempotence::trouver(conn, &partenaire, cle)? {
+                Some(r) if r.empreinte == empreinte => rejouer(&r),
+                Some(_) => Err(ApiError::IdempotenceReutilisee),
+                None => Err(e),
+            },
+            (Err(e), _) => Err(e),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))??;
+    let (reponse, rejouee) = resultat;
+    if !rejouee {
+        acces.tracer(&etat.auditeur, &reponse.eleves);
+    }
+    Ok(reponse.http(rejouee))
+}
+
+fn est_conflit_de_cle(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflit { code, .. } if *code == "conflit_idempotence")
+}
+
+/// Maps a unique violation on the idempotency table to a recognisable conflict.
+pub fn conflit_idempotence(e: onde_store::StoreError) -> ApiError {
+    match e.violation_unicite() {
+        Some(c) if c.contains("idempotence") => ApiError::Conflit {
+            code: "conflit_idempotence",
+            detail: "requête concurrente avec la même clé".into(),
+        },
+        _ => ApiError::from(e),
+    }
+}

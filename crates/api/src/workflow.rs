@@ -1,0 +1,586 @@
+//! Writes on inscriptions: creation by a mairie (for an existing pupil or a new one, created in
+//! the same transaction) and the workflow steps, each an explicit operation checked by the
+//! domain's state machine. All run through [`crate::ecriture::executer`]: one transaction,
+//! `If-Match`, `Idempotency-Key`, audit once committed.
+
+use actix_web::http::StatusCode;
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use onde_domain::dossier::{verifier_age, DossierEleve, Lecture};
+use onde_domain::{AnneeScolaire, DomainError, Inscription, Niveau, StatutInscription, Uai};
+use onde_store::inscriptions::InscriptionEleve;
+use onde_store::DbConnection;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::corps;
+use crate::ecriture::{self, etag, ReponseEcriture};
+use crate::parametres::chemin;
+use crate::probleme::{depuis_manquements, ErreursMiseAJour, Violation};
+use crate::vue::InscriptionDetaillee;
+use crate::{ApiError, EtatApp};
+
+/// Corps d'une demande d'inscription : un élève existant (`eleve_id`) ou un nouvel élève (`eleve`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeInscription {
+    /// Identifiant interne d'un élève existant (exclusif de `eleve`).
+    eleve_id: Option<Uuid>,
+    /// Dossier d'un nouvel élève, créé dans la même transaction (exclusif de `eleve_id`).
+    #[schema(value_type = Option<Object>)]
+    eleve: Option<Value>,
+    uai: Uai,
+    annee_scolaire: AnneeScolaire,
+    niveau: Niveau,
+    #[schema(example = "CP-A", max_length = 50)]
+    classe: Option<String>,
+    #[schema(example = "ULIS", max_length = 50)]
+    dispositif: Option<String>,
+    /// Par défaut : aujourd'hui.
+    date_inscription: Option<NaiveDate>,
+}
+
+fn aujourdhui() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn maintenant() -> chrono::NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn non_conforme(l: Lecture) -> ApiError {
+    ApiError::NonConforme(depuis_manquements(l.manquements))
+}
+
+fn une_violation(pointeur: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::NonConforme(vec![Violation {
+        pointer: Some(pointeur.into()),
+        parametre: None,
+        code: code.into(),
+        message: message.into(),
+    }])
+}
+
+fn lire_json(req: &HttpRequest, octets: &[u8], vide_permis: bool) -> Result<Value, ApiError> {
+    if vide_permis && octets.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    corps::verifier_type(req, &[corps::JSON])?;
+    corps::depuis_octets::<Value>(octets)
+}
+
+struct Creation {
+    eleve: Result<Uuid, DossierEleve>,
+    uai: Uai,
+    annee: AnneeScolaire,
+    niveau: Niveau,
+    classe: Option<String>,
+    dispositif: Option<String>,
+    date: NaiveDate,
+}
+
+fn lire_creation(v: &Value) -> Result<Creation, ApiError> {
+    let mut l = Lecture::default();
+    let champs = [
+        "eleve_id",
+        "eleve",
+        "uai",
+        "annee_scolaire",
+        "niveau",
+        "classe",
+        "dispositif",
+        "date_inscription",
+    ];
+    let o = l.objet(v, "", &champs).ok_or_else(|| {
+        ApiError::CorpsIllisible(vec![corps::violation("", "type_invalide", "un objet JSON est attendu")])
+    })?;
+    let eleve_id = l.valeur(o, "", "eleve_id", false, |s| {
+        Uuid::parse_str(s).map_err(|_| DomainError::Invalide {
+            code: "identifiant_format",
+            message: format!(
+                "« {} » n'est pas un identifiant d'élève (UUID)",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
+    });
+    let dossier = o
+        .get("eleve")
+        .filter(|e| !e.is_null())
+        .and_then(|e| DossierEleve::lire(e, "/eleve", aujourdhui(), &mut l));
+    let present = |k: &str| o.get(k).is_some_and(|v| !v.is_null());
+    if present("eleve_id") == present("eleve") {
+        l.signaler(
+            "/eleve_id",
+            "eleve_ou_eleve_id",
+            "donner soit eleve_id (élève existant), soit eleve (nouvel élève)",
+        );
+    }
+    let uai = l.valeur(o, "", "uai", true, Uai::parse);
+    let annee = l.valeur(o, "", "annee_scolaire", true, AnneeScolaire::parse);
+    let niveau = l.valeur(o, "", "niveau", true, Niveau::parse);
+    let classe = l.texte(o, "", "classe", false, 50);
+    let dispositif = l.texte(o, "", "dispositif", false, 50);
+    let date = l.date(o, "", "date_inscription", false).unwrap_or_else(aujourdhui);
+    if let (Some(d), Some(n), Some(a)) = (&dossier, niveau, annee) {
+        if let Err(e) = verifier_age(d.date_naissance, n, a) {
+            l.signaler("/eleve/date_naissance", e.code(), e.to_string());
+        }
+    }
+    if !l.est_vide() {
+        return Err(non_conforme(l));
+    }
+    let eleve = match (eleve_id, dossier) {
+        (Some(id), None) => Ok(id),
+        (None, Some(d)) => Err(d),
+        _ => return Err(une_violation("/eleve_id", "eleve_ou_eleve_id", "élève manquant")),
+    };
+    Ok(Creation {
+        eleve,
+        uai: uai.ok_or_else(|| une_violation("/uai", "champ_obligatoire", "uai manquant"))?,
+        annee: annee.ok_or_else(|| une_violation("/annee_scolaire", "champ_obligatoire", "année manquante"))?,
+        niveau: niveau.ok_or_else(|| une_violation("/niveau", "champ_obligatoire", "niveau manquant"))?,
+        classe,
+        dispositif,
+        date,
+    })
+}
+
+/// The school must be in the perimeter and teach the niveau.
+fn ecole_accessible(
+    c: &mut DbConnection,
+    acces: &Acces,
+    uai: &Uai,
+    niveau: Niveau,
+    pointeur: &str,
+) -> Result<(), ApiError> {
+    let ecole = onde_store::ecoles::trouver(c, &acces.perimetre, uai)?.ok_or_else(|| {
+        une_violation(
+            pointeur,
+            "ecole_inconnue",
+            format!("école {uai} inconnue ou hors de votre périmètre"),
+        )
+    })?;
+    if !ecole.type_ecole.accueille(niveau) {
+        return Err(une_violation(
+            "/niveau",
+            "niveau_non_accueilli",
+            format!(
+                "une école {} n'accueille pas le niveau {niveau}",
+                ecole.type_ecole.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn inserer_inscription(c: &mut DbConnection, i: &Inscription) -> Result<(), ApiError> {
+    onde_store::inscriptions::inserer(c, i, maintenant()).map_err(|e| match e.violation_unicite() {
+        Some(contrainte) if contrainte.contains("active") || contrainte.contains("eleve_id") => ApiError::Conflit {
+            code: "inscription_active_existante",
+            detail: format!(
+                "l'élève a déjà une inscription active pour {} : radiez-la ou changez d'école",
+                i.annee_scolaire
+            ),
+        },
+        _ => ApiError::from(e),
+    })
+}
+
+fn relire(c: &mut DbConnection, acces: &Acces, id: Uuid) -> Result<InscriptionEleve, ApiError> {
+    // Read back nationally: after a change of school the row may have left the perimeter.
+    onde_store::inscriptions::trouver(c, &onde_domain::Perimetre::National, id)?.ok_or_else(|| {
+        ApiError::Interne(format!(
+            "inscription {id} introuvable après écriture ; accès {}",
+            acces.client_id
+        ))
+    })
+}
+
+fn reponse_inscription(
+    c: &mut DbConnection,
+    acces: &Acces,
+    id: Uuid,
+    version: i64,
+    statut: StatusCode,
+) -> Result<ReponseEcriture, ApiError> {
+    let i = relire(c, acces, id)?;
+    let eleve = i.eleve.id;
+    let vue: InscriptionDetaillee = acces.vue_inscription(i);
+    let corps = serde_json::to_value(vue).map_err(|e| ApiError::Interne(e.to_string()))?;
+    let mut r = ReponseEcriture::new(statut, corps)
+        .entete("ETag", etag(version))
+        .eleves(vec![eleve]);
+    if statut == StatusCode::CREATED {
+        r = r.entete("Location", format!("/v1/inscriptions/{id}"));
+    }
+    Ok(r)
+}
+
+/// Inscrire un élève
+///
+/// Délivre une inscription (statut `inscrit`) dans une école du périmètre pour une année
+/// scolaire, pour un élève existant (`eleve_id`) ou un nouvel élève (`eleve`, créé dans la même
+/// transaction). Un nouvel élève identique à un élève connu sur les cinq champs normalisés (nom,
+/// prénom, sexe, date et lieu de naissance) est refusé (409) avec l'identifiant du `candidat`.
+/// Un élève a au plus une inscription active par année scolaire (409 sinon, garanti par la base).
+#[utoipa::path(
+    tag = "inscriptions",
+    operation_id = "creer_inscription",
+    security(("oauth2" = ["inscriptions:write"])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet")),
+    request_body(content = DemandeInscription, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Inscription créée", body = InscriptionDetaillee,
+         headers(("Location" = String, description = "Chemin de l'inscription"), ("ETag" = String, description = "Version"))),
+        ErreursMiseAJour,
+    )
+)]
+#[post("/inscriptions")]
+pub async fn creer(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    req: HttpRequest,
+    octets: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let v = lire_json(&req, &octets, false)?;
+    let demande = lire_creation(&v)?;
+    let a = acces.clone();
+    ecriture::executer(&etat, &acces, &req, &octets, move |c| {
+        ecole_accessible(c, &a, &demande.uai, demande.niveau, "/uai")?;
+        let eleve_id = match demande.eleve {
+            Ok(id) => {
+                let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, id)?
+                    .ok_or_else(|| une_violation("/eleve_id", "eleve_inconnu", format!("élève {id} inconnu")))?;
+                verifier_age(eleve.date_naissance, demande.niveau, demande.annee)
+                    .map_err(|e| une_violation("/niveau", e.code(), e.to_string()))?;
+                id
+            }
+            Err(dossier) => {
+                if let Some(ine) = &dossier.ine {
+                    if let Some((id, _)) = onde_store::eleves::id_par_ine(c, ine)? {
+                        return Err(ApiError::Doublon {
+                            candidat: id,
+                            ine: Some(ine.as_str().to_owned()),
+                        });
+                    }
+                }
+                if let Some((id, ine)) = onde_store::eleves::par_cle_doublon(c, &dossier.cle_doublon())? {
+                    return Err(ApiError::Doublon { candidat: id, ine });
+                }
+                let id = Uuid::now_v7();
+                onde_store::eleves::inserer(c, id, &dossier, maintenant())?;
+                id
+            }
+        };
+        let inscription = Inscription {
+            id: Uuid::now_v7(),
+            eleve_id,
+            uai: demande.uai,
+            annee_scolaire: demande.annee,
+            niveau: demande.niveau,
+            classe: demande.classe,
+            dispositif: demande.dispositif,
+            statut: StatutInscription::Inscrit,
+            admission_provisoire: false,
+            date_inscription: demande.date,
+            date_admission: None,
+            date_radiation: None,
+            motif_radiation: None,
+        };
+        inserer_inscription(c, &inscription)?;
+        reponse_inscription(c, &a, inscription.id, 1, StatusCode::CREATED)
+    })
+    .await
+}
+
+/// The workflow steps.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Admission,
+    Admissibilite,
+    AdmissionDefinitive,
+    Radiation,
+    ChangementEcole,
+    ChangementNiveau,
+}
+
+/// Applies `op` to the inscription `id` and answers the resulting inscription.
+async fn appliquer(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    req: HttpRequest,
+    octets: web::Bytes,
+    id: String,
+    op: Operation,
+) -> Result<HttpResponse, ApiError> {
+    let id = chemin("id", &id, |s| {
+        Uuid::parse_str(s).map_err(|_| DomainError::Invalide {
+            code: "identifiant_format",
+            message: format!(
+                "« {} » n'est pas un identifiant d'inscription (UUID)",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
+    })?;
+    let si_version = ecriture::si_correspond(&req)?;
+    let v = lire_json(&req, &octets, true)?;
+    let mut l = Lecture::default();
+    let champs: &[&str] = match op {
+        Operation::Admission => &["provisoire", "date"],
+        Operation::Admissibilite => &[],
+        Operation::AdmissionDefinitive => &["date"],
+        Operation::Radiation => &["date", "motif"],
+        Operation::ChangementEcole => &["uai", "date"],
+        Operation::ChangementNiveau => &["niveau"],
+    };
+    let o = l.objet(&v, "", champs).cloned().unwrap_or_default();
+    let date = l
+        .date(&o, "", "date", matches!(op, Operation::Radiation))
+        .unwrap_or_else(aujourdhui);
+    let provisoire = match o.get("provisoire") {
+        None | Some(Value::Null) => false,
+        Some(_) => l.booleen(&o, "", "provisoire").unwrap_or(false),
+    };
+    let motif = l.texte(&o, "", "motif", matches!(op, Operation::Radiation), 100);
+    let uai = l.valeur(&o, "", "uai", matches!(op, Operation::ChangementEcole), Uai::parse);
+    let niveau = l.valeur(
+        &o,
+        "",
+        "niveau",
+        matches!(op, Operation::ChangementNiveau),
+        Niveau::parse,
+    );
+    if !l.est_vide() {
+        return Err(non_conforme(l));
+    }
+    let a = acces.clone();
+    ecriture::executer(&etat, &acces, &req, &octets, move |c| {
+        let (mut i, version) =
+            onde_store::inscriptions::pour_ecriture(c, &a.perimetre, id)?.ok_or(ApiError::Introuvable {
+                ressource: "L'inscription",
+            })?;
+        ecriture::verifier_version(si_version, version)?;
+        let passer = |i: &Inscription, vers| i.statut.passer_a(vers).map_err(ApiError::Transition);
+        match op {
+            Operation::Admission => {
+                i.statut = passer(&i, StatutInscription::Admis)?;
+                i.admission_provisoire = provisoire;
+                i.date_admission = Some(date);
+            }
+            Operation::Admissibilite => i.statut = passer(&i, StatutInscription::Admissibilite)?,
+            Operation::AdmissionDefinitive => {
+                i.statut = passer(&i, StatutInscription::AdmisDefinitif)?;
+                i.admission_provisoire = false;
+                i.date_admission.get_or_insert(date);
+            }
+            Operation::Radiation => {
+                i.statut = passer(&i, StatutInscription::Radie)?;
+                i.admission_provisoire = false;
+                i.date_radiation = Some(date);
+                i.motif_radiation = motif;
+            }
+            Operation::ChangementNiveau => {
+                let niveau = niveau.ok_or_else(|| une_violation("/niveau", "champ_obligatoire", "niveau manquant"))?;
+                if !i.statut.est_active() {
+                    return Err(ApiError::Transition(DomainError::TransitionInterdite {
+                        depuis: i.statut,
+                        vers: i.statut,
+                        autorisees: i.statut.transitions(),
+                    }));
+                }
+                ecole_accessible(c, &a, &i.uai, niveau, "/niveau")?;
+                let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, i.eleve_id)?
+                    .ok_or_else(|| ApiError::Interne("élève de l'inscription introuvable".into()))?;
+                verifier_age(eleve.date_naissance, niveau, i.annee_scolaire)
+                    .map_err(|e| une_violation("/niveau", e.code(), e.to_string()))?;
+                i.niveau = niveau;
+            }
+            Operation::ChangementEcole => {
+                // Leaving one school for another: radiation from the first and a new
+                // inscription in the second, in one transaction (DOMAIN.md).
+                let uai = uai.ok_or_else(|| une_violation("/uai", "champ_obligatoire", "uai manquant"))?;
+                if uai == i.uai {
+                    return Err(une_violation(
+                        "/uai",
+                        "meme_ecole",
+                        "l'élève est déjà inscrit dans cette école",
+                    ));
+                }
+                ecole_accessible(c, &a, &uai, i.niveau, "/uai")?;
+                let ancienne = i.clone();
+                i.statut = passer(&i, StatutInscription::Radie)?;
+                i.admission_provisoire = false;
+                i.date_radiation = Some(date);
+                i.motif_radiation = Some("changement_ecole".into());
+                onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?.ok_or(
+                    ApiError::PreconditionEchouee {
+                        version_actuelle: version + 1,
+                    },
+                )?;
+                let nouvelle = Inscription {
+                    id: Uuid::now_v7(),
+                    uai,
+                    statut: StatutInscription::Inscrit,
+                    admission_provisoire: false,
+                    date_inscription: date,
+                    date_admission: None,
+                    date_radiation: None,
+                    motif_radiation: None,
+                    ..ancienne
+                };
+                inserer_inscription(c, &nouvelle)?;
+                return reponse_inscription(c, &a, nouvelle.id, 1, StatusCode::CREATED);
+            }
+        }
+        let nouvelle = onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?.ok_or_else(|| {
+            // Another writer committed between our read and our write.
+            ApiError::PreconditionEchouee {
+                version_actuelle: version + 1,
+            }
+        })?;
+        reponse_inscription(c, &a, id, nouvelle, StatusCode::OK)
+    })
+    .await
+}
+
+/// Corps d'une admission.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeAdmission {
+    /// Admission provisoire (pièces manquantes : la famille a 3 mois pour les fournir).
+    provisoire: Option<bool>,
+    /// Par défaut : aujourd'hui.
+    date: Option<NaiveDate>,
+}
+
+/// Corps d'une admission définitive.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeAdmissionDefinitive {
+    /// Par défaut : la date d'admission déjà connue, sinon aujourd'hui.
+    date: Option<NaiveDate>,
+}
+
+/// Corps d'une radiation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeRadiation {
+    date: NaiveDate,
+    /// Motif (1 à 100 caractères), ex. `demenagement`.
+    #[schema(example = "demenagement", max_length = 100)]
+    motif: String,
+}
+
+/// Corps d'un changement d'école.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeChangementEcole {
+    uai: Uai,
+    /// Date de la radiation et de la nouvelle inscription ; par défaut aujourd'hui.
+    date: Option<NaiveDate>,
+}
+
+/// Corps d'un changement de niveau.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeChangementNiveau {
+    niveau: Niveau,
+}
+
+macro_rules! operation {
+    ($nom:ident, $chemin:literal, $op:expr, $id:literal, $corps:ty, $resume:literal, $description:literal, $statut:literal) => {
+        #[doc = $resume]
+        #[doc = ""]
+        #[doc = $description]
+        #[utoipa::path(
+            tag = "inscriptions",
+            operation_id = $id,
+            security(("oauth2" = ["inscriptions:write"])),
+            params(
+                ("id" = Uuid, Path, description = "Identifiant de l'inscription"),
+                ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet"),
+            ),
+            request_body(content = $corps, content_type = "application/json"),
+            responses(
+                (status = $statut, description = "L'inscription après l'opération", body = InscriptionDetaillee,
+                 headers(("ETag" = String, description = "Nouvelle version"))),
+                ErreursMiseAJour,
+            )
+        )]
+        #[post($chemin)]
+        pub async fn $nom(
+            etat: web::Data<EtatApp>,
+            acces: Acces,
+            req: HttpRequest,
+            octets: web::Bytes,
+            id: web::Path<String>,
+        ) -> Result<HttpResponse, ApiError> {
+            appliquer(etat, acces, req, octets, id.into_inner(), $op).await
+        }
+    };
+}
+
+operation!(
+    admission,
+    "/inscriptions/{id}/admission",
+    Operation::Admission,
+    "admettre",
+    DemandeAdmission,
+    "Admettre un élève",
+    "Passe une inscription `inscrit` ou `admissibilite` au statut `admis`, éventuellement à titre provisoire (pièces manquantes).",
+    200
+);
+operation!(
+    admissibilite,
+    "/inscriptions/{id}/admissibilite",
+    Operation::Admissibilite,
+    "mettre_en_admissibilite",
+    Object,
+    "Mettre en admissibilité",
+    "La direction diffère l'admission : une inscription `inscrit` passe au statut `admissibilite`. Corps vide ou `{}`.",
+    200
+);
+operation!(
+    admission_definitive,
+    "/inscriptions/{id}/admission_definitive",
+    Operation::AdmissionDefinitive,
+    "admettre_definitivement",
+    DemandeAdmissionDefinitive,
+    "Admettre définitivement",
+    "Passe une inscription `admis` au statut `admis_definitif` (fin d'une admission provisoire le cas échéant).",
+    200
+);
+operation!(
+    radiation,
+    "/inscriptions/{id}/radiation",
+    Operation::Radiation,
+    "radier",
+    DemandeRadiation,
+    "Radier un élève",
+    "L'élève quitte l'école : l'inscription passe au statut `radie` avec sa date et son motif, et reste pour l'historique.",
+    200
+);
+operation!(
+    changement_ecole,
+    "/inscriptions/{id}/changement_ecole",
+    Operation::ChangementEcole,
+    "changer_d_ecole",
+    DemandeChangementEcole,
+    "Changer d'école",
+    "Radie l'inscription (motif `changement_ecole`) et inscrit l'élève dans l'école indiquée pour la même année et le même niveau, dans une seule transaction ; renvoie la nouvelle inscription.",
+    201
+);
+operation!(
+    changement_niveau,
+    "/inscriptions/{id}/changement_niveau",
+    Operation::ChangementNiveau,
+    "changer_de_niveau",
+    DemandeChangementNiveau,
+    "Changer de niveau",
+    "Change le niveau d'une inscription active ; l'école doit l'accueillir et la date de naissance rester cohérente (±1 an).",
+    200
+);

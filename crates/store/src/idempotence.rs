@@ -1,0 +1,43 @@
+//! Stored first answers of idempotent writes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::idempotence;
+use crate::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotence)]
+pub struct ReponseEnregistree {
+    pub partenaire_id: String,
+    pub cle: String,
+    pub empreinte: String,
+    pub statut: i32,
+    pub corps: String,
+    pub entetes: String,
+    pub cree_le: NaiveDateTime,
+}
+
+pub fn trouver(
+    conn: &mut DbConnection,
+    partenaire_id: &str,
+    cle: &str,
+) -> Result<Option<ReponseEnregistree>, StoreError> {
+    Ok(idempotence::table
+        .find((partenaire_id, cle))
+        .select(ReponseEnregistree::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Records the answer; call inside the write's transaction. A concurrent request that got
+/// there first makes this fail with a unique violation, which rolls the second write back.
+pub fn enregistrer(conn: &mut DbConnection, r: &ReponseEnregistree) -> Result<(), StoreError> {
+    diesel::insert_into(idempotence::table).values(r).execute(conn)?;
+    Ok(())
+}
+
+/// Forgets answers older than `avant` (keys are meant for retries, not forever).
+pub fn purger(conn: &mut DbConnection, avant: NaiveDateTime) -> Result<usize, StoreError> {
+    Ok(diesel::delete(idempotence::table.filter(idempotence::cree_le.lt(avant))).execute(conn)?)
+}
