@@ -9,6 +9,7 @@ use onde_store::{OptionsPool, Store};
 
 mod audit;
 mod demo;
+mod import;
 mod partenaire;
 
 const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
@@ -86,6 +87,8 @@ enum Commande {
     },
     /// Consulte la piste d'audit (filtres : partenaire, élève, période), ou la purge.
     Audit(audit::CommandeAudit),
+    /// Importe un fichier NDJSON ou CSV d'élèves et d'inscriptions (ou en écrit un exemple).
+    Import(import::CommandeImport),
     /// Applique la durée de conservation (DOMAIN.md) : supprime les élèves sortis du premier
     /// degré avant l'année civile en cours (inscriptions, liens et responsables orphelins compris).
     Retention {
@@ -155,6 +158,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
         Commande::Partenaire { action } => partenaire::executer(action),
         Commande::Cles { action } => partenaire::executer_cles(action),
         Commande::Audit(commande) => audit::executer(commande),
+        Commande::Import(commande) => import::executer(commande),
         Commande::Retention { base, date } => {
             let jour = match date {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
@@ -213,6 +217,10 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             let appliquees = store.migrer()?;
             if !appliquees.is_empty() {
                 tracing::info!(migrations = ?appliquees, "migrations appliquées");
+            }
+            let abandonnes = onde_api::imports::au_demarrage(&store).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if abandonnes > 0 {
+                tracing::warn!(abandonnes, "imports interrompus par un arrêt marqués en échec");
             }
             let identifiants = if avec_demo { Some(demo::preparer(&store)?) } else { None };
             actix_web::rt::System::new().block_on(servir(store, adresse, workers, identifiants))

@@ -190,11 +190,17 @@ onde_store::tests_deux_backends! {
             assert_eq!(r.statut, 200);
             assert_eq!(r.corps["statut"], "ok");
             assert!(r.entete("x-request-id").is_some_and(|id| id.len() == 36));
+            // The caller's id is echoed for correlation but never becomes ours (the audit trail
+            // records our ids).
             let req = test::TestRequest::get().uri("/health/live").insert_header(("x-request-id", "abc-123")).to_request();
-            assert_eq!(appeler(&app, req).await.entete("x-request-id"), Some("abc-123"));
-            // An unsafe incoming id is replaced, not echoed.
+            let r = appeler(&app, req).await;
+            assert!(r.entete("x-request-id").is_some_and(|id| id.len() == 36 && id != "abc-123"));
+            assert_eq!(r.entete("x-client-request-id"), Some("abc-123"));
+            // An unsafe incoming id is not echoed at all.
             let req = test::TestRequest::get().uri("/health/live").insert_header(("x-request-id", "a b<script>")).to_request();
-            assert_ne!(appeler(&app, req).await.entete("x-request-id"), Some("a b<script>"));
+            let r = appeler(&app, req).await;
+            assert_ne!(r.entete("x-request-id"), Some("a b<script>"));
+            assert!(r.entete("x-client-request-id").is_none());
         });
     }
 

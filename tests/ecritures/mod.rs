@@ -71,7 +71,14 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    poster(app, jeton, &format!("/v1/inscriptions/{id}/{operation}"), corps, entetes).await
+    poster(
+        app,
+        jeton,
+        &format!("/v1/inscriptions/{id}/{operation}"),
+        corps,
+        entetes,
+    )
+    .await
 }
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
@@ -141,7 +148,9 @@ pub fn creation_par_id(eleve_id: &str, uai: &str, annee: &str, niveau: &str) -> 
 pub fn muter(v: &mut Value, pointeur: &str, valeur: Option<Value>) {
     let (parent, cle) = pointeur.rsplit_once('/').unwrap();
     let cle = cle.replace("~1", "/").replace("~0", "~");
-    let p = v.pointer_mut(parent).unwrap_or_else(|| panic!("pas de parent pour {pointeur}"));
+    let p = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("pas de parent pour {pointeur}"));
     match (p, valeur) {
         (Value::Object(o), Some(x)) => {
             o.insert(cle, x);
@@ -331,15 +340,142 @@ pub fn uai_inconnu(base: &BaseDeTest) -> String {
         .unwrap()
 }
 
-/// The version named by an ETag `"vN"`.
-pub fn version_de(etag: Option<&str>) -> i64 {
-    etag.and_then(|e| e.trim_matches('"').strip_prefix('v'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("ETag illisible : {etag:?}"))
+/// Schools of the seeded base the write tests need.
+#[derive(Debug, Clone)]
+pub struct Monde {
+    /// An elementary school (CP..CM2) whose commune has another school teaching CP.
+    pub cp: Ecole,
+    /// Another school teaching CP, in the same commune as `cp`.
+    pub cp_voisine: Ecole,
+    /// A school teaching CP in another commune than `cp`.
+    pub cp_ailleurs: Ecole,
+    pub maternelle: Ecole,
+    pub primaire: Ecole,
+    /// Every school teaching CP.
+    pub toutes_cp: Vec<Ecole>,
 }
 
-/// Runs raw SQL on a connection of the store.
-pub fn sql(base: &BaseDeTest, requete: &str) {
-    let mut c = base.store.connexion().unwrap();
-    diesel::connection::SimpleConnection::batch_execute(&mut *c, requete).unwrap();
+/// Seeds a base with maternelle, elementary and primary schools over five communes.
+pub fn preparer(base: &BaseDeTest) -> Monde {
+    crate::commun::seeder_communes(base, 1500, 5);
+    monde(base)
+}
+
+pub fn monde(base: &BaseDeTest) -> Monde {
+    let toutes_cp = ecoles_accueillant(base, Niveau::Cp);
+    let (cp, cp_voisine) = ecoles_de_type(base, TypeEcole::Elementaire)
+        .into_iter()
+        .find_map(|e| {
+            let voisine = toutes_cp
+                .iter()
+                .find(|v| v.commune == e.commune && v.uai != e.uai)?
+                .clone();
+            Some((e, voisine))
+        })
+        .expect("une commune avec deux écoles accueillant le CP");
+    let cp_ailleurs = toutes_cp
+        .iter()
+        .find(|e| e.commune != cp.commune)
+        .expect("une école accueillant le CP dans une autre commune")
+        .clone();
+    Monde {
+        maternelle: ecoles_de_type(base, TypeEcole::Maternelle).remove(0),
+        primaire: ecoles_de_type(base, TypeEcole::Primaire).remove(0),
+        cp,
+        cp_voisine,
+        cp_ailleurs,
+        toutes_cp,
+    }
+}
+
+/// An application state on a pool of its own over the same database — what another node, or
+/// the same one after a restart, has.
+pub fn etat_neuf(base: &BaseDeTest, taille: u32) -> onde_api::EtatApp {
+    let options = onde_store::OptionsPool {
+        taille_max: taille,
+        attente_max: std::time::Duration::from_secs(30),
+        // No background refill while the test process exits (libpq's exit handlers).
+        min_inactives: 0,
+    };
+    let store = onde_store::Store::ouvrir(&base.url, &options).unwrap();
+    // Open every connection now (they stay idle in the pool): racing writers then meet in
+    // the database, not in the connection handshake.
+    let ouvertes: Vec<_> = (0..taille).map(|_| store.connexion().unwrap()).collect();
+    drop(ouvertes);
+    onde_api::EtatApp::ouvrir(store, onde_api::jeton::ConfigJetons::default()).unwrap()
+}
+
+/// A POST to send from another thread.
+#[derive(Debug, Clone)]
+pub struct Envoi {
+    pub uri: String,
+    pub jeton: String,
+    pub corps: Value,
+    pub entetes: Vec<(String, String)>,
+}
+
+impl Envoi {
+    pub fn new(uri: impl Into<String>, jeton: &str, corps: Value) -> Self {
+        Self {
+            uri: uri.into(),
+            jeton: jeton.to_owned(),
+            corps,
+            entetes: Vec::new(),
+        }
+    }
+
+    pub fn entete(mut self, nom: &str, valeur: &str) -> Self {
+        self.entetes.push((nom.to_owned(), valeur.to_owned()));
+        self
+    }
+}
+
+/// Sends every request at once, each from its own thread with its own actix system and app
+/// over the shared state (so its own blocking pool): they meet in the database. Answers in
+/// the order of `envois`.
+pub fn en_parallele(etat: &onde_api::EtatApp, envois: Vec<Envoi>) -> Vec<Reponse> {
+    let barriere = std::sync::Arc::new(std::sync::Barrier::new(envois.len()));
+    let fils: Vec<_> = envois
+        .into_iter()
+        .map(|e| {
+            let etat = etat.clone();
+            let barriere = barriere.clone();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let app = test::init_service(onde_api::app(etat)).await;
+                    let entetes: Vec<(&str, &str)> = e.entetes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    // Warm up: every thread holds a pooled connection once, so that the pool
+                    // has one per writer and none waits for a connect when the race starts.
+                    crate::commun::get(&app, "", "/health/ready").await;
+                    barriere.wait();
+                    poster(&app, &e.jeton, &e.uri, &e.corps, &entetes).await
+                })
+            })
+        })
+        .collect();
+    fils.into_iter().map(|f| f.join().unwrap()).collect()
+}
+
+/// How many answers have each status.
+pub fn par_statut(reponses: &[Reponse]) -> std::collections::BTreeMap<u16, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for r in reponses {
+        *m.entry(r.statut.as_u16()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Status and body of each answer, for failure messages.
+pub fn resume(reponses: &[Reponse]) -> String {
+    reponses
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.statut.as_u16(),
+                r.texte.chars().take(300).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

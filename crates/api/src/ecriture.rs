@@ -115,7 +115,23 @@ impl ReponseEcriture {
     }
 }
 
-fn rejouer(r: &ReponseEnregistree) -> Result<(ReponseEcriture, bool), ApiError> {
+/// The stored answer, provided every pupil it shows is still in the caller's perimeter: a
+/// replay must not outlive the rights that produced the first answer.
+fn rejouer(
+    conn: &mut DbConnection,
+    perimetre: &onde_domain::Perimetre,
+    r: &ReponseEnregistree,
+) -> Result<(ReponseEcriture, bool), ApiError> {
+    let mut eleves = Vec::new();
+    for id in r.eleves.split_whitespace() {
+        let id = Uuid::parse_str(id).map_err(|e| ApiError::Interne(e.to_string()))?;
+        if !onde_store::eleves::visible(conn, perimetre, id)? {
+            return Err(ApiError::Introuvable {
+                ressource: "La ressource",
+            });
+        }
+        eleves.push(id);
+    }
     let corps = serde_json::from_str(&r.corps).map_err(|e| ApiError::Interne(e.to_string()))?;
     let entetes: Vec<(String, String)> =
         serde_json::from_str(&r.entetes).map_err(|e| ApiError::Interne(e.to_string()))?;
@@ -125,16 +141,28 @@ fn rejouer(r: &ReponseEnregistree) -> Result<(ReponseEcriture, bool), ApiError> 
             statut,
             corps,
             entetes,
-            eleves: Vec::new(),
+            eleves,
         },
         true,
     ))
 }
 
-/// SHA-256 of the request: method, path and query, body.
-pub fn empreinte(req: &HttpRequest, corps: &[u8]) -> String {
+/// SHA-256 of the request: client, mandate acted under, method, path and query, body. The
+/// same key sent by another client or under another mandate is another request (422).
+pub fn empreinte(acces: &Acces, req: &HttpRequest, corps: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
+    h.update(acces.client_id.as_bytes());
+    h.update(b"\n");
+    h.update(
+        acces
+            .pour_le_compte_de
+            .as_ref()
+            .map(|c| c.as_str())
+            .unwrap_or("-")
+            .as_bytes(),
+    );
+    h.update(b"\n");
     h.update(req.method().as_str().as_bytes());
     h.update(b" ");
     h.update(req.uri().to_string().as_bytes());
@@ -158,8 +186,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<ReponseEcriture, ApiError> + Send + 'static,
 {
     let cle = cle_idempotence(req)?;
-    let empreinte = empreinte(req, corps);
+    let empreinte = empreinte(acces, req, corps);
     let partenaire = acces.partenaire_id.to_string();
+    let perimetre = acces.perimetre.clone();
     let store = etat.store.clone();
     let resultat = web::block(move || -> Result<(ReponseEcriture, bool), ApiError> {
         let mut conn = store.connexion()?;
@@ -169,10 +198,21 @@ where
                 if r.empreinte != empreinte {
                     return Err(ApiError::IdempotenceReutilisee);
                 }
-                return rejouer(&r);
+                return rejouer(conn, &perimetre, &r);
             }
         }
-        let ecrit = diesel::Connection::transaction(conn, |c| -> Result<ReponseEcriture, ApiError> {
+        let ecrit = diesel::Connection::transaction(conn, |c| -> Result<(ReponseEcriture, bool), ApiError> {
+            onde_store::verrou_ecriture(c)?;
+            if let Some(cle) = &cle {
+                // Retries racing each other queue here, then find the first one's answer.
+                onde_store::idempotence::verrouiller(c, &partenaire, cle)?;
+                if let Some(r) = idempotence::trouver(c, &partenaire, cle)? {
+                    if r.empreinte != empreinte {
+                        return Err(ApiError::IdempotenceReutilisee);
+                    }
+                    return rejouer(c, &perimetre, &r);
+                }
+            }
             let reponse = ecrire(c)?;
             if let Some(cle) = &cle {
                 idempotence::enregistrer(
@@ -184,17 +224,18 @@ where
                         statut: i32::from(reponse.statut.as_u16()),
                         corps: reponse.corps.to_string(),
                         entetes: serde_json::to_string(&reponse.entetes).unwrap_or_else(|_| "[]".into()),
+                        eleves: reponse.eleves.iter().map(Uuid::to_string).collect::<Vec<_>>().join(" "),
                         cree_le: Utc::now().naive_utc(),
                     },
                 )
                 .map_err(conflit_idempotence)?;
             }
-            Ok(reponse)
+            Ok((reponse, false))
         });
         match (ecrit, &cle) {
-            (Ok(r), _) => Ok((r, false)),
+            (Ok(r), _) => Ok(r),
             (Err(e), Some(cle)) if est_conflit_de_cle(&e) => match idempotence::trouver(conn, &partenaire, cle)? {
-                Some(r) if r.empreinte == empreinte => rejouer(&r),
+                Some(r) if r.empreinte == empreinte => rejouer(conn, &perimetre, &r),
                 Some(_) => Err(ApiError::IdempotenceReutilisee),
                 None => Err(e),
             },
@@ -204,9 +245,8 @@ where
     .await
     .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))??;
     let (reponse, rejouee) = resultat;
-    if !rejouee {
-        acces.tracer(&etat.auditeur, &reponse.eleves);
-    }
+    // A replay discloses the same data again: it is traced like the first answer.
+    acces.tracer(&etat.auditeur, &reponse.eleves);
     Ok(reponse.http(rejouee))
 }
 

@@ -105,6 +105,7 @@ fn ecrire_dossier(
     si_version: Option<i64>,
 ) -> Result<ReponseEcriture, ApiError> {
     let maintenant = Utc::now().naive_utc();
+    onde_store::eleves::verrouiller_identite(c, &dossier.cle_doublon(), Some(ine))?;
     let (id, version, statut) = match onde_store::eleves::id_par_ine(c, ine)? {
         Some((id, version)) => {
             if !onde_store::eleves::visible(c, &acces.perimetre, id)? {

@@ -1,6 +1,7 @@
-//! Every request gets an id (the caller's `X-Request-Id` when it is sane, else a new UUIDv7),
-//! echoed in the response header and in problem documents, and logged with the route pattern
-//! (never the raw path: it may hold an INE).
+//! Every request gets a server-generated id (UUIDv7) in `X-Request-Id`, in problem documents,
+//! in the logs and in the audit trail. A caller's own `X-Request-Id` is never used as ours —
+//! a partner must not choose what its audit records say — but, when sane, it is logged and
+//! echoed back in `X-Client-Request-Id` for correlation.
 
 use std::time::Instant;
 
@@ -10,6 +11,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const X_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
 
 tokio::task_local! {
     static ID_REQUETE: String;
@@ -30,17 +32,15 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(acceptable)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = uuid::Uuid::now_v7().to_string();
+    let id_client = req.headers().get(&X_REQUEST_ID).and_then(acceptable);
     let debut = Instant::now();
     let methode = req.method().clone();
     let mut reponse = ID_REQUETE.scope(id.clone(), next.call(req)).await?;
     let route = reponse.request().match_pattern().unwrap_or_else(|| "(inconnue)".into());
     tracing::info!(
         request_id = %id,
+        id_client = id_client.as_deref().unwrap_or(""),
         methode = %methode,
         route = %route,
         statut = reponse.status().as_u16(),
@@ -49,6 +49,9 @@ pub async fn middleware(
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
         reponse.headers_mut().insert(X_REQUEST_ID, v);
+    }
+    if let Some(v) = id_client.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        reponse.headers_mut().insert(X_CLIENT_REQUEST_ID, v);
     }
     Ok(reponse)
 }

@@ -15,6 +15,7 @@ pub mod ecriture;
 pub mod error;
 pub mod exigences;
 mod identifiant_requete;
+pub mod imports;
 pub mod jeton;
 mod oauth;
 pub mod pagination;

@@ -229,6 +229,7 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &Element, base: &str) -> Re
         .ine
         .as_ref()
         .ok_or_else(|| violation(&format!("{base}/eleve/ine"), "champ_obligatoire", "INE manquant"))?;
+    onde_store::eleves::verrouiller_identite(c, &e.dossier.cle_doublon(), Some(ine))?;
     let (id, mut resultat) = match onde_store::eleves::id_par_ine(c, ine)? {
         Some((id, version)) => {
             if !onde_store::eleves::visible(c, &acces.perimetre, id)? {

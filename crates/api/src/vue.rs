@@ -150,7 +150,9 @@ impl Acces {
     }
 
     pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
-        let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).collect();
+        // One entry per pupil, even when a page shows several of their inscriptions.
+        let mut vus = std::collections::HashSet::new();
+        let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).filter(|id| vus.insert(*id)).collect();
         self.tracer(auditeur, &ids);
         liste
             .into_iter()

@@ -149,23 +149,24 @@ fn lire_creation(v: &Value) -> Result<Creation, ApiError> {
 }
 
 /// The school must be in the perimeter and teach the niveau.
+/// `pointeurs`: where the school and the niveau come from in the request body.
 fn ecole_accessible(
     c: &mut DbConnection,
     acces: &Acces,
     uai: &Uai,
     niveau: Niveau,
-    pointeur: &str,
+    pointeurs: (&str, &str),
 ) -> Result<(), ApiError> {
     let ecole = onde_store::ecoles::trouver(c, &acces.perimetre, uai)?.ok_or_else(|| {
         une_violation(
-            pointeur,
+            pointeurs.0,
             "ecole_inconnue",
             format!("école {uai} inconnue ou hors de votre périmètre"),
         )
     })?;
     if !ecole.type_ecole.accueille(niveau) {
         return Err(une_violation(
-            "/niveau",
+            pointeurs.1,
             "niveau_non_accueilli",
             format!(
                 "une école {} n'accueille pas le niveau {niveau}",
@@ -249,7 +250,7 @@ pub async fn creer(
     let demande = lire_creation(&v)?;
     let a = acces.clone();
     ecriture::executer(&etat, &acces, &req, &octets, move |c| {
-        ecole_accessible(c, &a, &demande.uai, demande.niveau, "/uai")?;
+        ecole_accessible(c, &a, &demande.uai, demande.niveau, ("/uai", "/niveau"))?;
         let eleve_id = match demande.eleve {
             Ok(id) => {
                 let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, id)?
@@ -259,6 +260,7 @@ pub async fn creer(
                 id
             }
             Err(dossier) => {
+                onde_store::eleves::verrouiller_identite(c, &dossier.cle_doublon(), dossier.ine.as_ref())?;
                 if let Some(ine) = &dossier.ine {
                     if let Some((id, _)) = onde_store::eleves::id_par_ine(c, ine)? {
                         return Err(ApiError::Doublon {
@@ -294,6 +296,20 @@ pub async fn creer(
         reponse_inscription(c, &a, inscription.id, 1, StatusCode::CREATED)
     })
     .await
+}
+
+/// Another writer committed between our read and our write: a failed precondition if the
+/// caller sent one, a conflict otherwise.
+fn concurrente(si_version: Option<i64>, version: i64) -> ApiError {
+    match si_version {
+        Some(_) => ApiError::PreconditionEchouee {
+            version_actuelle: version + 1,
+        },
+        None => ApiError::Conflit {
+            code: "modification_concurrente",
+            detail: "l'inscription vient d'être modifiée par une autre requête ; relisez-la puis recommencez".into(),
+        },
+    }
 }
 
 /// The workflow steps.
@@ -337,9 +353,8 @@ async fn appliquer(
         Operation::ChangementNiveau => &["niveau"],
     };
     let o = l.objet(&v, "", champs).cloned().unwrap_or_default();
-    let date = l
-        .date(&o, "", "date", matches!(op, Operation::Radiation))
-        .unwrap_or_else(aujourdhui);
+    let date_donnee = l.date(&o, "", "date", matches!(op, Operation::Radiation));
+    let date = date_donnee.unwrap_or_else(aujourdhui);
     let provisoire = match o.get("provisoire") {
         None | Some(Value::Null) => false,
         Some(_) => l.booleen(&o, "", "provisoire").unwrap_or(false),
@@ -374,7 +389,13 @@ async fn appliquer(
             Operation::AdmissionDefinitive => {
                 i.statut = passer(&i, StatutInscription::AdmisDefinitif)?;
                 i.admission_provisoire = false;
-                i.date_admission.get_or_insert(date);
+                // An explicit date wins; otherwise the admission's date stays.
+                match date_donnee {
+                    Some(d) => i.date_admission = Some(d),
+                    None => {
+                        i.date_admission.get_or_insert(date);
+                    }
+                }
             }
             Operation::Radiation => {
                 i.statut = passer(&i, StatutInscription::Radie)?;
@@ -391,7 +412,7 @@ async fn appliquer(
                         autorisees: i.statut.transitions(),
                     }));
                 }
-                ecole_accessible(c, &a, &i.uai, niveau, "/niveau")?;
+                ecole_accessible(c, &a, &i.uai, niveau, ("/niveau", "/niveau"))?;
                 let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, i.eleve_id)?
                     .ok_or_else(|| ApiError::Interne("élève de l'inscription introuvable".into()))?;
                 verifier_age(eleve.date_naissance, niveau, i.annee_scolaire)
@@ -409,17 +430,14 @@ async fn appliquer(
                         "l'élève est déjà inscrit dans cette école",
                     ));
                 }
-                ecole_accessible(c, &a, &uai, i.niveau, "/uai")?;
+                ecole_accessible(c, &a, &uai, i.niveau, ("/uai", "/uai"))?;
                 let ancienne = i.clone();
                 i.statut = passer(&i, StatutInscription::Radie)?;
                 i.admission_provisoire = false;
                 i.date_radiation = Some(date);
                 i.motif_radiation = Some("changement_ecole".into());
-                onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?.ok_or(
-                    ApiError::PreconditionEchouee {
-                        version_actuelle: version + 1,
-                    },
-                )?;
+                onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?
+                    .ok_or_else(|| concurrente(si_version, version))?;
                 let nouvelle = Inscription {
                     id: Uuid::now_v7(),
                     uai,
@@ -435,12 +453,9 @@ async fn appliquer(
                 return reponse_inscription(c, &a, nouvelle.id, 1, StatusCode::CREATED);
             }
         }
-        let nouvelle = onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?.ok_or_else(|| {
-            // Another writer committed between our read and our write.
-            ApiError::PreconditionEchouee {
-                version_actuelle: version + 1,
-            }
-        })?;
+        // Another writer may have committed between our read and our write.
+        let nouvelle = onde_store::inscriptions::mettre_a_jour(c, &i, version, maintenant())?
+            .ok_or_else(|| concurrente(si_version, version))?;
         reponse_inscription(c, &a, id, nouvelle, StatusCode::OK)
     })
     .await

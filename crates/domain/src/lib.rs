@@ -18,6 +18,7 @@ pub mod inscription;
 pub mod niveau;
 pub mod partenaire;
 pub mod perimetre;
+pub mod poussee;
 pub mod responsable;
 pub mod sexe;
 pub mod uai;

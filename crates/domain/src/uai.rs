@@ -12,7 +12,8 @@ pub struct Uai(String);
 impl Uai {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let b = s.as_bytes();
-        if b.len() != 8 || !tous_chiffres(&s[..7]) || !b[7].is_ascii_uppercase() {
+        // ASCII first: slicing a non-ASCII string by bytes could split a character.
+        if b.len() != 8 || !s.is_ascii() || !tous_chiffres(&s[..7]) || !b[7].is_ascii_uppercase() {
             return Err(DomainError::invalide(
                 "uai_format",
                 format!(

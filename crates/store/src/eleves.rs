@@ -318,3 +318,23 @@ pub fn remplacer(
     .execute(conn)?;
     Ok(Some(nouvelle))
 }
+
+/// Serialises concurrent creations of the same pupil (same duplicate key or INE) so that the
+/// duplicate check that follows is reliable: on PostgreSQL, transaction-scoped advisory locks
+/// on the keys; on SQLite, writers are already serialised by [`crate::verrou_ecriture`].
+pub fn verrouiller_identite(conn: &mut DbConnection, cle_doublon: &str, ine: Option<&Ine>) -> Result<(), StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        let mut cles = vec![format!("doublon:{cle_doublon}")];
+        if let Some(ine) = ine {
+            cles.push(format!("ine:{}", ine.as_str()));
+        }
+        // A fixed order: two writers locking the same keys cannot deadlock.
+        cles.sort();
+        for cle in cles {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(cle)
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}

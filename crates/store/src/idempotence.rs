@@ -15,6 +15,7 @@ pub struct ReponseEnregistree {
     pub statut: i32,
     pub corps: String,
     pub entetes: String,
+    pub eleves: String,
     pub cree_le: NaiveDateTime,
 }
 
@@ -40,4 +41,16 @@ pub fn enregistrer(conn: &mut DbConnection, r: &ReponseEnregistree) -> Result<()
 /// Forgets answers older than `avant` (keys are meant for retries, not forever).
 pub fn purger(conn: &mut DbConnection, avant: NaiveDateTime) -> Result<usize, StoreError> {
     Ok(diesel::delete(idempotence::table.filter(idempotence::cree_le.lt(avant))).execute(conn)?)
+}
+
+/// Serialises requests carrying the same key for the rest of the transaction (PostgreSQL
+/// advisory lock; SQLite writers are serialised already), so that a retry racing the first
+/// attempt waits for it and then replays its answer instead of colliding with its effects.
+pub fn verrouiller(conn: &mut DbConnection, partenaire_id: &str, cle: &str) -> Result<(), StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("idempotence:{partenaire_id}:{cle}"))
+            .execute(c)?;
+    }
+    Ok(())
 }

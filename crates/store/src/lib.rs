@@ -19,6 +19,7 @@ pub mod communes;
 pub mod ecoles;
 pub mod eleves;
 pub mod idempotence;
+pub mod imports;
 pub mod inscriptions;
 pub mod partenaires;
 pub mod seed;
@@ -27,6 +28,19 @@ pub mod seed;
 pub mod testing;
 
 pub use connection::{Backend, DbConnection, OptionsPool, Store, UrlBase};
+
+/// Takes the database's write lock at the start of a write transaction. SQLite otherwise starts
+/// a transaction as a reader and fails with SQLITE_BUSY, without waiting, when it must upgrade a
+/// stale snapshot to write; taking the lock first makes concurrent writers queue (busy_timeout)
+/// instead. PostgreSQL needs nothing: row locks and unique indexes arbitrate.
+pub fn verrou_ecriture(conn: &mut DbConnection) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Sqlite(c) = conn {
+        // A write statement that changes nothing still opens the write transaction.
+        diesel::sql_query("UPDATE idempotence SET cle = cle WHERE 0 = 1").execute(c)?;
+    }
+    Ok(())
+}
 /// diesel's error type, for callers that run transactions.
 pub use diesel::result as diesel_erreur;
 pub use error::StoreError;

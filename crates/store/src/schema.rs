@@ -169,7 +169,42 @@ diesel::table! {
         statut -> Integer,
         corps -> Text,
         entetes -> Text,
+        eleves -> Text,
         cree_le -> Timestamp,
+    }
+}
+
+// `imports.battement_le` is left out: diesel's 16-column limit (the 32-column feature doubles
+// its compile time); onde_store::imports reads and writes it with plain SQL.
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        partenaire_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        format -> Text,
+        mode -> Text,
+        statut -> Text,
+        total -> Nullable<BigInt>,
+        traites -> BigInt,
+        crees -> BigInt,
+        modifies -> BigInt,
+        inchanges -> BigInt,
+        rejetes -> BigInt,
+        cree_le -> Timestamp,
+        debut_le -> Nullable<Timestamp>,
+        fin_le -> Nullable<Timestamp>,
+        erreur -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    imports_rejets (import_id, ligne, rang) {
+        import_id -> Text,
+        ligne -> BigInt,
+        rang -> Integer,
+        pointeur -> Text,
+        code -> Text,
+        message -> Text,
     }
 }
 
@@ -179,6 +214,7 @@ diesel::joinable!(inscriptions -> ecoles (uai));
 diesel::joinable!(inscriptions -> eleves (eleve_id));
 diesel::joinable!(eleves_responsables -> eleves (eleve_id));
 diesel::joinable!(eleves_responsables -> responsables (responsable_id));
+diesel::joinable!(imports_rejets -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     communes,

@@ -1216,7 +1216,7 @@ const PAYS: &[&str] = &[
     "99109", "99134", "99350", "99352", "99351", "99127", "99139", "99132", "99341",
 ];
 
-const NOMS: &[&str] = &[
+pub(crate) const NOMS: &[&str] = &[
     "Martin",
     "Bernard",
     "Thomas",
@@ -1343,7 +1343,7 @@ const NOMS: &[&str] = &[
     "Cœur",
 ];
 
-const PRENOMS_F: &[&str] = &[
+pub(crate) const PRENOMS_F: &[&str] = &[
     "Léa",
     "Zoé",
     "Chloé",
@@ -1406,7 +1406,7 @@ const PRENOMS_F: &[&str] = &[
     "Émilie",
 ];
 
-const PRENOMS_M: &[&str] = &[
+pub(crate) const PRENOMS_M: &[&str] = &[
     "Noé",
     "Jean-Baptiste",
     "Gabriel",
@@ -1587,7 +1587,7 @@ const VOIES_TYPES: &[&str] = &[
     "square",
 ];
 
-const VOIES_NOMS: &[&str] = &[
+pub(crate) const VOIES_NOMS: &[&str] = &[
     "de la République",
     "Jean Jaurès",
     "Victor Hugo",

@@ -10,7 +10,7 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{migrations, par_backend, DbConnection};
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 16] = [
     "audit",
     "cles_signature",
     "clients",
@@ -19,6 +19,8 @@ const TABLES: [&str; 14] = [
     "eleves",
     "eleves_responsables",
     "idempotence",
+    "imports",
+    "imports_rejets",
     "inscriptions",
     "mandats",
     "partenaires",
@@ -161,9 +163,9 @@ fn socle(conn: &mut DbConnection) {
     executer(
         conn,
         &format!(
-            "INSERT INTO eleves (id, nom, prenom1, sexe, date_naissance, lieu_naissance, cree_le, modifie_le) \
-             VALUES ('{ELEVE}', 'Martin', 'Léa', 'F', '2020-03-04', '75056', '2026-09-01 08:00:00', \
-             '2026-09-01 08:00:00')"
+            "INSERT INTO eleves (id, nom, prenom1, sexe, date_naissance, lieu_naissance, cree_le, modifie_le, \
+             cle_doublon) VALUES ('{ELEVE}', 'Martin', 'Léa', 'F', '2020-03-04', '75056', '2026-09-01 08:00:00', \
+             '2026-09-01 08:00:00', 'martin|lea|F|2020-03-04|75056')"
         ),
     )
     .unwrap();
@@ -264,15 +266,15 @@ onde_store::tests_deux_backends! {
             ),
             (
                 "troisième prénom sans deuxième",
-                "INSERT INTO eleves (id, nom, prenom1, prenom3, sexe, date_naissance, lieu_naissance, cree_le, \
-                 modifie_le) VALUES ('0190a3c2-0000-4000-8000-0000000000aa', 'Martin', 'Léa', 'Rose', 'F', \
+                "INSERT INTO eleves (cle_doublon, id, nom, prenom1, prenom3, sexe, date_naissance, lieu_naissance, cree_le, \
+                 modifie_le) VALUES ('cle-0', '0190a3c2-0000-4000-8000-0000000000aa', 'Martin', 'Léa', 'Rose', 'F', \
                  '2020-03-04', '75056', '2026-09-01 08:00:00', '2026-09-01 08:00:00')"
                     .to_owned(),
             ),
             (
                 "adresse incomplète",
-                "INSERT INTO eleves (id, nom, prenom1, sexe, date_naissance, lieu_naissance, adresse_voie, \
-                 cree_le, modifie_le) VALUES ('0190a3c2-0000-4000-8000-0000000000ab', 'Martin', 'Léa', 'F', \
+                "INSERT INTO eleves (cle_doublon, id, nom, prenom1, sexe, date_naissance, lieu_naissance, adresse_voie, \
+                 cree_le, modifie_le) VALUES ('cle-1', '0190a3c2-0000-4000-8000-0000000000ab', 'Martin', 'Léa', 'F', \
                  '2020-03-04', '75056', '3 rue des Lilas', '2026-09-01 08:00:00', '2026-09-01 08:00:00')"
                     .to_owned(),
             ),

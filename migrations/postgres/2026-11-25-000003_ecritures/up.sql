@@ -9,6 +9,9 @@ CREATE TABLE idempotence (
     corps TEXT NOT NULL,
     -- JSON object of the headers to replay (Location, ETag).
     entetes TEXT NOT NULL,
+    -- Space-separated ids of the pupils the answer shows: a replay is refused once they leave
+    -- the caller's perimeter, and is traced in the audit trail like the first answer.
+    eleves TEXT NOT NULL,
     cree_le TIMESTAMP NOT NULL,
     PRIMARY KEY (partenaire_id, cle)
 );

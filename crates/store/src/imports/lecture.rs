@@ -1,0 +1,470 @@
+//! Reading an upload line by line, without loading it: NDJSON (one JSON record per line) or
+//! CSV (semicolon-separated, header row with French column names, UTF-8 with or without BOM).
+//! A CSV row becomes the same JSON record as an NDJSON line, so both formats share every rule
+//! and every JSON pointer of the rejection report.
+//!
+//! CSV columns (order free, names case-sensitive; an empty cell is an absent field):
+//! `ine;nom;prenoms;sexe;date_naissance;lieu_naissance` (required), `adresse_voie;
+//! adresse_code_postal;adresse_commune`, for N = 1 to 4 `responsableN_nom;responsableN_prenom;
+//! responsableN_lien;responsableN_autorite_parentale;responsableN_telephone;responsableN_courriel;
+//! responsableN_adresse`, and `uai;annee_scolaire;niveau;classe;dispositif;statut;
+//! admission_provisoire;date_inscription;date_admission` (one inscription per row). `prenoms`
+//! separates first names with `|`; booleans are `oui`/`non` (or `true`/`false`, `1`/`0`).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{FormatImport, Rejet};
+
+const OBLIGATOIRES: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
+const ELEVE: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
+const ADRESSE: [(&str, &str); 3] = [
+    ("adresse_voie", "voie"),
+    ("adresse_code_postal", "code_postal"),
+    ("adresse_commune", "commune"),
+];
+const RESPONSABLE: [&str; 7] = [
+    "nom",
+    "prenom",
+    "lien",
+    "autorite_parentale",
+    "telephone",
+    "courriel",
+    "adresse",
+];
+const INSCRIPTION: [&str; 9] = [
+    "uai",
+    "annee_scolaire",
+    "niveau",
+    "classe",
+    "dispositif",
+    "statut",
+    "admission_provisoire",
+    "date_inscription",
+    "date_admission",
+];
+pub const RESPONSABLES_MAX: usize = 4;
+const BOOLEENS: [&str; 2] = ["autorite_parentale", "admission_provisoire"];
+
+/// Every column name the CSV format knows, in the order the generator writes them.
+pub fn colonnes_csv() -> Vec<String> {
+    let mut c: Vec<String> = ELEVE.iter().map(|s| s.to_string()).collect();
+    c.extend(ADRESSE.iter().map(|(s, _)| s.to_string()));
+    for n in 1..=RESPONSABLES_MAX {
+        c.extend(RESPONSABLE.iter().map(|s| format!("responsable{n}_{s}")));
+    }
+    c.extend(INSCRIPTION.iter().map(|s| s.to_string()));
+    c
+}
+
+/// A problem with the file as a whole (not one of its lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErreurFichier {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// One record of the file: its JSON form, or why it cannot be read.
+pub enum Enregistrement {
+    Valeur { ligne: u64, valeur: Value },
+    Illisible(Rejet),
+}
+
+fn sans_bom(s: &str) -> &str {
+    s.strip_prefix('\u{feff}').unwrap_or(s)
+}
+
+/// Checks a CSV header: known names only, each once, the required ones present.
+pub fn verifier_entete(entete: &[String]) -> Result<(), ErreurFichier> {
+    let connues = colonnes_csv();
+    let mut inconnues = Vec::new();
+    let mut vues = std::collections::HashSet::new();
+    for nom in entete {
+        if !connues.contains(nom) {
+            inconnues.push(nom.clone());
+        } else if !vues.insert(nom.as_str()) {
+            return Err(ErreurFichier {
+                code: "csv_colonne_repetee",
+                message: format!("la colonne « {nom} » figure deux fois dans l'en-tête"),
+            });
+        }
+    }
+    if !inconnues.is_empty() {
+        return Err(ErreurFichier {
+            code: "csv_colonne_inconnue",
+            message: format!(
+                "colonne(s) inconnue(s) : {} ; colonnes acceptées : {}",
+                inconnues.join(", "),
+                connues.join(";")
+            ),
+        });
+    }
+    let manquantes: Vec<&str> = OBLIGATOIRES
+        .iter()
+        .copied()
+        .filter(|o| !entete.iter().any(|e| e == o))
+        .collect();
+    if !manquantes.is_empty() {
+        return Err(ErreurFichier {
+            code: "csv_colonne_manquante",
+            message: format!("colonne(s) obligatoire(s) absente(s) : {}", manquantes.join(", ")),
+        });
+    }
+    Ok(())
+}
+
+fn lecteur_csv<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(true)
+        // Row length is checked here, to reject one row rather than stop the file.
+        .flexible(true)
+        .from_reader(r)
+}
+
+fn entete_csv<R: Read>(l: &mut csv::Reader<R>) -> Result<Vec<String>, ErreurFichier> {
+    let entete = l.byte_headers().map_err(|e| ErreurFichier {
+        code: "csv_illisible",
+        message: format!("en-tête CSV illisible : {e}"),
+    })?;
+    entete
+        .iter()
+        .map(|c| {
+            std::str::from_utf8(c)
+                .map(|s| sans_bom(s).trim().to_owned())
+                .map_err(|_| ErreurFichier {
+                    code: "encodage_invalide",
+                    message: "l'en-tête n'est pas en UTF-8".into(),
+                })
+        })
+        .collect()
+}
+
+/// Reads and checks the header of a CSV file (before accepting an upload).
+pub fn verifier_csv(chemin: &Path) -> Result<(), ErreurFichier> {
+    let f = ouvrir(chemin)?;
+    let mut l = lecteur_csv(BufReader::new(f));
+    verifier_entete(&entete_csv(&mut l)?)
+}
+
+fn ouvrir(chemin: &Path) -> Result<File, ErreurFichier> {
+    File::open(chemin).map_err(|e| ErreurFichier {
+        code: "fichier_illisible",
+        message: format!("fichier d'import illisible : {e}"),
+    })
+}
+
+fn rejet(ligne: u64, pointeur: &str, code: &str, message: impl Into<String>) -> Rejet {
+    Rejet {
+        ligne,
+        pointeur: pointeur.to_owned(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Counts the records (data lines) of the file, for progress, without parsing them: non-blank
+/// lines of NDJSON, non-blank rows of CSV.
+pub fn compter(chemin: &Path, format: FormatImport) -> Result<u64, ErreurFichier> {
+    let illisible = |e: std::io::Error| ErreurFichier {
+        code: "fichier_illisible",
+        message: format!("lecture du fichier interrompue : {e}"),
+    };
+    let mut r = BufReader::with_capacity(1 << 20, ouvrir(chemin)?);
+    let mut n = 0u64;
+    match format {
+        FormatImport::Ndjson => {
+            let mut tampon = Vec::with_capacity(4096);
+            loop {
+                tampon.clear();
+                if r.read_until(b'\n', &mut tampon).map_err(illisible)? == 0 {
+                    return Ok(n);
+                }
+                let octets = tampon.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(&tampon);
+                if !octets.iter().all(u8::is_ascii_whitespace) {
+                    n += 1;
+                }
+            }
+        }
+        FormatImport::Csv => {
+            let mut l = lecteur_csv(r);
+            let mut record = csv::ByteRecord::new();
+            while l.read_byte_record(&mut record).map_err(|e| ErreurFichier {
+                code: "csv_illisible",
+                message: format!("CSV illisible : {e}"),
+            })? {
+                if !record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+    }
+}
+
+/// Calls `f` with every record of the file in order, until it returns `false`.
+pub fn parcourir(
+    chemin: &Path,
+    format: FormatImport,
+    f: &mut dyn FnMut(Enregistrement) -> bool,
+) -> Result<(), ErreurFichier> {
+    let fichier = ouvrir(chemin)?;
+    match format {
+        FormatImport::Ndjson => parcourir_ndjson(BufReader::with_capacity(1 << 20, fichier), f),
+        FormatImport::Csv => parcourir_csv(BufReader::with_capacity(1 << 20, fichier), f),
+    }
+}
+
+fn parcourir_ndjson<R: BufRead>(mut r: R, f: &mut dyn FnMut(Enregistrement) -> bool) -> Result<(), ErreurFichier> {
+    let mut tampon = Vec::with_capacity(4096);
+    let mut ligne = 0u64;
+    loop {
+        tampon.clear();
+        let lus = r.read_until(b'\n', &mut tampon).map_err(|e| ErreurFichier {
+            code: "fichier_illisible",
+            message: format!("lecture du fichier interrompue : {e}"),
+        })?;
+        if lus == 0 {
+            return Ok(());
+        }
+        ligne += 1;
+        let mut octets: &[u8] = &tampon;
+        if ligne == 1 {
+            octets = octets.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(octets);
+        }
+        // Blank lines (a trailing newline, CRLF endings) are not records.
+        if octets.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let e = match serde_json::from_slice::<Value>(octets) {
+            Ok(valeur) => Enregistrement::Valeur { ligne, valeur },
+            Err(_) if std::str::from_utf8(octets).is_err() => {
+                Enregistrement::Illisible(rejet(ligne, "", "encodage_invalide", "ligne illisible : UTF-8 attendu"))
+            }
+            Err(e) => Enregistrement::Illisible(rejet(
+                ligne,
+                "",
+                "json_invalide",
+                format!(
+                    "JSON mal formé (colonne {}) : une ligne contient un objet JSON",
+                    e.column()
+                ),
+            )),
+        };
+        if !f(e) {
+            return Ok(());
+        }
+    }
+}
+
+fn parcourir_csv<R: Read>(r: R, f: &mut dyn FnMut(Enregistrement) -> bool) -> Result<(), ErreurFichier> {
+    let mut l = lecteur_csv(r);
+    let entete = entete_csv(&mut l)?;
+    verifier_entete(&entete)?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match l.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                // An unreadable row (bad quoting) cannot be skipped reliably: the file stops here.
+                return Err(ErreurFichier {
+                    code: "csv_illisible",
+                    message: format!("CSV illisible : {e}"),
+                });
+            }
+        }
+        let ligne = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        let e = if record.len() != entete.len() {
+            Enregistrement::Illisible(rejet(
+                ligne,
+                "",
+                "csv_nombre_colonnes",
+                format!("{} colonnes attendues (en-tête), {} reçues", entete.len(), record.len()),
+            ))
+        } else {
+            match ligne_csv(&entete, &record) {
+                Some(valeur) => Enregistrement::Valeur { ligne, valeur },
+                None => {
+                    Enregistrement::Illisible(rejet(ligne, "", "encodage_invalide", "ligne illisible : UTF-8 attendu"))
+                }
+            }
+        };
+        if !f(e) {
+            return Ok(());
+        }
+    }
+}
+
+fn cellule(s: &str, colonne: &str) -> Value {
+    if BOOLEENS.iter().any(|b| colonne.ends_with(b)) {
+        match s.to_lowercase().as_str() {
+            "oui" | "true" | "vrai" | "1" => return Value::Bool(true),
+            "non" | "false" | "faux" | "0" => return Value::Bool(false),
+            // Anything else goes on as text: the domain reports it as a non-boolean.
+            _ => {}
+        }
+    }
+    Value::String(s.to_owned())
+}
+
+/// A CSV row as the JSON record `{"eleve": {...}, "inscriptions": [...]}`; `None` if not UTF-8.
+pub fn ligne_csv(entete: &[String], record: &csv::ByteRecord) -> Option<Value> {
+    let mut cellules: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (nom, octets) in entete.iter().zip(record.iter()) {
+        let texte = std::str::from_utf8(octets).ok()?.trim();
+        if !texte.is_empty() {
+            cellules.insert(nom.as_str(), texte);
+        }
+    }
+    let mut eleve = Map::new();
+    for c in ELEVE {
+        if let Some(v) = cellules.get(c) {
+            let valeur = if c == "prenoms" {
+                Value::Array(v.split('|').map(|p| Value::String(p.trim().to_owned())).collect())
+            } else {
+                Value::String((*v).to_owned())
+            };
+            eleve.insert(c.to_owned(), valeur);
+        }
+    }
+    let mut adresse = Map::new();
+    for (colonne, champ) in ADRESSE {
+        if let Some(v) = cellules.get(colonne) {
+            adresse.insert(champ.to_owned(), Value::String((*v).to_owned()));
+        }
+    }
+    if !adresse.is_empty() {
+        eleve.insert("adresse".into(), Value::Object(adresse));
+    }
+    let mut responsables = Vec::new();
+    for n in 1..=RESPONSABLES_MAX {
+        let mut r = Map::new();
+        for champ in RESPONSABLE {
+            let colonne = format!("responsable{n}_{champ}");
+            if let Some(v) = cellules.get(colonne.as_str()) {
+                r.insert(champ.to_owned(), cellule(v, champ));
+            }
+        }
+        if !r.is_empty() {
+            responsables.push(Value::Object(r));
+        }
+    }
+    if !responsables.is_empty() {
+        eleve.insert("responsables".into(), Value::Array(responsables));
+    }
+    let mut inscription = Map::new();
+    for champ in INSCRIPTION {
+        if let Some(v) = cellules.get(champ) {
+            inscription.insert(champ.to_owned(), cellule(v, champ));
+        }
+    }
+    let mut element = Map::new();
+    element.insert("eleve".into(), Value::Object(eleve));
+    if !inscription.is_empty() {
+        element.insert("inscriptions".into(), Value::Array(vec![Value::Object(inscription)]));
+    }
+    Some(Value::Object(element))
+}
+
+/// Writes records (`{"eleve", "inscriptions"}` with at most one inscription) as CSV rows,
+/// header first.
+pub struct EcrivainCsv<W: std::io::Write> {
+    colonnes: Vec<String>,
+    w: csv::Writer<W>,
+}
+
+impl<W: std::io::Write> EcrivainCsv<W> {
+    pub fn new(sortie: W) -> Result<Self, csv::Error> {
+        let colonnes = colonnes_csv();
+        let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(sortie);
+        w.write_record(&colonnes)?;
+        Ok(Self { colonnes, w })
+    }
+
+    pub fn ecrire(&mut self, e: &Value) -> Result<(), csv::Error> {
+        self.w.write_record(self.colonnes.iter().map(|c| valeur_csv(e, c)))
+    }
+
+    pub fn terminer(mut self) -> Result<(), csv::Error> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+fn texte_csv(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "oui".into(),
+        Value::Bool(false) => "non".into(),
+        Value::Array(a) => a.iter().map(texte_csv).collect::<Vec<_>>().join("|"),
+        autre => autre.to_string(),
+    }
+}
+
+fn valeur_csv(e: &Value, colonne: &str) -> String {
+    let eleve = &e["eleve"];
+    if ELEVE.contains(&colonne) {
+        return texte_csv(&eleve[colonne]);
+    }
+    if let Some((_, champ)) = ADRESSE.iter().find(|(c, _)| *c == colonne) {
+        return texte_csv(&eleve["adresse"][*champ]);
+    }
+    if let Some(reste) = colonne.strip_prefix("responsable") {
+        if let Some((n, champ)) = reste.split_once('_') {
+            let i = n.parse::<usize>().unwrap_or(1).saturating_sub(1);
+            return texte_csv(&eleve["responsables"][i][champ]);
+        }
+    }
+    texte_csv(&e["inscriptions"][0][colonne])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entete_verifiee() {
+        let ok: Vec<String> = OBLIGATOIRES.iter().map(|s| s.to_string()).collect();
+        assert!(verifier_entete(&ok).is_ok());
+        let mut inconnue = ok.clone();
+        inconnue.push("couleur".into());
+        assert_eq!(verifier_entete(&inconnue).unwrap_err().code, "csv_colonne_inconnue");
+        assert_eq!(verifier_entete(&ok[1..]).unwrap_err().code, "csv_colonne_manquante");
+    }
+
+    #[test]
+    fn csv_aller_retour() {
+        let e = serde_json::json!({
+            "eleve": {"ine": "0494004062M", "nom": "Morel", "prenoms": ["Léa", "Rose"], "sexe": "F",
+                      "date_naissance": "2020-04-02", "lieu_naissance": "75056",
+                      "adresse": {"voie": "3 rue des Lilas; bât. B", "code_postal": "75011", "commune": "75056"},
+                      "responsables": [{"nom": "Morel", "prenom": "Anne", "lien": "mere", "autorite_parentale": true}]},
+            "inscriptions": [{"uai": "0750655E", "annee_scolaire": "2026-2027", "niveau": "CP"}]
+        });
+        let mut sortie = b"\xef\xbb\xbf".to_vec();
+        let mut w = EcrivainCsv::new(&mut sortie).unwrap();
+        w.ecrire(&e).unwrap();
+        w.terminer().unwrap();
+        let dossier = tempfile::tempdir().unwrap();
+        let chemin = dossier.path().join("f.csv");
+        std::fs::write(&chemin, &sortie).unwrap();
+        verifier_csv(&chemin).unwrap();
+        let mut lus = Vec::new();
+        parcourir(&chemin, FormatImport::Csv, &mut |r| {
+            if let Enregistrement::Valeur { ligne, valeur } = r {
+                lus.push((ligne, valeur));
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(lus, vec![(2, e)]);
+    }
+}

@@ -1,0 +1,588 @@
+//! A chunk applied set-based on PostgreSQL: the valid lines are COPY-loaded (binary format)
+//! into temporary staging tables dropped at commit, then a fixed number of statements decides
+//! and applies every line at once, whatever the chunk size:
+//!
+//! 1. pupils matched by INE; rejections, in the order of the line-by-line path: an existing
+//!    pupil outside the perimeter, a new pupil that would land outside it, a duplicate key held
+//!    by another pupil, an inscription conflicting with another school's active one or an
+//!    illegal status change (transitions from the domain's state machine);
+//! 2. a pupil is `inchange` when its columns and its guardians (compared by a fingerprint built
+//!    by the same SQL expression on both sides) are equal;
+//! 3. `INSERT … ON CONFLICT (ine) DO UPDATE` of the new and changed pupils (`xmax = 0` tells a
+//!    creation), guardians replaced for the changed ones (orphans deleted), inscriptions updated
+//!    where they differ and inserted where the year has none.
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::PgConnection;
+use onde_domain::{Perimetre, StatutInscription};
+use uuid::Uuid;
+
+use super::ligne_a_ligne::{
+    message_doublon, message_hors_perimetre, message_inscription_existante, MESSAGE_NOUVEL_ELEVE_HORS,
+};
+use super::{IssueTranche, LigneValide, Rejet};
+use crate::StoreError;
+
+diesel::table! {
+    etape_eleves (ligne) {
+        ligne -> BigInt,
+        ine -> Text,
+        nouvel_id -> Text,
+        nom -> Text,
+        prenom1 -> Text,
+        prenom2 -> Nullable<Text>,
+        prenom3 -> Nullable<Text>,
+        sexe -> Text,
+        date_naissance -> Date,
+        lieu_naissance -> Text,
+        adresse_voie -> Nullable<Text>,
+        adresse_code_postal -> Nullable<Text>,
+        adresse_commune -> Nullable<Text>,
+        cle_doublon -> Text,
+        nb_inscriptions -> Integer,
+    }
+}
+
+diesel::table! {
+    etape_responsables (ligne, rang) {
+        ligne -> BigInt,
+        rang -> Integer,
+        id -> Text,
+        nom -> Text,
+        prenom -> Text,
+        lien -> Text,
+        autorite_parentale -> Bool,
+        telephone -> Nullable<Text>,
+        courriel -> Nullable<Text>,
+        adresse -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    etape_inscriptions (ligne, rang) {
+        ligne -> BigInt,
+        rang -> Integer,
+        pointeur -> Text,
+        nouvel_id -> Text,
+        uai -> Text,
+        annee_scolaire -> Text,
+        niveau -> Text,
+        classe -> Nullable<Text>,
+        dispositif -> Nullable<Text>,
+        statut -> Text,
+        admission_provisoire -> Bool,
+        date_inscription -> Date,
+        date_admission -> Nullable<Date>,
+        date_admission_creation -> Nullable<Date>,
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = etape_eleves, treat_none_as_default_value = false)]
+struct EtapeEleve<'a> {
+    ligne: i64,
+    ine: &'a str,
+    nouvel_id: String,
+    nom: &'a str,
+    prenom1: &'a str,
+    prenom2: Option<&'a str>,
+    prenom3: Option<&'a str>,
+    sexe: &'a str,
+    date_naissance: chrono::NaiveDate,
+    lieu_naissance: &'a str,
+    adresse_voie: Option<&'a str>,
+    adresse_code_postal: Option<&'a str>,
+    adresse_commune: Option<&'a str>,
+    cle_doublon: &'a str,
+    nb_inscriptions: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = etape_responsables, treat_none_as_default_value = false)]
+struct EtapeResponsable<'a> {
+    ligne: i64,
+    rang: i32,
+    id: String,
+    nom: &'a str,
+    prenom: &'a str,
+    lien: &'a str,
+    autorite_parentale: bool,
+    telephone: Option<&'a str>,
+    courriel: Option<&'a str>,
+    adresse: Option<&'a str>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = etape_inscriptions, treat_none_as_default_value = false)]
+struct EtapeInscription<'a> {
+    ligne: i64,
+    rang: i32,
+    pointeur: &'a str,
+    nouvel_id: String,
+    uai: &'a str,
+    annee_scolaire: &'a str,
+    niveau: &'a str,
+    classe: Option<&'a str>,
+    dispositif: Option<&'a str>,
+    statut: &'a str,
+    admission_provisoire: bool,
+    date_inscription: chrono::NaiveDate,
+    date_admission: Option<chrono::NaiveDate>,
+    date_admission_creation: Option<chrono::NaiveDate>,
+}
+
+const TABLES_ETAPE: &str = "
+CREATE TEMP TABLE etape_eleves (
+    ligne BIGINT PRIMARY KEY, ine TEXT NOT NULL, nouvel_id TEXT NOT NULL, nom TEXT NOT NULL,
+    prenom1 TEXT NOT NULL, prenom2 TEXT, prenom3 TEXT, sexe TEXT NOT NULL, date_naissance DATE NOT NULL,
+    lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
+    cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL,
+    eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
+    empreinte_poussee TEXT, empreinte_stockee TEXT
+) ON COMMIT DROP;
+CREATE TEMP TABLE etape_responsables (
+    ligne BIGINT NOT NULL, rang INTEGER NOT NULL, id TEXT NOT NULL, nom TEXT NOT NULL, prenom TEXT NOT NULL,
+    lien TEXT NOT NULL, autorite_parentale BOOLEAN NOT NULL, telephone TEXT, courriel TEXT, adresse TEXT,
+    PRIMARY KEY (ligne, rang)
+) ON COMMIT DROP;
+CREATE TEMP TABLE etape_inscriptions (
+    ligne BIGINT NOT NULL, rang INTEGER NOT NULL, pointeur TEXT NOT NULL, nouvel_id TEXT NOT NULL,
+    uai TEXT NOT NULL, annee_scolaire TEXT NOT NULL, niveau TEXT NOT NULL, classe TEXT, dispositif TEXT,
+    statut TEXT NOT NULL, admission_provisoire BOOLEAN NOT NULL, date_inscription DATE NOT NULL,
+    date_admission DATE, date_admission_creation DATE,
+    PRIMARY KEY (ligne, rang)
+) ON COMMIT DROP;
+CREATE TEMP TABLE etape_anciens_responsables (responsable_id TEXT NOT NULL) ON COMMIT DROP;
+";
+
+/// The guardian fingerprint: one expression for both sides, so equal lists give equal text.
+/// (The arguments are the SQL expressions of each column, named as in the table.)
+#[allow(clippy::too_many_arguments)]
+fn empreinte(rang: &str, nom: &str, prenom: &str, lien: &str, autorite: &str, t: &str, c: &str, a: &str) -> String {
+    format!(
+        "string_agg(concat_ws(chr(31), {rang}::text, {nom}, {prenom}, {lien}, {autorite}::text, \
+         coalesce({t}, chr(30)), coalesce({c}, chr(30)), coalesce({a}, chr(30))), chr(29) ORDER BY {rang})"
+    )
+}
+
+#[derive(QueryableByName)]
+struct Ligne {
+    #[diesel(sql_type = BigInt)]
+    ligne: i64,
+}
+
+#[derive(QueryableByName)]
+struct LigneIne {
+    #[diesel(sql_type = BigInt)]
+    ligne: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    ine: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct ConflitInscription {
+    #[diesel(sql_type = BigInt)]
+    ligne: i64,
+    #[diesel(sql_type = Text)]
+    pointeur: String,
+    #[diesel(sql_type = Text)]
+    uai_active: String,
+    #[diesel(sql_type = Text)]
+    annee_scolaire: String,
+    #[diesel(sql_type = Text)]
+    statut_actuel: String,
+    #[diesel(sql_type = Text)]
+    statut_pousse: String,
+    #[diesel(sql_type = Bool)]
+    autre_ecole: bool,
+}
+
+#[derive(QueryableByName)]
+struct Compte {
+    #[diesel(sql_type = Text)]
+    etat: String,
+    #[diesel(sql_type = BigInt)]
+    nombre: i64,
+}
+
+#[derive(QueryableByName)]
+struct Ecrit {
+    #[diesel(sql_type = Text)]
+    eleve_id: String,
+}
+
+fn vers_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn charger(c: &mut PgConnection, lignes: &[LigneValide]) -> Result<(), StoreError> {
+    let mut eleves = Vec::with_capacity(lignes.len());
+    let mut responsables = Vec::new();
+    let mut inscriptions = Vec::new();
+    for v in lignes {
+        let d = &v.element.dossier;
+        let p = d.prenoms.tous();
+        let ligne = vers_i64(v.ligne);
+        eleves.push(EtapeEleve {
+            ligne,
+            ine: v.element.ine.as_str(),
+            nouvel_id: Uuid::now_v7().to_string(),
+            nom: &d.nom,
+            prenom1: p.first().map(String::as_str).unwrap_or_default(),
+            prenom2: p.get(1).map(String::as_str),
+            prenom3: p.get(2).map(String::as_str),
+            sexe: d.sexe.as_str(),
+            date_naissance: d.date_naissance,
+            lieu_naissance: d.lieu_naissance.as_str(),
+            adresse_voie: d.adresse.as_ref().map(|a| a.voie.as_str()),
+            adresse_code_postal: d.adresse.as_ref().map(|a| a.code_postal.as_str()),
+            adresse_commune: d.adresse.as_ref().map(|a| a.commune.as_str()),
+            cle_doublon: &v.cle_doublon,
+            nb_inscriptions: i32::try_from(v.element.inscriptions.len()).unwrap_or(i32::MAX),
+        });
+        for (i, r) in d.responsables.iter().enumerate() {
+            responsables.push(EtapeResponsable {
+                ligne,
+                rang: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                id: Uuid::now_v7().to_string(),
+                nom: &r.nom,
+                prenom: &r.prenom,
+                lien: r.lien.as_str(),
+                autorite_parentale: r.autorite_parentale,
+                telephone: r.telephone.as_ref().map(|t| t.as_str()),
+                courriel: r.courriel.as_ref().map(|t| t.as_str()),
+                adresse: r.adresse.as_deref(),
+            });
+        }
+        for (i, p) in v.element.inscriptions.iter().enumerate() {
+            inscriptions.push(EtapeInscription {
+                ligne,
+                rang: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                pointeur: &p.pointeur,
+                nouvel_id: Uuid::now_v7().to_string(),
+                uai: p.uai.as_str(),
+                annee_scolaire: p.annee.as_str(),
+                niveau: p.niveau.as_str(),
+                classe: p.classe.as_deref(),
+                dispositif: p.dispositif.as_deref(),
+                statut: p.statut.as_str(),
+                admission_provisoire: p.provisoire,
+                date_inscription: p.date_inscription,
+                date_admission: p.date_admission,
+                date_admission_creation: p.date_admission_a_la_creation(),
+            });
+        }
+    }
+    diesel::copy_from(etape_eleves::table)
+        .from_insertable(&eleves)
+        .execute(c)?;
+    if !responsables.is_empty() {
+        diesel::copy_from(etape_responsables::table)
+            .from_insertable(&responsables)
+            .execute(c)?;
+    }
+    if !inscriptions.is_empty() {
+        diesel::copy_from(etape_inscriptions::table)
+            .from_insertable(&inscriptions)
+            .execute(c)?;
+    }
+    // Temporary tables are never analysed by autovacuum: without statistics the planner
+    // would guess a few rows and choose nested loops over 20,000.
+    c.batch_execute("ANALYZE etape_eleves; ANALYZE etape_responsables; ANALYZE etape_inscriptions;")?;
+    Ok(())
+}
+
+fn rejeter(c: &mut PgConnection, issue: &mut IssueTranche, rejets: Vec<Rejet>) -> Result<(), StoreError> {
+    if rejets.is_empty() {
+        return Ok(());
+    }
+    let lignes: Vec<i64> = rejets.iter().map(|r| vers_i64(r.ligne)).collect();
+    diesel::sql_query("UPDATE etape_eleves SET rejete = TRUE WHERE ligne = ANY($1)")
+        .bind::<Array<BigInt>, _>(lignes)
+        .execute(c)?;
+    issue.rejets.extend(rejets);
+    Ok(())
+}
+
+fn rejet(ligne: i64, pointeur: impl Into<String>, code: &str, message: impl Into<String>) -> Rejet {
+    Rejet {
+        ligne: u64::try_from(ligne).unwrap_or(0),
+        pointeur: pointeur.into(),
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// `('en_attente', 'inscrit'), …`: the legal status changes, from the domain.
+fn transitions() -> String {
+    StatutInscription::TOUS
+        .iter()
+        .flat_map(|d| {
+            d.transitions()
+                .iter()
+                .map(move |v| format!("('{}', '{}')", d.as_str(), v.as_str()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Applies the lines of a chunk; call inside the chunk's transaction.
+pub(super) fn appliquer(
+    c: &mut PgConnection,
+    perimetre: &Perimetre,
+    lignes: &[LigneValide],
+    maintenant: NaiveDateTime,
+) -> Result<IssueTranche, StoreError> {
+    let mut issue = IssueTranche::default();
+    if lignes.is_empty() {
+        return Ok(issue);
+    }
+    c.batch_execute(TABLES_ETAPE)?;
+    charger(c, lignes)?;
+    c.batch_execute("UPDATE etape_eleves s SET eleve_id = e.id FROM eleves e WHERE e.ine = s.ine")?;
+
+    // Perimeter: an existing pupil must be visible; a new one must land inside.
+    if let Perimetre::Restreint { communes, uais } = perimetre {
+        let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
+        let uais: Vec<String> = uais.iter().map(|u| u.as_str().to_owned()).collect();
+        let hors: Vec<LigneIne> = diesel::sql_query(
+            "SELECT s.ligne, s.ine FROM etape_eleves s JOIN eleves e ON e.id = s.eleve_id
+             WHERE NOT coalesce(e.adresse_commune = ANY($1), FALSE)
+               AND NOT EXISTS (SELECT 1 FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai
+                               WHERE i.eleve_id = e.id AND i.statut <> 'radie'
+                                 AND (ec.code_commune = ANY($1) OR ec.uai = ANY($2)))",
+        )
+        .bind::<Array<Text>, _>(&communes)
+        .bind::<Array<Text>, _>(&uais)
+        .load(c)?;
+        let rejets = hors
+            .into_iter()
+            .map(|h| {
+                let ine = h.ine.unwrap_or_default();
+                rejet(
+                    h.ligne,
+                    "/eleve/ine",
+                    "ine_hors_perimetre",
+                    message_hors_perimetre(&ine),
+                )
+            })
+            .collect();
+        rejeter(c, &mut issue, rejets)?;
+        let dehors: Vec<Ligne> = diesel::sql_query(
+            "SELECT ligne FROM etape_eleves
+             WHERE eleve_id IS NULL AND NOT rejete AND nb_inscriptions = 0
+               AND NOT coalesce(adresse_commune = ANY($1), FALSE)",
+        )
+        .bind::<Array<Text>, _>(&communes)
+        .load(c)?;
+        let rejets = dehors
+            .into_iter()
+            .map(|l| rejet(l.ligne, "/eleve", "eleve_hors_perimetre", MESSAGE_NOUVEL_ELEVE_HORS))
+            .collect();
+        rejeter(c, &mut issue, rejets)?;
+    }
+
+    // Classification: created, or changed (columns or guardians), or unchanged.
+    let pousse = empreinte(
+        "rang",
+        "nom",
+        "prenom",
+        "lien",
+        "autorite_parentale",
+        "telephone",
+        "courriel",
+        "adresse",
+    );
+    let stocke = empreinte(
+        "l.rang",
+        "g.nom",
+        "g.prenom",
+        "l.lien",
+        "l.autorite_parentale",
+        "g.telephone",
+        "g.courriel",
+        "g.adresse",
+    );
+    c.batch_execute(&format!(
+        "UPDATE etape_eleves s SET empreinte_poussee = p.e
+           FROM (SELECT ligne, {pousse} AS e FROM etape_responsables GROUP BY ligne) p
+          WHERE p.ligne = s.ligne AND NOT s.rejete;
+         UPDATE etape_eleves s SET empreinte_stockee = p.e
+           FROM (SELECT l.eleve_id, {stocke} AS e
+                   FROM eleves_responsables l JOIN responsables g ON g.id = l.responsable_id
+                  WHERE l.eleve_id IN (SELECT eleve_id FROM etape_eleves WHERE eleve_id IS NOT NULL AND NOT rejete)
+                  GROUP BY l.eleve_id) p
+          WHERE p.eleve_id = s.eleve_id;
+         UPDATE etape_eleves s SET etat = CASE WHEN
+             ROW(e.nom, e.prenom1, e.prenom2, e.prenom3, e.sexe, e.date_naissance, e.lieu_naissance,
+                 e.adresse_voie, e.adresse_code_postal, e.adresse_commune, s.empreinte_stockee)
+             IS NOT DISTINCT FROM
+             ROW(s.nom, s.prenom1, s.prenom2, s.prenom3, s.sexe, s.date_naissance, s.lieu_naissance,
+                 s.adresse_voie, s.adresse_code_postal, s.adresse_commune, s.empreinte_poussee)
+             THEN 'inchange' ELSE 'modifie' END
+           FROM eleves e WHERE e.id = s.eleve_id AND NOT s.rejete;
+         UPDATE etape_eleves SET etat = 'cree' WHERE eleve_id IS NULL AND NOT rejete;"
+    ))?;
+
+    // Duplicates: a new or changed record whose key another pupil holds.
+    let doublons: Vec<LigneIne> = diesel::sql_query(
+        "SELECT DISTINCT ON (s.ligne) s.ligne, x.ine
+           FROM etape_eleves s JOIN eleves x ON x.cle_doublon = s.cle_doublon
+          WHERE NOT s.rejete AND s.etat IN ('cree', 'modifie') AND (s.eleve_id IS NULL OR x.id <> s.eleve_id)
+          ORDER BY s.ligne, x.id",
+    )
+    .load(c)?;
+    let rejets = doublons
+        .into_iter()
+        .map(|d| rejet(d.ligne, "/eleve", "eleve_en_doublon", message_doublon(d.ine.as_deref())))
+        .collect();
+    rejeter(c, &mut issue, rejets)?;
+
+    // Inscriptions: another school's active one this year, or a status change the state
+    // machine forbids; the first failing inscription of a line names the line's rejection.
+    let conflits: Vec<ConflitInscription> = diesel::sql_query(format!(
+        "SELECT DISTINCT ON (s.ligne) s.ligne, s.pointeur, a.uai AS uai_active, a.annee_scolaire,
+                a.statut AS statut_actuel, s.statut AS statut_pousse, (a.uai <> s.uai) AS autre_ecole
+           FROM etape_inscriptions s
+           JOIN etape_eleves e ON e.ligne = s.ligne
+           JOIN inscriptions a ON a.eleve_id = e.eleve_id AND a.annee_scolaire = s.annee_scolaire AND a.statut <> 'radie'
+          WHERE NOT e.rejete
+            AND (a.uai <> s.uai OR (a.statut <> s.statut AND (a.statut, s.statut) NOT IN (VALUES {})))
+          ORDER BY s.ligne, s.rang",
+        transitions()
+    ))
+    .load(c)?;
+    let mut rejets = Vec::with_capacity(conflits.len());
+    for k in conflits {
+        if k.autre_ecole {
+            rejets.push(rejet(
+                k.ligne,
+                format!("{}/uai", k.pointeur),
+                "inscription_active_existante",
+                message_inscription_existante(&k.annee_scolaire, &k.uai_active),
+            ));
+        } else {
+            let message = match (
+                StatutInscription::parse(&k.statut_actuel),
+                StatutInscription::parse(&k.statut_pousse),
+            ) {
+                (Ok(d), Ok(v)) => d.passer_a(v).err().map(|e| e.to_string()),
+                _ => None,
+            }
+            .unwrap_or_else(|| format!("transition de {} vers {} interdite", k.statut_actuel, k.statut_pousse));
+            rejets.push(rejet(
+                k.ligne,
+                format!("{}/statut", k.pointeur),
+                "transition_interdite",
+                message,
+            ));
+        }
+    }
+    rejeter(c, &mut issue, rejets)?;
+
+    // Apply: pupils, then their guardians, then their inscriptions.
+    diesel::sql_query(
+        "WITH ecrits AS (
+            INSERT INTO eleves (id, ine, nom, prenom1, prenom2, prenom3, sexe, date_naissance, lieu_naissance,
+                                adresse_voie, adresse_code_postal, adresse_commune, cree_le, modifie_le, version,
+                                cle_doublon)
+            SELECT nouvel_id, ine, nom, prenom1, prenom2, prenom3, sexe, date_naissance, lieu_naissance,
+                   adresse_voie, adresse_code_postal, adresse_commune, $1, $1, 1, cle_doublon
+              FROM etape_eleves WHERE NOT rejete AND etat IN ('cree', 'modifie')
+            ON CONFLICT (ine) DO UPDATE SET
+                nom = EXCLUDED.nom, prenom1 = EXCLUDED.prenom1, prenom2 = EXCLUDED.prenom2,
+                prenom3 = EXCLUDED.prenom3, sexe = EXCLUDED.sexe, date_naissance = EXCLUDED.date_naissance,
+                lieu_naissance = EXCLUDED.lieu_naissance, adresse_voie = EXCLUDED.adresse_voie,
+                adresse_code_postal = EXCLUDED.adresse_code_postal, adresse_commune = EXCLUDED.adresse_commune,
+                modifie_le = EXCLUDED.modifie_le, version = eleves.version + 1, cle_doublon = EXCLUDED.cle_doublon
+            RETURNING id, ine, (xmax = 0) AS insere)
+         UPDATE etape_eleves s SET eleve_id = w.id, etat = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END
+           FROM ecrits w WHERE w.ine = s.ine",
+    )
+    .bind::<Timestamp, _>(maintenant)
+    .execute(c)?;
+    c.batch_execute(
+        "WITH liens AS (
+            DELETE FROM eleves_responsables l USING etape_eleves s
+             WHERE NOT s.rejete AND s.etat = 'modifie' AND l.eleve_id = s.eleve_id
+            RETURNING l.responsable_id)
+         INSERT INTO etape_anciens_responsables SELECT responsable_id FROM liens",
+    )?;
+    diesel::sql_query(
+        "INSERT INTO responsables (id, nom, prenom, telephone, courriel, adresse, cree_le, modifie_le)
+         SELECT r.id, r.nom, r.prenom, r.telephone, r.courriel, r.adresse, $1, $1
+           FROM etape_responsables r JOIN etape_eleves s ON s.ligne = r.ligne
+          WHERE NOT s.rejete AND s.etat IN ('cree', 'modifie')",
+    )
+    .bind::<Timestamp, _>(maintenant)
+    .execute(c)?;
+    c.batch_execute(
+        "INSERT INTO eleves_responsables (eleve_id, responsable_id, lien, autorite_parentale, rang)
+         SELECT s.eleve_id, r.id, r.lien, r.autorite_parentale, r.rang
+           FROM etape_responsables r JOIN etape_eleves s ON s.ligne = r.ligne
+          WHERE NOT s.rejete AND s.etat IN ('cree', 'modifie');
+         DELETE FROM responsables g USING etape_anciens_responsables a
+          WHERE g.id = a.responsable_id
+            AND NOT EXISTS (SELECT 1 FROM eleves_responsables x WHERE x.responsable_id = g.id);",
+    )?;
+    diesel::sql_query(
+        "WITH maj AS (
+            UPDATE inscriptions a SET niveau = s.niveau, classe = s.classe, dispositif = s.dispositif,
+                   statut = s.statut, admission_provisoire = s.admission_provisoire,
+                   date_admission = coalesce(s.date_admission, a.date_admission),
+                   modifie_le = $1, version = a.version + 1
+              FROM etape_inscriptions s JOIN etape_eleves e ON e.ligne = s.ligne
+             WHERE NOT e.rejete AND a.eleve_id = e.eleve_id AND a.annee_scolaire = s.annee_scolaire
+               AND a.statut <> 'radie' AND a.uai = s.uai
+               AND ROW(a.niveau, a.classe, a.dispositif, a.statut, a.admission_provisoire, a.date_admission)
+                   IS DISTINCT FROM
+                   ROW(s.niveau, s.classe, s.dispositif, s.statut, s.admission_provisoire,
+                       coalesce(s.date_admission, a.date_admission))
+            RETURNING s.ligne)
+         UPDATE etape_eleves SET etat = 'modifie' WHERE etat = 'inchange' AND ligne IN (SELECT ligne FROM maj)",
+    )
+    .bind::<Timestamp, _>(maintenant)
+    .execute(c)?;
+    diesel::sql_query(
+        "WITH nouvelles AS (
+            INSERT INTO inscriptions (id, eleve_id, uai, annee_scolaire, niveau, classe, dispositif, statut,
+                                      admission_provisoire, date_inscription, date_admission, cree_le, modifie_le,
+                                      version)
+            SELECT s.nouvel_id, e.eleve_id, s.uai, s.annee_scolaire, s.niveau, s.classe, s.dispositif, s.statut,
+                   s.admission_provisoire, s.date_inscription, s.date_admission_creation, $1, $1, 1
+              FROM etape_inscriptions s JOIN etape_eleves e ON e.ligne = s.ligne
+             WHERE NOT e.rejete
+               AND NOT EXISTS (SELECT 1 FROM inscriptions a
+                                WHERE a.eleve_id = e.eleve_id AND a.annee_scolaire = s.annee_scolaire
+                                  AND a.statut <> 'radie')
+            RETURNING eleve_id)
+         UPDATE etape_eleves SET etat = 'modifie'
+          WHERE etat = 'inchange' AND eleve_id IN (SELECT eleve_id FROM nouvelles)",
+    )
+    .bind::<Timestamp, _>(maintenant)
+    .execute(c)?;
+
+    let comptes: Vec<Compte> =
+        diesel::sql_query("SELECT etat, count(*) AS nombre FROM etape_eleves WHERE NOT rejete GROUP BY etat")
+            .load(c)?;
+    for k in comptes {
+        let n = u64::try_from(k.nombre).unwrap_or(0);
+        match k.etat.as_str() {
+            "cree" => issue.crees += n,
+            "modifie" => issue.modifies += n,
+            _ => issue.inchanges += n,
+        }
+    }
+    let ecrits: Vec<Ecrit> = diesel::sql_query(
+        "SELECT eleve_id FROM etape_eleves WHERE NOT rejete AND etat <> 'inchange' AND eleve_id IS NOT NULL",
+    )
+    .load(c)?;
+    issue.ecrits = ecrits
+        .into_iter()
+        .filter_map(|e| Uuid::parse_str(&e.eleve_id).ok())
+        .collect();
+    Ok(issue)
+}

@@ -1,0 +1,2 @@
+DROP TABLE imports_rejets;
+DROP TABLE imports;

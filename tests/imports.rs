@@ -1,0 +1,227 @@
+//! Large imports (NDJSON and CSV) on both backends: counts, re-runs, rejections, formats,
+//! the HTTP job resource, idempotency and interrupted jobs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commun;
+
+use std::path::{Path, PathBuf};
+
+use commun::*;
+use onde_domain::{AnneeScolaire, Ine, Perimetre, Uai};
+use onde_store::imports::{self, exemple, FormatImport, Import, OptionsImport};
+use onde_store::testing::BaseDeTest;
+use serde_json::Value;
+use uuid::Uuid;
+
+const ANNEE: &str = "2026-2027";
+
+/// Deterministic records against the seeded schools (every fifth invalid kind cycled through).
+fn elements(base: &BaseDeTest, n: u32, invalides: u32, uais: Vec<Uai>) -> Vec<Value> {
+    let mut conn = base.store.connexion().unwrap();
+    let p = exemple::ParametresExemple {
+        eleves: n,
+        graine: 3,
+        annee: AnneeScolaire::parse(ANNEE).unwrap(),
+        uais,
+        invalides,
+    };
+    let mut v = Vec::new();
+    exemple::generer(&mut conn, &p, &mut |e| {
+        v.push(e.clone());
+        Ok(())
+    })
+    .unwrap();
+    v
+}
+
+fn ndjson(dossier: &Path, nom: &str, elements: &[Value]) -> PathBuf {
+    let chemin = dossier.join(nom);
+    let texte: String = elements.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&chemin, texte).unwrap();
+    chemin
+}
+
+fn csv(dossier: &Path, nom: &str, elements: &[Value]) -> PathBuf {
+    let chemin = dossier.join(nom);
+    // With a BOM, as spreadsheets write it.
+    let mut octets = b"\xef\xbb\xbf".to_vec();
+    let mut w = imports::lecture::EcrivainCsv::new(&mut octets).unwrap();
+    for e in elements {
+        w.ecrire(e).unwrap();
+    }
+    w.terminer().unwrap();
+    std::fs::write(&chemin, octets).unwrap();
+    chemin
+}
+
+/// Runs a whole import in this thread; `arret` abandons it after that many chunks.
+fn importer(
+    base: &BaseDeTest,
+    fichier: &Path,
+    format: FormatImport,
+    perimetre: &Perimetre,
+    tranche: usize,
+    arret: Option<usize>,
+) -> Import {
+    let mut conn = base.store.connexion().unwrap();
+    let id = Uuid::now_v7();
+    imports::creer(
+        &mut conn,
+        &Import::nouveau(id, None, None, format, chrono::Utc::now().naive_utc()),
+    )
+    .unwrap();
+    let options = OptionsImport {
+        taille_tranche: tranche,
+        ..OptionsImport::default()
+    };
+    let mut tranches = 0;
+    imports::executer(&mut conn, id, fichier, format, perimetre, &options, &mut |_, _| {
+        tranches += 1;
+        arret != Some(tranches)
+    })
+    .unwrap()
+    .unwrap()
+}
+
+fn comptes(i: &Import) -> [i64; 5] {
+    [i.traites, i.crees, i.modifies, i.inchanges, i.rejetes]
+}
+
+/// (line, pointer, code) of every rejection of a job.
+fn rejets(base: &BaseDeTest, id: &str) -> Vec<(i64, String, String)> {
+    let mut conn = base.store.connexion().unwrap();
+    imports::rejets(&mut conn, Uuid::parse_str(id).unwrap(), None, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.ligne, r.pointeur, r.code))
+        .collect()
+}
+
+fn existe(base: &BaseDeTest, ine: &str) -> bool {
+    let Ok(ine) = Ine::parse(ine) else { return false };
+    onde_store::eleves::id_par_ine(&mut base.store.connexion().unwrap(), &ine)
+        .unwrap()
+        .is_some()
+}
+
+onde_store::tests_deux_backends! {
+    fn comptes_rejets_et_reimport_inchange(base) {
+        seeder(base, 300);
+        let dossier = tempfile::tempdir().unwrap();
+        let lignes = elements(base, 230, 10, Vec::new());
+        let f = ndjson(dossier.path(), "f.ndjson", &lignes);
+        // Chunks of 64 lines: several transactions, the last one partial.
+        let i = importer(base, &f, FormatImport::Ndjson, &Perimetre::National, 64, None);
+        assert_eq!(i.statut, "termine", "{:?}", i.erreur);
+        assert_eq!(i.total, Some(230));
+        assert_eq!(comptes(&i), [230, 220, 0, 0, 10]);
+        let r = rejets(base, &i.id);
+        assert_eq!(r.len(), 10, "{r:?}");
+        let codes: std::collections::BTreeSet<&str> = r.iter().map(|x| x.2.as_str()).collect();
+        assert_eq!(codes, exemple::CODES_INVALIDES.into_iter().collect());
+        for (ligne, pointeur, _) in &r {
+            assert!(pointeur.starts_with("/eleve") || pointeur.starts_with("/inscriptions"), "{pointeur}");
+            // Nothing of a rejected line is applied.
+            let ine = lignes[(*ligne - 1) as usize]["eleve"]["ine"].as_str().unwrap();
+            if Ine::parse(ine).is_ok() {
+                assert!(!existe(base, ine), "ligne {ligne} rejetée mais appliquée");
+            }
+        }
+        assert!(existe(base, lignes[0]["eleve"]["ine"].as_str().unwrap()));
+
+        // The same file again changes nothing.
+        let i = importer(base, &f, FormatImport::Ndjson, &Perimetre::National, 64, None);
+        assert_eq!(comptes(&i), [230, 0, 0, 220, 10]);
+
+        // One changed record, one changed inscription, one changed guardian, one illegal transition.
+        let mut change = lignes.clone();
+        change[0]["eleve"]["nom"] = Value::from("Nouveau-Nom");
+        change[1]["inscriptions"][0]["classe"] = Value::from("Classe B");
+        change[2]["eleve"]["responsables"][0]["telephone"] = Value::from("0600000000");
+        change[3]["inscriptions"][0]["statut"] = Value::from("en_attente");
+        let f2 = ndjson(dossier.path(), "f2.ndjson", &change);
+        let i = importer(base, &f2, FormatImport::Ndjson, &Perimetre::National, 64, None);
+        assert_eq!(comptes(&i), [230, 0, 3, 216, 11]);
+        let r = rejets(base, &i.id);
+        assert!(r.contains(&(4, "/inscriptions/0/statut".into(), "transition_interdite".into())), "{r:?}");
+        let i = importer(base, &f2, FormatImport::Ndjson, &Perimetre::National, 1000, None);
+        assert_eq!(comptes(&i), [230, 0, 0, 219, 11]);
+    }
+
+    fn csv_et_ndjson_donnent_le_meme_resultat(base) {
+        seeder(base, 300);
+        let dossier = tempfile::tempdir().unwrap();
+        let lignes = elements(base, 120, 5, Vec::new());
+        let c = csv(dossier.path(), "f.csv", &lignes);
+        let n = ndjson(dossier.path(), "f.ndjson", &lignes);
+        let ic = importer(base, &c, FormatImport::Csv, &Perimetre::National, 50, None);
+        assert_eq!(comptes(&ic), [120, 115, 0, 0, 5], "{:?}", rejets(base, &ic.id));
+        // The NDJSON form of the same records finds them all in place.
+        let i = importer(base, &n, FormatImport::Ndjson, &Perimetre::National, 50, None);
+        assert_eq!(comptes(&i), [120, 0, 0, 115, 5]);
+        // Same rejections, same pointers: a CSV line is the NDJSON line + 1 (header).
+        let decales: Vec<_> = rejets(base, &ic.id).into_iter().map(|(l, p, c)| (l - 1, p, c)).collect();
+        assert_eq!(decales, rejets(base, &i.id));
+    }
+
+    fn import_interrompu_tout_ou_rien_par_ligne(base) {
+        seeder(base, 300);
+        let dossier = tempfile::tempdir().unwrap();
+        let lignes = elements(base, 200, 0, Vec::new());
+        let f = ndjson(dossier.path(), "f.ndjson", &lignes);
+        // The worker stops after its first chunk of 70 lines, as a crash would.
+        let i = importer(base, &f, FormatImport::Ndjson, &Perimetre::National, 70, Some(1));
+        assert_eq!(i.statut, "en_cours");
+        assert_eq!(comptes(&i), [70, 70, 0, 0, 0]);
+        // Any node sees it silent and marks it failed.
+        let mut conn = base.store.connexion().unwrap();
+        let plus_tard = chrono::Utc::now().naive_utc() + chrono::Duration::minutes(5);
+        assert_eq!(imports::marquer_abandonnes(&mut conn, plus_tard, plus_tard).unwrap(), 1);
+        let i = imports::trouver(&mut conn, Uuid::parse_str(&i.id).unwrap()).unwrap().unwrap();
+        assert_eq!(i.statut, "echoue");
+        assert!(i.erreur.as_deref().unwrap().contains("renvoyez le fichier"));
+        // Each line is wholly there (pupil, guardians, inscription) or not at all.
+        for (n, l) in lignes.iter().enumerate() {
+            let ine = Ine::parse(l["eleve"]["ine"].as_str().unwrap()).unwrap();
+            let eleve = onde_store::eleves::trouver_par_ine(&mut conn, &Perimetre::National, &ine).unwrap();
+            if n < 70 {
+                let e = eleve.unwrap_or_else(|| panic!("ligne {} absente", n + 1));
+                assert_eq!(e.responsables.len(), l["eleve"]["responsables"].as_array().unwrap().len());
+                let annee = AnneeScolaire::parse(ANNEE).unwrap();
+                assert!(onde_store::inscriptions::active(&mut conn, e.id, &annee).unwrap().is_some());
+            } else {
+                assert!(eleve.is_none(), "ligne {} appliquée après l'arrêt", n + 1);
+            }
+        }
+        drop(conn);
+        // Sending the file again completes it.
+        let i = importer(base, &f, FormatImport::Ndjson, &Perimetre::National, 70, None);
+        assert_eq!(comptes(&i), [200, 130, 0, 70, 0]);
+    }
+
+    fn perimetre_d_une_ecole_privee(base) {
+        seeder(base, 300);
+        let ecoles = toutes_les_ecoles(base);
+        let (a, b) = (&ecoles[0], &ecoles[1]);
+        let dossier = tempfile::tempdir().unwrap();
+        let dans_a = elements(base, 20, 0, vec![a.uai.clone()]);
+        let f = ndjson(dossier.path(), "a.ndjson", &dans_a);
+        let perimetre_b = Perimetre::Restreint { communes: Default::default(), uais: [b.uai.clone()].into() };
+        // School B's partner cannot enrol pupils in school A.
+        let i = importer(base, &f, FormatImport::Ndjson, &perimetre_b, 50, None);
+        assert_eq!(comptes(&i), [20, 0, 0, 0, 20]);
+        assert!(rejets(base, &i.id).iter().all(|r| r.2 == "ecole_inconnue"));
+        // Created by school A's partner, they are outside school B's perimeter afterwards.
+        let perimetre_a = Perimetre::Restreint { communes: Default::default(), uais: [a.uai.clone()].into() };
+        let i = importer(base, &f, FormatImport::Ndjson, &perimetre_a, 50, None);
+        assert_eq!(comptes(&i), [20, 20, 0, 0, 0]);
+        let mut sans_inscription = dans_a.clone();
+        for l in &mut sans_inscription {
+            l.as_object_mut().unwrap().remove("inscriptions");
+        }
+        let f = ndjson(dossier.path(), "sans.ndjson", &sans_inscription);
+        let i = importer(base, &f, FormatImport::Ndjson, &perimetre_b, 50, None);
+        assert_eq!(comptes(&i), [20, 0, 0, 0, 20]);
+        assert!(rejets(base, &i.id).iter().all(|r| r.2 == "ine_hors_perimetre" && r.1 == "/eleve/ine"));
+    }
+}
