@@ -24,6 +24,11 @@ pub fn violation(pointeur: impl Into<String>, code: impl Into<String>, message: 
     }
 }
 
+/// A 422 for one rule broken by the field at `pointeur`.
+pub fn non_conforme(pointeur: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::NonConforme(vec![violation(pointeur, code, message)])
+}
+
 /// Escapes a key for a JSON pointer (RFC 6901: `~` -> `~0`, `/` -> `~1`).
 pub fn segment(cle: &str) -> String {
     cle.replace('~', "~0").replace('/', "~1")

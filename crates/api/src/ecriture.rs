@@ -193,14 +193,6 @@ where
     let resultat = web::block(move || -> Result<(ReponseEcriture, bool), ApiError> {
         let mut conn = store.connexion()?;
         let conn: &mut DbConnection = &mut conn;
-        if let Some(cle) = &cle {
-            if let Some(r) = idempotence::trouver(conn, &partenaire, cle)? {
-                if r.empreinte != empreinte {
-                    return Err(ApiError::IdempotenceReutilisee);
-                }
-                return rejouer(conn, &perimetre, &r);
-            }
-        }
         let ecrit = diesel::Connection::transaction(conn, |c| -> Result<(ReponseEcriture, bool), ApiError> {
             onde_store::verrou_ecriture(c)?;
             if let Some(cle) = &cle {

@@ -15,9 +15,10 @@ pub struct Exigence {
     pub scopes: Vec<Scope>,
 }
 
-/// (METHOD, path template) -> requirement. An operation absent from the map is public.
+/// path template -> METHOD -> requirement. An operation absent from the map is public. Nested
+/// so that the per-request lookup borrows `&str` keys instead of building owned ones.
 #[derive(Debug, Clone, Default)]
-pub struct Exigences(HashMap<(String, String), Exigence>);
+pub struct Exigences(HashMap<String, HashMap<String, Exigence>>);
 
 impl Exigences {
     pub fn depuis(api: &OpenApi) -> Result<Self, String> {
@@ -43,8 +44,8 @@ impl Exigences {
                     return Err(format!("{methode} {chemin} : sécurité déclarée sans scope"));
                 }
                 let operation_id = operation["operationId"].as_str().unwrap_or(&chemin).to_owned();
-                carte.insert(
-                    (methode.to_ascii_uppercase(), chemin.clone()),
+                carte.entry(chemin.clone()).or_insert_with(HashMap::new).insert(
+                    methode.to_ascii_uppercase(),
                     Exigence {
                         operation: operation_id,
                         scopes,
@@ -56,10 +57,13 @@ impl Exigences {
     }
 
     pub fn pour(&self, methode: &str, chemin: &str) -> Option<&Exigence> {
-        self.0.get(&(methode.to_owned(), chemin.to_owned()))
+        self.0.get(chemin)?.get(methode)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&(String, String), &Exigence)> {
-        self.0.iter()
+    /// (METHOD, path template, requirement) of every secured operation.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Exigence)> {
+        self.0
+            .iter()
+            .flat_map(|(chemin, m)| m.iter().map(move |(methode, e)| (methode.as_str(), chemin.as_str(), e)))
     }
 }

@@ -6,9 +6,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, Utc};
-use onde_domain::dossier::{verifier_age, DossierEleve, Lecture};
-use onde_domain::{AnneeScolaire, DomainError, Inscription, Niveau, Perimetre, StatutInscription, Uai};
+use chrono::Utc;
+use onde_domain::dossier::Lecture;
+use onde_domain::poussee::ElementPousse;
+use onde_domain::{Inscription, Perimetre};
 use onde_store::DbConnection;
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use crate::acces::Acces;
 use crate::corps;
 use crate::ecriture::{self, ReponseEcriture};
-use crate::probleme::{depuis_manquements, ErreursMiseAJour, Probleme, Violation};
+use crate::probleme::{depuis_manquements, ErreursMiseAJour, Probleme};
 use crate::{ApiError, EtatApp};
 
 pub const TAILLE_MAX_LOT: usize = 1000;
@@ -75,160 +76,14 @@ pub struct ReponseLot {
 }
 
 const CHAMPS_LOT: [&str; 2] = ["mode", "elements"];
-const CHAMPS_ELEMENT: [&str; 2] = ["eleve", "inscriptions"];
-const CHAMPS_INSCRIPTION: [&str; 9] = [
-    "uai",
-    "annee_scolaire",
-    "niveau",
-    "classe",
-    "dispositif",
-    "statut",
-    "admission_provisoire",
-    "date_inscription",
-    "date_admission",
-];
-
-/// An inscription as pushed by school software: the state it is in.
-struct InscriptionPoussee {
-    uai: Uai,
-    annee: AnneeScolaire,
-    niveau: Niveau,
-    classe: Option<String>,
-    dispositif: Option<String>,
-    statut: StatutInscription,
-    provisoire: bool,
-    date_inscription: NaiveDate,
-    date_admission: Option<NaiveDate>,
-    pointeur: String,
-}
-
-struct Element {
-    dossier: DossierEleve,
-    inscriptions: Vec<InscriptionPoussee>,
-}
-
-fn lire_element(v: &Value, base: &str, l: &mut Lecture) -> Option<Element> {
-    let avant = l.manquements.len();
-    let o = l.objet(v, base, &CHAMPS_ELEMENT)?;
-    let dossier = match o.get("eleve") {
-        Some(e) => DossierEleve::lire(e, &format!("{base}/eleve"), Utc::now().date_naive(), l),
-        None => {
-            l.signaler(
-                &format!("{base}/eleve"),
-                "champ_obligatoire",
-                "le champ « eleve » est obligatoire",
-            );
-            None
-        }
-    };
-    if let Some(d) = &dossier {
-        if d.ine.is_none() {
-            l.signaler(
-                &format!("{base}/eleve/ine"),
-                "champ_obligatoire",
-                "un lot identifie chaque élève par son INE",
-            );
-        }
-    }
-    let mut inscriptions = Vec::new();
-    match o.get("inscriptions") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(liste)) => {
-            for (j, i) in liste.iter().enumerate() {
-                let b = format!("{base}/inscriptions/{j}");
-                let Some(oi) = l.objet(i, &b, &CHAMPS_INSCRIPTION) else {
-                    continue;
-                };
-                let uai = l.valeur(oi, &b, "uai", true, Uai::parse);
-                let annee = l.valeur(oi, &b, "annee_scolaire", true, AnneeScolaire::parse);
-                let niveau = l.valeur(oi, &b, "niveau", true, Niveau::parse);
-                let classe = l.texte(oi, &b, "classe", false, 50);
-                let dispositif = l.texte(oi, &b, "dispositif", false, 50);
-                let statut = l
-                    .valeur(oi, &b, "statut", false, StatutInscription::parse)
-                    .unwrap_or(StatutInscription::Inscrit);
-                if statut == StatutInscription::Radie {
-                    l.signaler(
-                        &format!("{b}/statut"),
-                        "statut_interdit",
-                        "une radiation passe par l'opération de radiation",
-                    );
-                }
-                let provisoire = match oi.get("admission_provisoire") {
-                    None | Some(Value::Null) => false,
-                    Some(_) => l.booleen(oi, &b, "admission_provisoire").unwrap_or(false),
-                };
-                if provisoire && statut != StatutInscription::Admis {
-                    l.signaler(
-                        &format!("{b}/admission_provisoire"),
-                        "provisoire_hors_admis",
-                        "une admission provisoire n'existe qu'au statut admis",
-                    );
-                }
-                let date_inscription = l
-                    .date(oi, &b, "date_inscription", false)
-                    .unwrap_or_else(|| Utc::now().date_naive());
-                let date_admission = l.date(oi, &b, "date_admission", false);
-                if let (Some(d), Some(n), Some(a)) = (&dossier, niveau, annee) {
-                    if let Err(e) = verifier_age(d.date_naissance, n, a) {
-                        l.signaler(&format!("{b}/niveau"), e.code(), e.to_string());
-                    }
-                }
-                if let (Some(uai), Some(annee), Some(niveau)) = (uai, annee, niveau) {
-                    inscriptions.push(InscriptionPoussee {
-                        uai,
-                        annee,
-                        niveau,
-                        classe,
-                        dispositif,
-                        statut,
-                        provisoire,
-                        date_inscription,
-                        date_admission: date_admission.or_else(|| {
-                            matches!(statut, StatutInscription::Admis | StatutInscription::AdmisDefinitif)
-                                .then_some(date_inscription)
-                        }),
-                        pointeur: b,
-                    });
-                }
-            }
-        }
-        Some(_) => l.signaler(
-            &format!("{base}/inscriptions"),
-            "type_invalide",
-            "une liste d'inscriptions est attendue",
-        ),
-    }
-    if l.manquements.len() > avant {
-        return None;
-    }
-    Some(Element {
-        dossier: dossier?,
-        inscriptions,
-    })
-}
-
 fn probleme(e: &ApiError) -> Probleme {
     e.probleme()
 }
 
-fn violation(pointeur: &str, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::NonConforme(vec![Violation {
-        pointer: Some(pointeur.to_owned()),
-        parametre: None,
-        code: code.into(),
-        message: message.into(),
-    }])
-}
-
 /// Applies one item; `Err` rolls back its savepoint.
-fn appliquer(c: &mut DbConnection, acces: &Acces, e: &Element, base: &str) -> Result<(Uuid, Resultat), ApiError> {
+fn appliquer(c: &mut DbConnection, acces: &Acces, e: &ElementPousse) -> Result<(Uuid, Resultat), ApiError> {
     let maintenant = Utc::now().naive_utc();
-    let ine = e
-        .dossier
-        .ine
-        .as_ref()
-        .ok_or_else(|| violation(&format!("{base}/eleve/ine"), "champ_obligatoire", "INE manquant"))?;
+    let ine = &e.ine;
     onde_store::eleves::verrouiller_identite(c, &e.dossier.cle_doublon(), Some(ine))?;
     let (id, mut resultat) = match onde_store::eleves::id_par_ine(c, ine)? {
         Some((id, version)) => {
@@ -275,14 +130,14 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &Element, base: &str) -> Re
     };
     for p in &e.inscriptions {
         let ecole = onde_store::ecoles::trouver(c, &acces.perimetre, &p.uai)?.ok_or_else(|| {
-            violation(
+            corps::non_conforme(
                 &format!("{}/uai", p.pointeur),
                 "ecole_inconnue",
                 format!("école {} inconnue ou hors de votre périmètre", p.uai),
             )
         })?;
         if !ecole.type_ecole.accueille(p.niveau) {
-            return Err(violation(
+            return Err(corps::non_conforme(
                 &format!("{}/niveau", p.pointeur),
                 "niveau_non_accueilli",
                 format!(
@@ -338,7 +193,7 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &Element, base: &str) -> Re
                     statut: p.statut,
                     admission_provisoire: p.provisoire,
                     date_inscription: p.date_inscription,
-                    date_admission: p.date_admission,
+                    date_admission: p.date_admission_a_la_creation(),
                     date_radiation: None,
                     motif_radiation: None,
                 };
@@ -418,12 +273,12 @@ pub async fn pousser(
         return Err(ApiError::NonConforme(depuis_manquements(l.manquements)));
     }
     // Items are read (and their format errors found) before any transaction.
-    let lus: Vec<Result<Element, ApiError>> = elements
+    let lus: Vec<Result<ElementPousse, ApiError>> = elements
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let mut l = Lecture::default();
-            lire_element(e, &format!("/elements/{i}"), &mut l)
+            ElementPousse::lire(e, &format!("/elements/{i}"), Utc::now().date_naive(), &mut l)
                 .filter(|_| l.est_vide())
                 .ok_or_else(|| ApiError::NonConforme(depuis_manquements(l.manquements)))
         })
@@ -433,16 +288,11 @@ pub async fn pousser(
         let mut resultats = Vec::with_capacity(lus.len());
         let mut touches = Vec::new();
         for (index, lu) in lus.iter().enumerate() {
-            let base = format!("/elements/{index}");
-            let ine = lu
-                .as_ref()
-                .ok()
-                .and_then(|e| e.dossier.ine.as_ref())
-                .map(|i| i.as_str().to_owned());
+            let ine = lu.as_ref().ok().map(|e| e.ine.as_str().to_owned());
             let issue = match lu {
                 Err(e) => Err(probleme(e)),
                 // A savepoint per item: a failure undoes that item only.
-                Ok(e) => diesel::Connection::transaction(c, |c| appliquer(c, &a, e, &base)).map_err(|e| probleme(&e)),
+                Ok(e) => diesel::Connection::transaction(c, |c| appliquer(c, &a, e)).map_err(|e| probleme(&e)),
             };
             resultats.push(match issue {
                 Ok((id, r)) => {
@@ -494,6 +344,3 @@ pub async fn pousser(
     })
     .await
 }
-
-#[allow(dead_code)]
-fn _types(_: DomainError) {}

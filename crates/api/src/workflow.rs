@@ -19,7 +19,7 @@ use crate::acces::Acces;
 use crate::corps;
 use crate::ecriture::{self, etag, ReponseEcriture};
 use crate::parametres::chemin;
-use crate::probleme::{depuis_manquements, ErreursMiseAJour, Violation};
+use crate::probleme::{depuis_manquements, ErreursMiseAJour};
 use crate::vue::InscriptionDetaillee;
 use crate::{ApiError, EtatApp};
 
@@ -53,15 +53,6 @@ fn maintenant() -> chrono::NaiveDateTime {
 
 fn non_conforme(l: Lecture) -> ApiError {
     ApiError::NonConforme(depuis_manquements(l.manquements))
-}
-
-fn une_violation(pointeur: &str, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::NonConforme(vec![Violation {
-        pointer: Some(pointeur.into()),
-        parametre: None,
-        code: code.into(),
-        message: message.into(),
-    }])
 }
 
 fn lire_json(req: &HttpRequest, octets: &[u8], vide_permis: bool) -> Result<Value, ApiError> {
@@ -135,13 +126,13 @@ fn lire_creation(v: &Value) -> Result<Creation, ApiError> {
     let eleve = match (eleve_id, dossier) {
         (Some(id), None) => Ok(id),
         (None, Some(d)) => Err(d),
-        _ => return Err(une_violation("/eleve_id", "eleve_ou_eleve_id", "élève manquant")),
+        _ => return Err(corps::non_conforme("/eleve_id", "eleve_ou_eleve_id", "élève manquant")),
     };
     Ok(Creation {
         eleve,
-        uai: uai.ok_or_else(|| une_violation("/uai", "champ_obligatoire", "uai manquant"))?,
-        annee: annee.ok_or_else(|| une_violation("/annee_scolaire", "champ_obligatoire", "année manquante"))?,
-        niveau: niveau.ok_or_else(|| une_violation("/niveau", "champ_obligatoire", "niveau manquant"))?,
+        uai: uai.ok_or_else(|| corps::non_conforme("/uai", "champ_obligatoire", "uai manquant"))?,
+        annee: annee.ok_or_else(|| corps::non_conforme("/annee_scolaire", "champ_obligatoire", "année manquante"))?,
+        niveau: niveau.ok_or_else(|| corps::non_conforme("/niveau", "champ_obligatoire", "niveau manquant"))?,
         classe,
         dispositif,
         date,
@@ -158,14 +149,14 @@ fn ecole_accessible(
     pointeurs: (&str, &str),
 ) -> Result<(), ApiError> {
     let ecole = onde_store::ecoles::trouver(c, &acces.perimetre, uai)?.ok_or_else(|| {
-        une_violation(
+        corps::non_conforme(
             pointeurs.0,
             "ecole_inconnue",
             format!("école {uai} inconnue ou hors de votre périmètre"),
         )
     })?;
     if !ecole.type_ecole.accueille(niveau) {
-        return Err(une_violation(
+        return Err(corps::non_conforme(
             pointeurs.1,
             "niveau_non_accueilli",
             format!(
@@ -254,9 +245,9 @@ pub async fn creer(
         let eleve_id = match demande.eleve {
             Ok(id) => {
                 let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, id)?
-                    .ok_or_else(|| une_violation("/eleve_id", "eleve_inconnu", format!("élève {id} inconnu")))?;
+                    .ok_or_else(|| corps::non_conforme("/eleve_id", "eleve_inconnu", format!("élève {id} inconnu")))?;
                 verifier_age(eleve.date_naissance, demande.niveau, demande.annee)
-                    .map_err(|e| une_violation("/niveau", e.code(), e.to_string()))?;
+                    .map_err(|e| corps::non_conforme("/niveau", e.code(), e.to_string()))?;
                 id
             }
             Err(dossier) => {
@@ -404,7 +395,8 @@ async fn appliquer(
                 i.motif_radiation = motif;
             }
             Operation::ChangementNiveau => {
-                let niveau = niveau.ok_or_else(|| une_violation("/niveau", "champ_obligatoire", "niveau manquant"))?;
+                let niveau =
+                    niveau.ok_or_else(|| corps::non_conforme("/niveau", "champ_obligatoire", "niveau manquant"))?;
                 if !i.statut.est_active() {
                     return Err(ApiError::Transition(DomainError::TransitionInterdite {
                         depuis: i.statut,
@@ -416,15 +408,15 @@ async fn appliquer(
                 let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, i.eleve_id)?
                     .ok_or_else(|| ApiError::Interne("élève de l'inscription introuvable".into()))?;
                 verifier_age(eleve.date_naissance, niveau, i.annee_scolaire)
-                    .map_err(|e| une_violation("/niveau", e.code(), e.to_string()))?;
+                    .map_err(|e| corps::non_conforme("/niveau", e.code(), e.to_string()))?;
                 i.niveau = niveau;
             }
             Operation::ChangementEcole => {
                 // Leaving one school for another: radiation from the first and a new
                 // inscription in the second, in one transaction (DOMAIN.md).
-                let uai = uai.ok_or_else(|| une_violation("/uai", "champ_obligatoire", "uai manquant"))?;
+                let uai = uai.ok_or_else(|| corps::non_conforme("/uai", "champ_obligatoire", "uai manquant"))?;
                 if uai == i.uai {
-                    return Err(une_violation(
+                    return Err(corps::non_conforme(
                         "/uai",
                         "meme_ecole",
                         "l'élève est déjà inscrit dans cette école",
