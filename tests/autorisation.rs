@@ -68,11 +68,23 @@ struct Contexte {
     /// Pupil records of A's and C's pupils, as partners send them.
     dossier_a: Value,
     dossier_c: Value,
+    /// Import jobs of each actor (made once the actors exist), and one of another partner.
+    imports: std::cell::RefCell<HashMap<TypePartenaire, String>>,
+    import_autre: String,
 }
 
 impl Contexte {
     fn niveau_de(&self, inscription: &str) -> String {
         self.niveaux.get(inscription).cloned().unwrap_or_else(|| "CP".into())
+    }
+
+    /// An import job: the actor's own inside, another partner's outside.
+    fn import(&self, cote: Cote) -> String {
+        match cote {
+            Cote::Dedans(t) => self.imports.borrow().get(&t).cloned().unwrap_or_else(|| self.import_autre.clone()),
+            Cote::Dehors => self.import_autre.clone(),
+            Cote::Inexistant => "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into(),
+        }
     }
 
     fn inscription(&self, operation: &'static str, cote: Cote) -> Option<String> {
@@ -107,6 +119,8 @@ struct Echantillon {
     /// The request of each side; `None` when the side does not apply (no perimeter applies to
     /// administration operations: national by nature; no "nonexistent" for lists).
     requete: fn(&Contexte, Cote) -> Option<Requete>,
+    /// Whether a success shows pupil data (and so must be audited).
+    expose: bool,
 }
 
 impl Echantillon {
@@ -122,6 +136,7 @@ impl Echantillon {
                 Genre::Unitaire | Genre::Ecriture => 404,
             },
             requete: |_, _| None,
+            expose: true,
         }
     }
 }
@@ -338,6 +353,40 @@ fn echantillons() -> Vec<Echantillon> {
             },
             ..Echantillon::new("pousser_lot_eleves", post.clone(), "/v1/lots/eleves", Genre::Lot)
         },
+        // Imports: the upload is accepted (202) whatever its lines; a line outside the
+        // perimeter is rejected by the job, never applied. The inside line is invalid too, so
+        // that the matrix writes nothing in the background.
+        Echantillon {
+            succes: 202,
+            refus_dehors: 202,
+            expose: false,
+            requete: |c, cote| {
+                let ligne = match cote {
+                    Dedans(_) => json!({"eleve": {}, "inscriptions": []}),
+                    Dehors => json!({"eleve": c.dossier_c, "inscriptions": []}),
+                    Inexistant => return None,
+                };
+                Some(("/v1/imports".into(), Some(Value::String(format!("{ligne}\n")))))
+            },
+            ..Echantillon::new("lancer_import", post.clone(), "/v1/imports", Genre::Ecriture)
+        },
+        Echantillon {
+            expose: false,
+            requete: |c, cote| Some((format!("/v1/imports/{}", c.import(cote)), None)),
+            ..Echantillon::new("consulter_import", get.clone(), "/v1/imports/{id}", Genre::Unitaire)
+        },
+        Echantillon {
+            expose: false,
+            // Another partner's job is unknown to the caller.
+            refus_dehors: 404,
+            requete: |c, cote| Some((format!("/v1/imports/{}/rejets", c.import(cote)), None)),
+            ..Echantillon::new(
+                "rapport_rejets_import",
+                get.clone(),
+                "/v1/imports/{id}/rejets",
+                Genre::Liste { non_vide: false },
+            )
+        },
         // Administration (scope `admin`, national: no perimeter).
         Echantillon {
             requete: |_, cote| matches!(cote, Dedans(_)).then(|| ("/v1/admin/partenaires?limit=1000".into(), None)),
@@ -532,6 +581,10 @@ fn scope_attendu(methode: &str, chemin: &str) -> Scope {
     if famille == "lots" {
         famille = segments.next().unwrap_or_default();
     }
+    // An import writes pupils; following one's own job belongs to the same right.
+    if famille == "imports" {
+        return Scope::ElevesWrite;
+    }
     let action = if methode == "GET" { "read" } else { "write" };
     Scope::parse(&format!("{famille}:{action}")).unwrap_or_else(|e| panic!("{methode} {chemin} : {e}"))
 }
@@ -634,6 +687,20 @@ fn normaliser(v: &Value) -> String {
     )
     .unwrap();
     re.replace_all(&sans_instance(v).to_string(), "<id>").into_owned()
+}
+
+/// A waiting import job of a partner, for the samples that read one.
+fn import_de(base: &onde_store::testing::BaseDeTest, id: &Identifiants) -> String {
+    let job = uuid::Uuid::now_v7();
+    let import = onde_store::imports::Import::nouveau(
+        job,
+        Some(id.partenaire_id),
+        Some(id.client_id.clone()),
+        onde_store::imports::FormatImport::Ndjson,
+        chrono::Utc::now().naive_utc(),
+    );
+    onde_store::imports::creer(&mut base.store.connexion().unwrap(), &import).unwrap();
+    job.to_string()
 }
 
 /// Targets of the workflow samples (see [`cibles_des_ecritures`]).
@@ -740,6 +807,8 @@ onde_store::tests_deux_backends! {
             niveaux: cibles.niveaux,
             dossier_a: lire(&a.ine),
             dossier_c: lire(&c.ine),
+            imports: Default::default(),
+            import_autre: import_de(base, &cible),
         };
 
         let etat = etat(base);
@@ -774,6 +843,7 @@ onde_store::tests_deux_backends! {
             ] {
                 let id = partenaire(base, t, &tous(t), &communes, &uais, &mandats);
                 let jeton = jeton(&app, &id).await;
+                ctx.imports.borrow_mut().insert(t, import_de(base, &id));
                 acteurs.push(Acteur { type_partenaire: t, id, ecoles, jeton });
             }
             assert_eq!(
@@ -903,7 +973,7 @@ onde_store::tests_deux_backends! {
                                 Genre::Ecriture => assert!(r.corps.is_object(), "{cellule} : {}", r.texte),
                             },
                         }
-                        let expose = if (200..300).contains(&attendu) && personnel {
+                        let expose = if (200..300).contains(&attendu) && personnel && e.expose {
                             eleves_exposes(&r.corps)
                         } else {
                             Vec::new()

@@ -5,9 +5,12 @@
 mod commun;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_web::test;
 
 use commun::*;
-use onde_domain::{AnneeScolaire, Ine, Perimetre, Uai};
+use onde_domain::{AnneeScolaire, Ine, Perimetre, TypePartenaire, Uai};
 use onde_store::imports::{self, exemple, FormatImport, Import, OptionsImport};
 use onde_store::testing::BaseDeTest;
 use serde_json::Value;
@@ -223,5 +226,88 @@ onde_store::tests_deux_backends! {
         let i = importer(base, &f, FormatImport::Ndjson, &perimetre_b, 50, None);
         assert_eq!(comptes(&i), [20, 0, 0, 0, 20]);
         assert!(rejets(base, &i.id).iter().all(|r| r.2 == "ine_hors_perimetre" && r.1 == "/eleve/ine"));
+    }
+}
+
+// The HTTP job resource: idempotent upload, progress, the caller's own jobs only, the report.
+onde_store::tests_deux_backends! {
+    fn api_import_idempotent_et_reserve_au_partenaire(base) {
+        seeder(base, 300);
+        executer(async {
+            let app = test::init_service(onde_api::app(etat(base))).await;
+            let ecole = toutes_les_ecoles(base)
+                .into_iter()
+                .find(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle)
+                .unwrap();
+            let uai = ecole.uai.as_str().to_owned();
+            let scopes = "ecoles:read eleves:read eleves:write inscriptions:read inscriptions:write";
+            let id = partenaire(base, TypePartenaire::EcolePrivee, scopes, &[], &[&uai], &[]);
+            let autre = partenaire(base, TypePartenaire::EcolePrivee, scopes, &[], &[&uai], &[]);
+            let j = jeton(&app, &id).await;
+            let j_autre = jeton(&app, &autre).await;
+            let lignes = elements(base, 40, 4, vec![ecole.uai.clone()]);
+            let corps: String = lignes.iter().map(|e| format!("{e}\n")).collect();
+
+            let poster = |jeton: String, cle: &'static str, corps: String, type_contenu: &'static str| {
+                test::TestRequest::post()
+                    .uri("/v1/imports")
+                    .insert_header(("Authorization", format!("Bearer {jeton}")))
+                    .insert_header(("Content-Type", type_contenu))
+                    .insert_header(("Idempotency-Key", cle))
+                    .set_payload(corps)
+                    .to_request()
+            };
+            let r = appeler(&app, poster(j.clone(), "cle-1", corps.clone(), "application/x-ndjson")).await;
+            assert_eq!(r.statut, 202, "{}", r.texte);
+            let id_import = r.corps["id"].as_str().unwrap().to_owned();
+            assert_eq!(r.entete("location"), Some(format!("/v1/imports/{id_import}").as_str()));
+            // Same key, same file: the same job, nothing started twice.
+            let r2 = appeler(&app, poster(j.clone(), "cle-1", corps.clone(), "application/x-ndjson")).await;
+            assert_eq!(r2.statut, 202);
+            assert_eq!(r2.corps["id"], id_import.as_str());
+            assert_eq!(r2.entete("idempotent-replayed"), Some("true"));
+            // Same key, another file: refused.
+            let r3 = appeler(&app, poster(j.clone(), "cle-1", corps[..corps.len() / 2].to_owned(), "application/x-ndjson")).await;
+            assert_probleme(&r3, 422, "cle_idempotence_reutilisee");
+
+            let uri = format!("/v1/imports/{id_import}");
+            let mut fin = Value::Null;
+            for _ in 0..600 {
+                let r = get(&app, &j, &uri).await;
+                assert_eq!(r.statut, 200, "{}", r.texte);
+                if r.corps["statut"] == "termine" || r.corps["statut"] == "echoue" {
+                    fin = r.corps;
+                    break;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(fin["statut"], "termine", "{fin}");
+            assert_eq!((fin["total"].as_i64(), fin["crees"].as_i64(), fin["rejetes"].as_i64()), (Some(40), Some(36), Some(4)));
+            // Another partner does not see the job, even over the same school.
+            assert_probleme(&get(&app, &j_autre, &uri).await, 404, "ressource_introuvable");
+            assert_probleme(&get(&app, &j_autre, &format!("{uri}/rejets")).await, 404, "ressource_introuvable");
+
+            // The rejection report, paginated, then as CSV.
+            let r = get(&app, &j, &format!("{uri}/rejets?limit=3")).await;
+            assert_eq!(r.statut, 200, "{}", r.texte);
+            assert_eq!(r.corps["elements"].as_array().unwrap().len(), 3);
+            let suite = r.corps["lien_suivant"].as_str().unwrap().to_owned();
+            let r = get(&app, &j, &suite).await;
+            assert_eq!(r.corps["elements"].as_array().unwrap().len(), 1);
+            assert!(r.corps["lien_suivant"].is_null());
+            let r = get(&app, &j, &format!("{uri}/rejets?format=csv")).await;
+            assert_eq!(r.statut, 200);
+            assert!(r.entete("content-type").unwrap().starts_with("text/csv"));
+            assert!(r.entete("content-disposition").unwrap().contains("attachment"));
+            assert_eq!(r.texte.lines().count(), 5, "{}", r.texte);
+            assert!(r.texte.starts_with("ligne;pointeur;code;message\n"));
+
+            // A CSV with an unknown column is refused at once; a wrong type is 415.
+            let r = appeler(&app, poster(j.clone(), "cle-2", "ine;couleur\nx;y\n".into(), "text/csv")).await;
+            assert_probleme(&r, 422, "contenu_invalide");
+            assert_eq!(r.corps["erreurs"][0]["code"], "csv_colonne_inconnue");
+            let r = appeler(&app, poster(j.clone(), "cle-3", "{}".into(), "application/json")).await;
+            assert_probleme(&r, 415, "type_contenu_non_pris_en_charge");
+        });
     }
 }

@@ -233,8 +233,15 @@ where
     for (nom, valeur) in entetes {
         req = req.insert_header((*nom, *valeur));
     }
-    if let Some(c) = corps {
-        req = req.set_json(c);
+    match corps {
+        // A JSON string stands for an NDJSON upload (imports).
+        Some(serde_json::Value::String(ndjson)) => {
+            req = req
+                .insert_header(("Content-Type", "application/x-ndjson"))
+                .set_payload(ndjson.clone());
+        }
+        Some(c) => req = req.set_json(c),
+        None => {}
     }
     appeler(app, req.to_request()).await
 }
