@@ -71,6 +71,8 @@ struct Contexte {
     /// Import jobs of each actor (made once the actors exist), and one of another partner.
     imports: std::cell::RefCell<HashMap<TypePartenaire, String>>,
     import_autre: String,
+    /// The change feed's position before the matrix writes anything.
+    debut_flux: String,
 }
 
 impl Contexte {
@@ -81,7 +83,12 @@ impl Contexte {
     /// An import job: the actor's own inside, another partner's outside.
     fn import(&self, cote: Cote) -> String {
         match cote {
-            Cote::Dedans(t) => self.imports.borrow().get(&t).cloned().unwrap_or_else(|| self.import_autre.clone()),
+            Cote::Dedans(t) => self
+                .imports
+                .borrow()
+                .get(&t)
+                .cloned()
+                .unwrap_or_else(|| self.import_autre.clone()),
             Cote::Dehors => self.import_autre.clone(),
             Cote::Inexistant => "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into(),
         }
@@ -387,6 +394,19 @@ fn echantillons() -> Vec<Echantillon> {
                 Genre::Liste { non_vide: false },
             )
         },
+        // The change feed, from before the matrix's writes (every write sample runs before it):
+        // what each actor's writes changed, within its perimeter.
+        Echantillon {
+            requete: |c, cote| {
+                matches!(cote, Dedans(_)).then(|| (format!("/v1/changements?limit=1000&depuis={}", c.debut_flux), None))
+            },
+            ..Echantillon::new(
+                "lire_changements",
+                get.clone(),
+                "/v1/changements",
+                Genre::Liste { non_vide: false },
+            )
+        },
         // Administration (scope `admin`, national: no perimeter).
         Echantillon {
             requete: |_, cote| matches!(cote, Dedans(_)).then(|| ("/v1/admin/partenaires?limit=1000".into(), None)),
@@ -572,6 +592,14 @@ fn verifier_couverture<'a>(
 /// the resource (`/v1/<famille>/…`, `/v1/lots/<famille>`) with `read` for GET and `write` for
 /// the other methods. The matrix takes its expectations from the spec, so this pins the spec
 /// itself: an operation declared with a weaker scope fails here.
+fn scopes_attendus(methode: &str, chemin: &str) -> Vec<Scope> {
+    // The feed shows each resource type under its own read scope: any one opens it.
+    if chemin == "/v1/changements" {
+        return vec![Scope::EcolesRead, Scope::ElevesRead, Scope::InscriptionsRead];
+    }
+    vec![scope_attendu(methode, chemin)]
+}
+
 fn scope_attendu(methode: &str, chemin: &str) -> Scope {
     if chemin.starts_with("/v1/admin/") {
         return Scope::Admin;
@@ -597,7 +625,7 @@ fn chaque_operation_securisee_a_un_echantillon() {
     for (id, op) in &ops {
         assert_eq!(
             op.scopes,
-            vec![scope_attendu(&op.methode, &op.chemin)],
+            scopes_attendus(&op.methode, &op.chemin),
             "{id} ({} {}) : scope déclaré",
             op.methode,
             op.chemin
@@ -645,6 +673,27 @@ fn eleves_exposes(corps: &Value) -> Vec<String> {
             .collect();
     }
     match corps["elements"].as_array() {
+        // The change feed: the pupils behind each event that shows data.
+        Some(elements) if elements.iter().any(|e| e.get("ressource").is_some()) => {
+            let mut ids: Vec<String> = elements
+                .iter()
+                .flat_map(|e| match (e["ressource"].as_str(), &e["donnees"]) {
+                    (_, Value::Null) => Vec::new(),
+                    (Some("eleve"), d) => vec![d["id"].as_str().unwrap().to_owned()],
+                    (Some("inscription"), d) => vec![d["eleve"]["id"].as_str().unwrap().to_owned()],
+                    (Some("responsable"), d) => d["eleves"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_owned())
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        }
         Some(elements) => elements.iter().map(id_eleve).collect(),
         None => vec![id_eleve(corps)],
     }
@@ -809,6 +858,10 @@ onde_store::tests_deux_backends! {
             dossier_c: lire(&c.ine),
             imports: Default::default(),
             import_autre: import_de(base, &cible),
+            debut_flux: onde_store::changements::position_courante(&mut base.store.connexion().unwrap())
+                .unwrap()
+                .curseur()
+                .encoder(),
         };
 
         let etat = etat(base);
@@ -950,8 +1003,17 @@ onde_store::tests_deux_backends! {
                                     }
                                     if let (Some(ecoles), true) = (&acteur.ecoles, personnel || e.operation == "lister_ecoles") {
                                         for ligne in elements {
-                                            let uai = ligne["uai"].as_str().unwrap();
-                                            assert!(ecoles.contains(uai), "{cellule} : ligne hors périmètre {ligne}");
+                                            // Feed events carry the school in their data, if any.
+                                            let uai = match ligne.get("ressource") {
+                                                None => ligne["uai"].as_str(),
+                                                Some(_) => ligne["donnees"]["uai"].as_str(),
+                                            };
+                                            if ligne.get("ressource").is_none() {
+                                                assert!(uai.is_some(), "{cellule} : {ligne}");
+                                            }
+                                            if let Some(uai) = uai {
+                                                assert!(ecoles.contains(uai), "{cellule} : ligne hors périmètre {ligne}");
+                                            }
                                         }
                                     }
                                 }

@@ -200,3 +200,25 @@ async fn partenaire_courant(etat: &EtatApp, id: Uuid, client_id: String) -> Resu
     .await
     .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))?
 }
+
+impl Acces {
+    /// The resource types of the change feed this caller may read: each one needs its read
+    /// scope in the token, and guardians also the guardians field of the data profile.
+    pub fn ressources_du_flux(&self) -> Vec<onde_store::changements::Ressource> {
+        use onde_store::changements::Ressource;
+        let mut r = Vec::new();
+        if self.scopes.contient(Scope::EcolesRead) {
+            r.push(Ressource::Ecole);
+        }
+        if self.scopes.contient(Scope::ElevesRead) {
+            r.push(Ressource::Eleve);
+            if self.profil.lit(onde_domain::ChampEleve::Responsables) {
+                r.push(Ressource::Responsable);
+            }
+        }
+        if self.scopes.contient(Scope::InscriptionsRead) {
+            r.push(Ressource::Inscription);
+        }
+        r
+    }
+}

@@ -25,6 +25,8 @@ listes paginées par curseur (`limit`, `curseur`, en-tête `Link`) dans un ordre
         (name = "ecoles", description = "Écoles du premier degré, identifiées par leur UAI."),
         (name = "eleves", description = "Élèves, identifiés par leur INE, et leurs responsables légaux."),
         (name = "inscriptions", description = "Inscriptions d'un élève dans une école pour une année scolaire."),
+        (name = "imports", description = "Imports en masse de dossiers d'élèves (NDJSON ou CSV), traités en arrière-plan."),
+        (name = "changements", description = "Flux des changements visibles de l'appelant, pour tenir un miroir à jour à un coût proportionnel aux changements."),
         (name = "sante", description = "Sondes de vie et de disponibilité pour l'exploitation."),
         (name = "admin", description = "Administration : partenaires, piste d'audit, clés de signature (scope admin)."),
         (name = "authentification", description = "Jetons d'accès OAuth 2.0 (client credentials) et clés publiques."),

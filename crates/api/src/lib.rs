@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod auditeur;
 mod bloquant;
+mod changements;
 mod corps;
 mod docs;
 pub mod ecriture;
@@ -97,6 +98,7 @@ where
                     .service(imports::lancer)
                     .service(imports::consulter)
                     .service(imports::rejets)
+                    .service(changements::lire)
                     .service(inscriptions::lister)
                     .service(inscriptions::trouver)
                     .service(workflow::creer)

@@ -88,9 +88,11 @@ pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) 
             .select(eleves::id)
             .load(conn)?;
         for lot in partants.chunks(500) {
-            diesel::delete(inscriptions::table.filter(inscriptions::eleve_id.eq_any(lot))).execute(conn)?;
+            // Links first, while the pupils' inscriptions still say which partners saw their
+            // guardians: the change feed keys the guardians' departure under them.
             diesel::delete(eleves_responsables::table.filter(eleves_responsables::eleve_id.eq_any(lot)))
                 .execute(conn)?;
+            diesel::delete(inscriptions::table.filter(inscriptions::eleve_id.eq_any(lot))).execute(conn)?;
             diesel::delete(eleves::table.filter(eleves::id.eq_any(lot))).execute(conn)?;
         }
         diesel::delete(responsables::table.filter(not(exists(
@@ -151,6 +153,38 @@ pub fn trouver(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Resu
     let version = ligne.version;
     let responsables = responsables_de(conn, &ligne.id)?;
     Ok(Some((eleve(ligne, responsables)?, version)))
+}
+
+/// The pupils among `ids` in the perimeter, with guardians, in two queries.
+pub fn par_ids(conn: &mut DbConnection, perimetre: &Perimetre, ids: &[String]) -> Result<Vec<Eleve>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lignes = eleves::table
+        .into_boxed()
+        .filter(perimetre::eleves(perimetre))
+        .filter(eleves::id.eq_any(ids.to_vec()))
+        .select(LigneEleve::as_select())
+        .load::<LigneEleve>(conn)?;
+    let trouves: Vec<String> = lignes.iter().map(|l| l.id.clone()).collect();
+    let mut par_eleve: std::collections::HashMap<String, Vec<onde_domain::Responsable>> = Default::default();
+    for (r, l) in eleves_responsables::table
+        .inner_join(responsables::table)
+        .filter(eleves_responsables::eleve_id.eq_any(trouves))
+        .order((eleves_responsables::eleve_id.asc(), eleves_responsables::rang.asc()))
+        .select((LigneResponsable::as_select(), LigneLien::as_select()))
+        .load::<(LigneResponsable, LigneLien)>(conn)?
+    {
+        let eleve_id = l.eleve_id.clone();
+        par_eleve.entry(eleve_id).or_default().push(responsable(r, l)?);
+    }
+    lignes
+        .into_iter()
+        .map(|l| {
+            let rs = par_eleve.remove(&l.id).unwrap_or_default();
+            eleve(l, rs)
+        })
+        .collect()
 }
 
 fn responsables_de(conn: &mut DbConnection, eleve_id: &str) -> Result<Vec<onde_domain::Responsable>, StoreError> {

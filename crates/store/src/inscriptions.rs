@@ -91,6 +91,28 @@ pub fn trouver(
         .transpose()
 }
 
+/// The inscriptions among `ids` in the perimeter, in one query.
+pub fn par_ids(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    ids: &[String],
+) -> Result<Vec<InscriptionEleve>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    inscriptions::table
+        .inner_join(ecoles::table)
+        .inner_join(eleves::table)
+        .into_boxed()
+        .filter(perimetre::ecoles(perimetre))
+        .filter(inscriptions::id.eq_any(ids.to_vec()))
+        .select((LigneInscription::as_select(), LigneResumeEleve::as_select()))
+        .load::<(LigneInscription, LigneResumeEleve)>(conn)?
+        .into_iter()
+        .map(convertir)
+        .collect()
+}
+
 /// Writes an inscription row (creation). Call inside a transaction; a second active
 /// inscription of the pupil for the year is refused by the database's unique index.
 pub fn inserer(conn: &mut DbConnection, i: &Inscription, maintenant: chrono::NaiveDateTime) -> Result<(), StoreError> {

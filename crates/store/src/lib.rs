@@ -14,6 +14,7 @@ mod perimetre;
 pub mod schema;
 
 pub mod audit;
+pub mod changements;
 pub mod cles;
 pub mod communes;
 pub mod ecoles;

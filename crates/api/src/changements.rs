@@ -1,0 +1,321 @@
+//! `/v1/changements`: the change feed that keeps a partner's mirror in sync at a cost that grows
+//! with what changed. Events are read from the store in commit order (see
+//! `onde_store::changements`); what each one shows is decided now, through the caller's
+//! perimeter and data profile: the current state of a resource it sees, or a tombstone.
+
+use std::collections::HashMap;
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use onde_domain::{ChampEleve, Ecole};
+use onde_store::changements::{self, Changement, Position, ResponsableSeul, Ressource};
+use onde_store::Curseur;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::acces::Acces;
+use crate::bloquant::executer;
+use crate::pagination;
+use crate::parametres::Lecteur;
+use crate::probleme::{ErreursLecture, Violation};
+use crate::{ApiError, EtatApp};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParametresChangements {
+    /// Curseur repris de `curseur_suivant` (ou du `curseur` d'un événement). Absent : la
+    /// réponse ne donne que le curseur de l'instant présent, à prendre **avant** de télécharger
+    /// les listes ; le flux depuis ce curseur contient tout ce que les listes ont pu manquer.
+    #[param(value_type = Option<String>, example = "djE6ZjEyMzQ1Ljk4")]
+    depuis: Option<String>,
+    /// Nombre maximal d'événements lus (1 à 1000 ; 100 par défaut).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 1000)]
+    limit: Option<String>,
+}
+
+/// Un changement d'une ressource visible de l'appelant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evenement {
+    /// Position de l'événement dans le flux : le reprendre en `depuis` continue juste après.
+    #[schema(example = "djE6ZjEyMzQ1Ljk4")]
+    pub curseur: String,
+    /// `ecole`, `eleve`, `inscription` ou `responsable`.
+    #[schema(example = "inscription")]
+    pub ressource: &'static str,
+    /// UAI d'une école, identifiant interne (UUID) des autres ressources.
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")]
+    pub id: String,
+    /// `creation`, `modification`, `changement_cle` (la clé d'avant est dans `ancienne_cle` :
+    /// renommer la ligne du miroir, ne pas en créer une seconde), `radiation` (l'inscription
+    /// reste, au statut `radie`), ou une pierre tombale : `suppression` (la ressource n'existe
+    /// plus) et `sortie_perimetre` (elle n'est plus visible de l'appelant) — retirer la ligne.
+    #[schema(example = "modification")]
+    pub operation: &'static str,
+    pub horodatage: DateTime<Utc>,
+    /// Pour `changement_cle` : l'INE provisoire remplacé, l'UAI corrigée.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0750654D")]
+    pub ancienne_cle: Option<String>,
+    /// L'état **actuel** de la ressource, tel que `GET` la montrerait à l'appelant (école,
+    /// élève avec ses responsables, inscription, responsable) ; absent pour une pierre tombale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub donnees: Option<serde_json::Value>,
+}
+
+/// Un responsable légal seul (le lien avec chaque élève est dans le dossier de l'élève).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResponsableSeulVue {
+    pub id: Uuid,
+    #[schema(example = "Martin")]
+    pub nom: String,
+    #[schema(example = "Sophie")]
+    pub prenom: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0612345678")]
+    pub telephone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "sophie.martin@example.fr")]
+    pub courriel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adresse: Option<String>,
+    /// Ses élèves visibles de l'appelant (à travers qui il le voit).
+    pub eleves: Vec<Uuid>,
+}
+
+/// Une page du flux de changements.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageChangements {
+    /// Les événements, dans l'ordre du flux ; une ressource n'y figure qu'une fois, à la
+    /// position de son dernier changement lu.
+    pub elements: Vec<Evenement>,
+    /// Toujours présent : à reprendre en `depuis` à l'appel suivant (égal au `depuis` reçu
+    /// quand rien n'a changé).
+    #[schema(example = "djE6ZjEyMzQ1Ljk4")]
+    pub curseur_suivant: String,
+    /// `true` quand le flux est lu jusqu'au bout : attendre avant de rappeler.
+    pub a_jour: bool,
+    /// Page suivante quand le flux n'est pas lu jusqu'au bout (aussi dans l'en-tête `Link`).
+    pub lien_suivant: Option<String>,
+}
+
+/// The state of the resources a page names, as the caller may see them now.
+#[derive(Default)]
+struct Etats {
+    ecoles: HashMap<String, Ecole>,
+    eleves: HashMap<String, onde_domain::Eleve>,
+    inscriptions: HashMap<String, onde_store::inscriptions::InscriptionEleve>,
+    responsables: HashMap<String, ResponsableSeul>,
+    /// Resources gone from the base (a tombstone says `suppression`, not `sortie_perimetre`).
+    disparues: std::collections::HashSet<(Ressource, String)>,
+}
+
+/// Lire le flux de changements
+///
+/// Les créations, modifications, changements de clé, radiations, suppressions et sorties du
+/// périmètre des écoles, élèves, inscriptions et responsables visibles de l'appelant, dans
+/// l'ordre où elles ont été validées, depuis un curseur. Pour tenir un miroir à jour :
+/// 1. sans `depuis`, prendre le curseur de l'instant présent ; 2. télécharger les listes ;
+/// 3. appeler avec `depuis` = ce curseur, appliquer chaque événement (`donnees` présent :
+/// remplacer la ligne ; absent : la retirer ; `changement_cle` : renommer), puis rappeler avec
+/// `curseur_suivant` — tant que `a_jour` est faux, tout de suite, sinon après une pause.
+/// Aucun changement n'est sauté, même validé pendant la lecture ; le coût d'un appel dépend du
+/// nombre d'événements lus, pas de la taille de la base. Chaque type de ressource exige son
+/// scope de lecture (`ecoles:read`, `eleves:read`, `inscriptions:read`).
+#[utoipa::path(
+    tag = "changements",
+    operation_id = "lire_changements",
+    security(("oauth2" = ["ecoles:read", "eleves:read", "inscriptions:read"])),
+    params(ParametresChangements),
+    responses(
+        (status = 200, description = "Une page du flux", body = PageChangements,
+         headers(("Link" = String, description = "Page suivante, `rel=\"next\"`, quand le flux n'est pas lu jusqu'au bout"))),
+        ErreursLecture,
+    )
+)]
+#[get("/changements")]
+pub async fn lire(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    params: web::Query<ParametresChangements>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let p = params.into_inner();
+    let mut l = Lecteur::default();
+    let page = pagination::demande(&mut l, p.limit.as_deref(), None);
+    let depuis = p.depuis.as_deref().map(|texte| {
+        let position = Curseur::decoder(texte).and_then(|c| Position::depuis_curseur(&c));
+        if position.is_none() {
+            l.violation(Violation::parametre(
+                "depuis",
+                "curseur_invalide",
+                "« depuis » doit être repris tel quel d'un curseur donné par ce flux (curseur_suivant)",
+            ));
+        }
+        position
+    });
+    l.terminer()?;
+    let Some(Some(depuis)) = depuis else {
+        let maintenant = executer(&etat.store, changements::position_courante).await?;
+        return Ok(pagination::reponse(
+            &PageChangements {
+                elements: Vec::new(),
+                curseur_suivant: maintenant.curseur().encoder(),
+                a_jour: true,
+                lien_suivant: None,
+            },
+            None,
+        ));
+    };
+    let ressources = acces.ressources_du_flux();
+    let perimetre = acces.perimetre.clone();
+    let limite = page.limite;
+    let (lus, etats) = executer(&etat.store, move |c| {
+        let lus = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
+        let etats = etats(c, &perimetre, &lus)?;
+        Ok((lus, etats))
+    })
+    .await?;
+    let a_jour = (lus.len() as u32) < limite;
+    let suivant = lus.last().map(|e| e.position).unwrap_or(depuis);
+    let (elements, exposes) = evenements(&acces, lus, etats)?;
+    acces.tracer(&etat.auditeur, &exposes);
+    let curseur_suivant = suivant.curseur();
+    let lien = (!a_jour).then(|| {
+        let mut paires: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "depuis")
+            .collect();
+        paires.push(("depuis".into(), curseur_suivant.encoder()));
+        format!(
+            "{}?{}",
+            req.path(),
+            serde_urlencoded::to_string(&paires).unwrap_or_default()
+        )
+    });
+    let corps = PageChangements {
+        elements,
+        curseur_suivant: curseur_suivant.encoder(),
+        a_jour,
+        lien_suivant: lien.clone(),
+    };
+    Ok(pagination::reponse(&corps, lien.as_deref()))
+}
+
+fn etats(
+    c: &mut onde_store::DbConnection,
+    perimetre: &onde_domain::Perimetre,
+    lus: &[Changement],
+) -> Result<Etats, onde_store::StoreError> {
+    let mut ids: HashMap<Ressource, Vec<String>> = HashMap::new();
+    for e in lus {
+        ids.entry(e.ressource).or_default().push(e.id.clone());
+    }
+    let mut etats = Etats::default();
+    let liste = |r: Ressource| ids.get(&r).cloned().unwrap_or_default();
+    for e in changements::ecoles_visibles(c, perimetre, &liste(Ressource::Ecole))? {
+        etats.ecoles.insert(e.uai.as_str().to_owned(), e);
+    }
+    for e in onde_store::eleves::par_ids(c, perimetre, &liste(Ressource::Eleve))? {
+        etats.eleves.insert(e.id.to_string(), e);
+    }
+    for i in onde_store::inscriptions::par_ids(c, perimetre, &liste(Ressource::Inscription))? {
+        etats.inscriptions.insert(i.inscription.id.to_string(), i);
+    }
+    for r in changements::responsables_visibles(c, perimetre, &liste(Ressource::Responsable))? {
+        etats.responsables.insert(r.id.to_string(), r);
+    }
+    for e in lus {
+        let vu = match e.ressource {
+            Ressource::Ecole => etats.ecoles.contains_key(&e.id),
+            Ressource::Eleve => etats.eleves.contains_key(&e.id),
+            Ressource::Inscription => etats.inscriptions.contains_key(&e.id),
+            Ressource::Responsable => etats.responsables.contains_key(&e.id),
+        };
+        if !vu && !changements::existe(c, e.ressource, &e.id)? {
+            etats.disparues.insert((e.ressource, e.id.clone()));
+        }
+    }
+    Ok(etats)
+}
+
+fn json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| ApiError::Interne(e.to_string()))
+}
+
+/// One event per resource (at its last position), with what the caller may see of it; and
+/// the pupils whose data the page shows (for the audit trail).
+fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(Vec<Evenement>, Vec<Uuid>), ApiError> {
+    let mut dernier: HashMap<(Ressource, String), usize> = HashMap::new();
+    for (i, e) in lus.iter().enumerate() {
+        dernier.insert((e.ressource, e.id.clone()), i);
+    }
+    let mut exposes = Vec::new();
+    let mut elements = Vec::new();
+    let lit_ine = acces.profil.lit(ChampEleve::Ine);
+    let contacts = acces.profil.lit(ChampEleve::ContactsResponsables);
+    for (i, e) in lus.into_iter().enumerate() {
+        if dernier.get(&(e.ressource, e.id.clone())) != Some(&i) {
+            continue;
+        }
+        let donnees = match e.ressource {
+            Ressource::Ecole => etats.ecoles.remove(&e.id).map(json).transpose()?,
+            Ressource::Eleve => match etats.eleves.remove(&e.id) {
+                Some(el) => {
+                    exposes.push(el.id);
+                    Some(json(acces.vue_eleve(el))?)
+                }
+                None => None,
+            },
+            Ressource::Inscription => match etats.inscriptions.remove(&e.id) {
+                Some(ins) => {
+                    exposes.push(ins.eleve.id);
+                    Some(json(acces.vue_inscription(ins))?)
+                }
+                None => None,
+            },
+            Ressource::Responsable => match etats.responsables.remove(&e.id) {
+                Some(r) => {
+                    exposes.extend(r.eleves.iter().copied());
+                    Some(json(ResponsableSeulVue {
+                        id: r.id,
+                        nom: r.nom,
+                        prenom: r.prenom,
+                        telephone: r.telephone.filter(|_| contacts),
+                        courriel: r.courriel.filter(|_| contacts),
+                        adresse: r.adresse.filter(|_| contacts),
+                        eleves: r.eleves,
+                    })?)
+                }
+                None => None,
+            },
+        };
+        let operation = match (&donnees, e.operation.as_str()) {
+            (Some(_), "creation") | (Some(_), "suppression") => "creation",
+            (Some(_), "changement_cle") => "changement_cle",
+            (Some(_), "radiation") => "radiation",
+            (Some(_), _) => "modification",
+            (None, _) if etats.disparues.contains(&(e.ressource, e.id.clone())) => "suppression",
+            (None, _) => "sortie_perimetre",
+        };
+        // A former INE is shown only to who may read INEs.
+        let ancienne_cle = e
+            .ancienne_cle
+            .filter(|_| operation == "changement_cle" && (e.ressource != Ressource::Eleve || lit_ine));
+        elements.push(Evenement {
+            curseur: e.position.curseur().encoder(),
+            ressource: e.ressource.as_str(),
+            id: e.id,
+            operation,
+            horodatage: e.horodatage.and_utc(),
+            ancienne_cle,
+            donnees,
+        });
+    }
+    exposes.sort();
+    exposes.dedup();
+    Ok((elements, exposes))
+}

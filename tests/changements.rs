@@ -1,0 +1,439 @@
+//! The change feed, end to end over HTTP on both backends: a mirror kept by the feed alone
+//! equals the source restricted to the perimeter while writers commit concurrently (and out of
+//! order), and rows that leave a perimeter come as tombstones to the partner that loses them
+//! and as data to the one that gains them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commun;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use commun::*;
+use diesel::RunQueryDsl;
+use onde_domain::TypePartenaire;
+use onde_store::testing::BaseDeTest;
+use onde_store::DbConnection;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+const SCOPES_LECTURE: &str = "ecoles:read eleves:read inscriptions:read";
+
+/// A partner's local copy: (resource, id) -> data, as the feed gives it.
+#[derive(Default)]
+struct Miroir {
+    lignes: BTreeMap<(String, String), Value>,
+    curseur: String,
+}
+
+impl Miroir {
+    fn appliquer(&mut self, page: &Value) {
+        for e in page["elements"].as_array().unwrap() {
+            let ressource = e["ressource"].as_str().unwrap().to_owned();
+            let id = e["id"].as_str().unwrap().to_owned();
+            if let Some(ancienne) = e["ancienne_cle"].as_str() {
+                if ressource == "ecole" {
+                    self.lignes.remove(&(ressource.clone(), ancienne.to_owned()));
+                }
+            }
+            match &e["donnees"] {
+                Value::Null => {
+                    self.lignes.remove(&(ressource, id));
+                }
+                d => {
+                    self.lignes.insert((ressource, id), d.clone());
+                }
+            }
+        }
+        self.curseur = page["curseur_suivant"].as_str().unwrap().to_owned();
+    }
+}
+
+/// Reads the feed until it is up to date; returns the pages read.
+async fn synchroniser<S, B>(app: &S, jeton: &str, miroir: &mut Miroir, limite: u32) -> usize
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut pages = 0;
+    loop {
+        let r = get(
+            app,
+            jeton,
+            &format!("/v1/changements?limit={limite}&depuis={}", miroir.curseur),
+        )
+        .await;
+        assert_eq!(r.statut, 200, "{}", r.texte);
+        miroir.appliquer(&r.corps);
+        pages += 1;
+        if r.corps["a_jour"] == true {
+            return pages;
+        }
+    }
+}
+
+async fn curseur_initial<S, B>(app: &S, jeton: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let r = get(app, jeton, "/v1/changements").await;
+    assert_eq!(r.statut, 200, "{}", r.texte);
+    assert!(r.corps["elements"].as_array().unwrap().is_empty());
+    r.corps["curseur_suivant"].as_str().unwrap().to_owned()
+}
+
+/// The source restricted to the perimeter, in the mirror's shape (the fields compared).
+fn attendu(base: &BaseDeTest, perimetre: &onde_domain::Perimetre) -> BTreeMap<(String, String), String> {
+    let mut conn = base.store.connexion().unwrap();
+    let c = &mut conn;
+    let ids = |c: &mut DbConnection, sql: &str| -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        diesel::sql_query(sql)
+            .load::<Id>(c)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    let mut a = BTreeMap::new();
+    let uais = ids(c, "SELECT uai AS id FROM ecoles");
+    for e in onde_store::changements::ecoles_visibles(c, perimetre, &uais).unwrap() {
+        a.insert(("ecole".into(), e.uai.as_str().to_owned()), e.nom.clone());
+    }
+    let eleves = ids(c, "SELECT id FROM eleves");
+    for e in onde_store::eleves::par_ids(c, perimetre, &eleves).unwrap() {
+        a.insert(
+            ("eleve".into(), e.id.to_string()),
+            format!("{}|{}", e.nom, e.responsables.len()),
+        );
+    }
+    let inscriptions = ids(c, "SELECT id FROM inscriptions");
+    for i in onde_store::inscriptions::par_ids(c, perimetre, &inscriptions).unwrap() {
+        a.insert(
+            ("inscription".into(), i.inscription.id.to_string()),
+            format!("{}|{}", i.inscription.uai.as_str(), i.inscription.statut.as_str()),
+        );
+    }
+    let responsables = ids(c, "SELECT id FROM responsables");
+    for r in onde_store::changements::responsables_visibles(c, perimetre, &responsables).unwrap() {
+        a.insert(
+            ("responsable".into(), r.id.to_string()),
+            r.telephone.unwrap_or_default(),
+        );
+    }
+    a
+}
+
+fn vu(miroir: &Miroir) -> BTreeMap<(String, String), String> {
+    miroir
+        .lignes
+        .iter()
+        .map(|((r, id), d)| {
+            let v = match r.as_str() {
+                "ecole" => d["nom"].as_str().unwrap().to_owned(),
+                "eleve" => format!(
+                    "{}|{}",
+                    d["nom"].as_str().unwrap(),
+                    d["responsables"].as_array().unwrap().len()
+                ),
+                "inscription" => format!("{}|{}", d["uai"].as_str().unwrap(), d["statut"].as_str().unwrap()),
+                _ => d["telephone"].as_str().unwrap_or_default().to_owned(),
+            };
+            ((r.clone(), id.clone()), v)
+        })
+        .collect()
+}
+
+fn executer_sql(c: &mut DbConnection, sql: &str) {
+    diesel::sql_query(sql).execute(c).unwrap();
+}
+
+/// Random writes: pupils change school (between communes), get radiated, move house, rename;
+/// guardians change phone. Each transaction holds its writes a few milliseconds before it
+/// commits, so transactions commit in another order than they started writing.
+fn ecrivain(store: &onde_store::Store, graine: u64, transactions: usize, stop: &AtomicBool) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(graine);
+    let mut conn = store.connexion().unwrap();
+    let c = &mut conn;
+    #[derive(diesel::QueryableByName)]
+    struct Paire {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        a: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        b: String,
+    }
+    let paires = |c: &mut DbConnection, sql: &str| -> Vec<(String, String)> {
+        diesel::sql_query(sql)
+            .load::<Paire>(c)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.a, p.b))
+            .collect()
+    };
+    // The first half of the pupils is renamed once each (a pupil per transaction, touched by
+    // nothing else, guardians included): a skipped event would leave the old name in the
+    // mirror for good. The random changes go to the other half.
+    let eleves = paires(c, "SELECT id AS a, nom AS b FROM eleves ORDER BY id");
+    let moitie = eleves[eleves.len() / 2].0.clone();
+    let a_renommer: Vec<&(String, String)> = eleves[..eleves.len() / 2]
+        .iter()
+        .skip(graine as usize)
+        .step_by(4)
+        .collect();
+    let inscriptions = paires(
+        c,
+        &format!("SELECT id AS a, eleve_id AS b FROM inscriptions WHERE statut <> 'radie' AND eleve_id >= '{moitie}'"),
+    );
+    let ecoles = paires(c, "SELECT uai AS a, code_commune AS b FROM ecoles");
+    let responsables = paires(
+        c,
+        &format!(
+            "SELECT id AS a, nom AS b FROM responsables WHERE id NOT IN \
+             (SELECT responsable_id FROM eleves_responsables WHERE eleve_id < '{moitie}')"
+        ),
+    );
+    let communes = paires(c, "SELECT code_insee AS a, nom AS b FROM communes");
+    for t in 0..transactions {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let ops = rng.random_range(1..4);
+        let mut sql = Vec::new();
+        for _ in 0..ops {
+            let (id, eleve) = &inscriptions[rng.random_range(0..inscriptions.len())];
+            match rng.random_range(0..6) {
+                0 | 1 => {
+                    let (uai, _) = &ecoles[rng.random_range(0..ecoles.len())];
+                    sql.push(format!("UPDATE inscriptions SET uai = '{uai}', version = version + 1 WHERE id = '{id}'"));
+                }
+                2 => sql.push(format!(
+                    "UPDATE inscriptions SET statut = 'radie', date_radiation = '2026-11-30', admission_provisoire = FALSE, version = version + 1 \
+                     WHERE id = '{id}' AND statut <> 'radie'"
+                )),
+                3 => {
+                    let (commune, _) = &communes[rng.random_range(0..communes.len())];
+                    sql.push(format!(
+                        "UPDATE eleves SET adresse_commune = '{commune}', adresse_voie = '{t} rue du Test', adresse_code_postal = '01000' WHERE id = '{eleve}'"
+                    ));
+                }
+                4 => sql.push(format!("UPDATE eleves SET prenom1 = 'Prénom-{graine}-{t}' WHERE id = '{eleve}'")),
+                _ => {
+                    let (r, _) = &responsables[rng.random_range(0..responsables.len())];
+                    sql.push(format!("UPDATE responsables SET telephone = '06{:08}' WHERE id = '{r}'", rng.random_range(0..100_000_000u32)));
+                }
+            }
+        }
+        if let Some((id, _)) = a_renommer.get(t) {
+            sql.push(format!(
+                "UPDATE eleves SET nom = 'Unique-{graine}-{t}' WHERE id = '{id}'"
+            ));
+        }
+        // Some transactions stay open long after their first write: later ones commit first.
+        let pause = Duration::from_millis(if rng.random_bool(0.2) {
+            rng.random_range(40..120)
+        } else {
+            rng.random_range(0..3)
+        });
+        c.transaction::<_, diesel::result::Error, _>(|c| {
+            onde_store::verrou_ecriture(c).unwrap();
+            for s in &sql {
+                diesel::sql_query(s).execute(c)?;
+            }
+            std::thread::sleep(pause);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+use diesel::Connection;
+
+onde_store::tests_deux_backends! {
+    fn miroir_exact_sous_ecritures_concurrentes(base) {
+        let etat = etat(base);
+        // Partners made before the data: the communes exist once seeded, so the perimeter is
+        // set right after, before any feed read.
+        executer(async {
+            let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
+            let premier = partenaire(base, TypePartenaire::Editeur, SCOPES_LECTURE, &[], &[], &[]);
+            let j_premier = jeton(&app, &premier).await;
+            let mut m_national = Miroir { curseur: curseur_initial(&app, &j_premier).await, ..Default::default() };
+            seeder_communes(base, 400, 4);
+            let communes: Vec<String> = toutes_les_ecoles(base).iter().map(|e| e.commune.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            assert!(communes.len() >= 3, "{communes:?}");
+            let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&communes[0], &communes[1]], &[], &[]);
+            // "National": a mairie of every commune (a partner's perimeter is never unbounded).
+            let toutes: Vec<&str> = communes.iter().map(String::as_str).collect();
+            let national = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &toutes, &[], &[]);
+            let j_national = jeton(&app, &national).await;
+            let j_mairie = jeton(&app, &mairie).await;
+            // The mairie syncs from the same starting point as the national editor.
+            let mut m_mairie = Miroir { curseur: m_national.curseur.clone(), ..Default::default() };
+
+            let stop = Arc::new(AtomicBool::new(false));
+            let ecrivains: Vec<_> = (0..4u64)
+                .map(|g| {
+                    // Its own connection, outside the app's pool (the readers keep theirs).
+                    let options = onde_store::OptionsPool { taille_max: 1, ..Default::default() };
+                    let store = onde_store::Store::ouvrir(&base.url, &options).unwrap();
+                    let stop = stop.clone();
+                    std::thread::spawn(move || ecrivain(&store, g, 60, &stop))
+                })
+                .collect();
+            // Poll continuously, in small pages, while the writers commit.
+            let mut pages = 0;
+            while !ecrivains.iter().all(|e| e.is_finished()) {
+                pages += synchroniser(&app, &j_mairie, &mut m_mairie, 17).await;
+                pages += synchroniser(&app, &j_national, &mut m_national, 50).await;
+                actix_web::rt::time::sleep(Duration::from_millis(3)).await;
+            }
+            for e in ecrivains {
+                e.join().unwrap();
+            }
+            synchroniser(&app, &j_mairie, &mut m_mairie, 17).await;
+            synchroniser(&app, &j_national, &mut m_national, 1000).await;
+            assert!(pages > 20, "{pages} pages lues pendant les écritures");
+
+            let p_mairie = onde_domain::Perimetre::Restreint {
+                communes: [&communes[0], &communes[1]].iter().map(|c| onde_domain::CodeInsee::parse(c).unwrap()).collect(),
+                uais: Default::default(),
+            };
+            let attendu_mairie = attendu(base, &p_mairie);
+            let attendu_national = attendu(base, &onde_domain::Perimetre::Restreint {
+                communes: communes.iter().map(|c| onde_domain::CodeInsee::parse(c).unwrap()).collect(),
+                uais: Default::default(),
+            });
+            assert!(attendu_mairie.len() < attendu_national.len());
+            assert!(attendu_mairie.keys().any(|(r, _)| r == "responsable"));
+            let ecart = |a: &BTreeMap<(String, String), String>, v: &BTreeMap<(String, String), String>| -> Vec<String> {
+                let mut e = Vec::new();
+                for (k, x) in a {
+                    if v.get(k) != Some(x) {
+                        e.push(format!("{k:?} attendu {x:?}, miroir {:?}", v.get(k)));
+                    }
+                }
+                for k in v.keys() {
+                    if !a.contains_key(k) {
+                        e.push(format!("{k:?} en trop dans le miroir"));
+                    }
+                }
+                e
+            };
+            let e = ecart(&attendu_mairie, &vu(&m_mairie));
+            assert!(e.is_empty(), "mairie : {} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
+            let e = ecart(&attendu_national, &vu(&m_national));
+            assert!(e.is_empty(), "national : {} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
+        });
+    }
+
+    fn pierres_tombales_et_changements_de_cle(base) {
+        seeder_communes(base, 200, 3);
+        let ecoles = toutes_les_ecoles(base);
+        let communes: Vec<String> = ecoles.iter().map(|e| e.commune.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let (ca, cb) = (communes[0].clone(), communes[1].clone());
+        let ecole_a = ecoles.iter().find(|e| e.commune.as_str() == ca).unwrap().uai.as_str().to_owned();
+        let ecole_b = ecoles.iter().find(|e| e.commune.as_str() == cb).unwrap().uai.as_str().to_owned();
+        // A pupil of school A who lives in neither commune, with an active inscription.
+        let i = toutes_les_inscriptions(base)
+            .into_iter()
+            .find(|i| i.inscription.uai.as_str() == ecole_a && i.inscription.statut != onde_domain::StatutInscription::Radie)
+            .unwrap();
+        let (id_i, id_e) = (i.inscription.id.to_string(), i.eleve.id.to_string());
+        let mut conn = base.store.connexion().unwrap();
+        executer_sql(&mut conn, &format!("UPDATE eleves SET adresse_voie = NULL, adresse_code_postal = NULL, adresse_commune = NULL WHERE id = '{id_e}'"));
+        executer_sql(&mut conn, &format!("UPDATE inscriptions SET statut = 'radie', date_radiation = '2026-09-01', admission_provisoire = FALSE WHERE eleve_id = '{id_e}' AND id <> '{id_i}' AND statut <> 'radie'"));
+        let etat = etat(base);
+        executer(async {
+            let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
+            let m_a = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&ca], &[], &[]);
+            let m_b = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&cb], &[], &[]);
+            let (j_a, j_b) = (jeton(&app, &m_a).await, jeton(&app, &m_b).await);
+            let debut = curseur_initial(&app, &j_a).await;
+            let lire = |j: String, depuis: String| {
+                let app = &app;
+                async move {
+                    let r = get(app, &j, &format!("/v1/changements?limit=1000&depuis={depuis}")).await;
+                    assert_eq!(r.statut, 200, "{}", r.texte);
+                    let mut par: HashMap<(String, String), (String, Value)> = HashMap::new();
+                    for e in r.corps["elements"].as_array().unwrap() {
+                        par.insert(
+                            (e["ressource"].as_str().unwrap().into(), e["id"].as_str().unwrap().into()),
+                            (e["operation"].as_str().unwrap().into(), e.clone()),
+                        );
+                    }
+                    (par, r.corps["curseur_suivant"].as_str().unwrap().to_owned())
+                }
+            };
+            // Nothing changed: nothing to read, the cursor stays.
+            let (vide, meme) = lire(j_a.clone(), debut.clone()).await;
+            assert!(vide.is_empty() && meme == debut);
+
+            // The pupil changes school, from commune A to commune B.
+            executer_sql(&mut base.store.connexion().unwrap(), &format!("UPDATE inscriptions SET uai = '{ecole_b}' WHERE id = '{id_i}'"));
+            let (a, _) = lire(j_a.clone(), debut.clone()).await;
+            let (b, curseur_b) = lire(j_b.clone(), debut.clone()).await;
+            let cle = |r: &str, id: &str| (r.to_owned(), id.to_owned());
+            assert_eq!(a[&cle("inscription", &id_i)].0, "sortie_perimetre", "{a:?}");
+            assert_eq!(a[&cle("eleve", &id_e)].0, "sortie_perimetre");
+            assert!(a[&cle("eleve", &id_e)].1.get("donnees").is_none());
+            assert_eq!(b[&cle("inscription", &id_i)].1["donnees"]["uai"], ecole_b.as_str());
+            assert_eq!(b[&cle("eleve", &id_e)].1["donnees"]["id"], id_e.as_str());
+            // Its guardians leave A's mirror and enter B's with it.
+            let responsables: Vec<&(String, String)> = a.keys().filter(|(r, _)| r == "responsable").collect();
+            assert!(!responsables.is_empty());
+            for k in responsables {
+                // Still seen by A only through a sibling who stays.
+                match a[k].1.get("donnees") {
+                    None => assert_eq!(a[k].0, "sortie_perimetre"),
+                    Some(d) => assert!(!d["eleves"].as_array().unwrap().iter().any(|v| v == id_e.as_str()), "{d}"),
+                }
+                assert!(b[k].1["donnees"]["eleves"].as_array().unwrap().iter().any(|v| v == id_e.as_str()));
+            }
+
+            // Radiated in B: the inscription stays (with its status), the pupil leaves B.
+            executer_sql(&mut base.store.connexion().unwrap(), &format!("UPDATE inscriptions SET statut = 'radie', date_radiation = '2026-11-30', admission_provisoire = FALSE WHERE id = '{id_i}'"));
+            let (b, curseur_b2) = lire(j_b.clone(), curseur_b.clone()).await;
+            assert_eq!(b[&cle("inscription", &id_i)].0, "radiation");
+            assert_eq!(b[&cle("inscription", &id_i)].1["donnees"]["statut"], "radie");
+            assert_eq!(b[&cle("eleve", &id_e)].0, "sortie_perimetre");
+
+            // A key change: a school's UAI corrected. B re-keys its row, with the old key.
+            let ancien = ecole_b.clone();
+            let nouvel = (0..10_000_000u32)
+                .filter_map(|n| onde_domain::Uai::depuis_numero(n).ok())
+                .find(|u| u.as_str()[..3] == ancien[..3] && !ecoles.iter().any(|e| e.uai == *u))
+                .unwrap();
+            executer_sql(&mut base.store.connexion().unwrap(), &format!("UPDATE ecoles SET uai = '{}' WHERE uai = '{ancien}'", nouvel.as_str()));
+            let (b, _) = lire(j_b.clone(), curseur_b2.clone()).await;
+            let e = &b[&cle("ecole", nouvel.as_str())];
+            assert_eq!(e.0, "changement_cle", "{b:?}");
+            assert_eq!(e.1["ancienne_cle"], ancien.as_str());
+            assert!(!b.contains_key(&cle("ecole", &ancien)));
+            // Its inscriptions follow (their uai changed with it).
+            assert_eq!(b[&cle("inscription", &id_i)].1["donnees"]["uai"], nouvel.as_str());
+            // A's feed knows nothing of B's school.
+            let (a2, _) = lire(j_a.clone(), debut.clone()).await;
+            assert!(!a2.contains_key(&cle("ecole", nouvel.as_str())));
+
+            // A malformed cursor is a 400 naming the parameter.
+            let r = get(&app, &j_a, "/v1/changements?depuis=nimporte").await;
+            assert_probleme(&r, 400, "parametre_invalide");
+            assert_eq!(r.corps["erreurs"][0]["parametre"], "depuis");
+        });
+    }
+}
