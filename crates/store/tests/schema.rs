@@ -10,8 +10,10 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{migrations, par_backend, DbConnection};
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 18] = [
     "audit",
+    "changements",
+    "changements_portee",
     "cles_signature",
     "clients",
     "communes",

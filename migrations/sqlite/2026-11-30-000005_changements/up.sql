@@ -5,7 +5,7 @@
 -- from its first write to its commit, so the AUTOINCREMENT seq of committed rows grows in
 -- commit order and a reader's snapshot always holds a prefix of it. xid stays 0 here.
 CREATE TABLE changements (
-    xid INTEGER NOT NULL DEFAULT 0,
+    xid BIGINT NOT NULL DEFAULT 0,
     -- A rowid alias: SQLite's 64-bit auto-increment key.
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     ressource TEXT NOT NULL CHECK (ressource IN ('ecole', 'eleve', 'inscription', 'responsable')),
@@ -19,8 +19,8 @@ CREATE INDEX changements_par_transaction ON changements (xid, ressource, ressour
 
 CREATE TABLE changements_portee (
     cle TEXT NOT NULL,
-    xid INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
+    xid BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
     PRIMARY KEY (cle, xid, seq)
 ) WITHOUT ROWID;
 
