@@ -18,6 +18,191 @@ use crate::probleme::{depuis_manquements, ErreursMiseAJour, ErreursRessource};
 use crate::vue::EleveVue;
 use crate::{ApiError, EtatApp};
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParametresEleves {
+    /// UAI d'une école : ses élèves d'inscription active.
+    #[param(value_type = Option<onde_domain::Uai>)]
+    uai: Option<String>,
+    /// Code INSEE d'une commune : les élèves d'inscription active dans une de ses écoles.
+    #[param(value_type = Option<onde_domain::CodeInsee>)]
+    commune: Option<String>,
+    /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
+    limit: Option<String>,
+    /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
+    #[param(value_type = Option<String>)]
+    curseur: Option<String>,
+    /// `json` (par défaut, paginé) ou `csv` : toute la liste filtrée en un fichier pour tableur
+    /// (aussi avec `Accept: text/csv`).
+    #[param(value_type = Option<String>, example = "csv")]
+    format: Option<String>,
+}
+
+/// Une page d'élèves, dans l'ordre de leur identifiant.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PageEleves {
+    pub elements: Vec<EleveVue>,
+    /// Curseur de la page suivante ; absent sur la dernière page.
+    pub curseur_suivant: Option<String>,
+    /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    pub lien_suivant: Option<String>,
+}
+
+/// Lister les élèves
+///
+/// Les élèves du périmètre de l'appelant (scolarisés dans une de ses écoles ou résidant dans
+/// une de ses communes) avec leurs responsables, limités à son profil de données ; filtres par
+/// école ou commune de scolarisation ; pagination par curseur, `ETag` par page. En CSV
+/// (`?format=csv` ou `Accept: text/csv`) : toute la liste filtrée, en flux, pour un tableur
+/// français (UTF-8 avec BOM, `;`, en-têtes français, dates jj/mm/aaaa), aux colonnes de
+/// l'import (`responsable1_nom`…, jusqu'à 4 responsables) permises par le profil.
+#[utoipa::path(
+    tag = "eleves",
+    operation_id = "lister_eleves",
+    security(("oauth2" = ["eleves:read"])),
+    params(ParametresEleves),
+    responses(
+        (status = 200, description = "Une page d'élèves, ou toute la liste en CSV", content(
+            (PageEleves = "application/json"),
+            (String = "text/csv", example = json!("eleve_id;ine;nom;prenoms;sexe;date_naissance\r\n0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f;0494004062M;Morel;Léa|Rose;F;02/04/2020\r\n")),
+        ), headers(("Link" = String, description = "Lien vers la page suivante, `rel=\"next\"`"), ("ETag" = String, description = "Empreinte de la page"))),
+        crate::probleme::ErreursLecture,
+    )
+)]
+#[get("/eleves")]
+pub async fn lister(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    params: web::Query<ParametresEleves>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    use crate::parametres::Lecteur;
+    let p = params.into_inner();
+    let mut l = Lecteur::default();
+    let filtre = onde_store::eleves::FiltreEleves {
+        uai: l.optionnel("uai", p.uai.as_deref(), onde_domain::Uai::parse),
+        commune: l.optionnel("commune", p.commune.as_deref(), onde_domain::CodeInsee::parse),
+    };
+    let page = crate::pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
+    let csv = crate::export::veut_csv(&req, p.format.as_deref(), &mut l);
+    l.terminer()?;
+    if csv {
+        return Ok(exporter(&etat, acces, filtre, page.apres));
+    }
+    let perimetre = acces.perimetre.clone();
+    let resultat = executer(&etat.store, move |c| {
+        onde_store::eleves::lister(c, &perimetre, &filtre, &page)
+    })
+    .await?;
+    let lien = resultat
+        .suivant
+        .as_ref()
+        .map(|c| crate::pagination::lien_suivant(&req, c));
+    let corps = PageEleves {
+        elements: acces.exposer_eleves(&etat.auditeur, resultat.elements),
+        curseur_suivant: resultat.suivant.map(|c| c.encoder()),
+        lien_suivant: lien.clone(),
+    };
+    Ok(crate::pagination::reponse(&corps, lien.as_deref()))
+}
+
+/// Guardians per row of the pupils' CSV export (as in the import's columns).
+const RESPONSABLES_CSV: usize = 4;
+
+fn exporter(
+    etat: &EtatApp,
+    acces: Acces,
+    filtre: onde_store::eleves::FiltreEleves,
+    depuis: Option<onde_store::Curseur>,
+) -> HttpResponse {
+    use crate::export;
+    use onde_domain::ChampEleve as C;
+    let p = &acces.profil;
+    let (ine, identite, lieu, adresse, resp, contacts) = (
+        p.lit(C::Ine),
+        p.lit(C::Identite),
+        p.lit(C::LieuNaissance),
+        p.lit(C::Adresse),
+        p.lit(C::Responsables),
+        p.lit(C::ContactsResponsables),
+    );
+    let mut entete = vec!["eleve_id".to_owned()];
+    let mut ajouter = |oui: bool, noms: &[&str]| {
+        if oui {
+            entete.extend(noms.iter().map(|n| n.to_string()));
+        }
+    };
+    ajouter(ine, &["ine"]);
+    ajouter(identite, &["nom", "prenoms", "sexe", "date_naissance"]);
+    ajouter(lieu, &["lieu_naissance"]);
+    ajouter(adresse, &["adresse_voie", "adresse_code_postal", "adresse_commune"]);
+    for n in 1..=RESPONSABLES_CSV {
+        let noms: Vec<String> = ["nom", "prenom", "lien", "autorite_parentale"]
+            .iter()
+            .map(|c| format!("responsable{n}_{c}"))
+            .collect();
+        ajouter(resp, &noms.iter().map(String::as_str).collect::<Vec<_>>());
+        let noms: Vec<String> = ["telephone", "courriel", "adresse"]
+            .iter()
+            .map(|c| format!("responsable{n}_{c}"))
+            .collect();
+        ajouter(resp && contacts, &noms.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let auditeur = etat.auditeur.clone();
+    export::reponse(etat.store.clone(), "eleves.csv", entete, depuis, move |c, apres| {
+        let page = onde_store::DemandePage {
+            limite: export::TRANCHE,
+            apres,
+        };
+        let resultat = onde_store::eleves::lister(c, &acces.perimetre, &filtre, &page)?;
+        let opt = |o: Option<String>| o.unwrap_or_default();
+        let lignes = acces
+            .exposer_eleves(&auditeur, resultat.elements)
+            .into_iter()
+            .map(|v| {
+                let mut l = vec![v.id.to_string()];
+                if ine {
+                    l.push(opt(v.ine.map(|x| x.as_str().to_owned())));
+                }
+                if identite {
+                    l.push(opt(v.nom));
+                    l.push(opt(v.prenoms.map(|p| p.tous().join("|"))));
+                    l.push(opt(v.sexe.map(|s| s.as_str().to_owned())));
+                    l.push(opt(v.date_naissance.map(export::date)));
+                }
+                if lieu {
+                    l.push(opt(v.lieu_naissance.map(|x| x.as_str().to_owned())));
+                }
+                if adresse {
+                    let a = v.adresse;
+                    l.push(opt(a.as_ref().map(|a| a.voie.clone())));
+                    l.push(opt(a.as_ref().map(|a| a.code_postal.clone())));
+                    l.push(opt(a.as_ref().map(|a| a.commune.as_str().to_owned())));
+                }
+                if resp {
+                    let rs = v.responsables.unwrap_or_default();
+                    for n in 0..RESPONSABLES_CSV {
+                        let r = rs.get(n);
+                        l.push(opt(r.map(|r| r.nom.clone())));
+                        l.push(opt(r.map(|r| r.prenom.clone())));
+                        l.push(opt(r.map(|r| r.lien.as_str().to_owned())));
+                        l.push(opt(r.map(|r| export::oui_non(r.autorite_parentale))));
+                        if contacts {
+                            l.push(opt(r.and_then(|r| r.telephone.clone())));
+                            l.push(opt(r.and_then(|r| r.courriel.clone())));
+                            l.push(opt(r.and_then(|r| r.adresse.clone())));
+                        }
+                    }
+                }
+                l
+            })
+            .collect();
+        Ok((lignes, resultat.suivant))
+    })
+}
+
 /// Consulter un élève
 ///
 /// L'élève d'INE donné avec ses responsables légaux, s'il est scolarisé dans une école du

@@ -1,7 +1,7 @@
 //! `/v1/inscriptions`: enrolments in the schools of the caller's perimeter.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use onde_domain::{AnneeScolaire, CodeInsee, Niveau, StatutInscription, Uai};
+use onde_domain::{AnneeScolaire, ChampEleve, CodeInsee, Niveau, StatutInscription, Uai};
 use onde_store::inscriptions::FiltreInscriptions;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::acces::Acces;
 use crate::bloquant::executer;
+use crate::export;
 use crate::pagination;
 use crate::parametres::{chemin, Lecteur};
 use crate::probleme::{ErreursLecture, ErreursRessource};
@@ -40,6 +41,10 @@ pub struct ParametresInscriptions {
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
     #[param(value_type = Option<String>)]
     curseur: Option<String>,
+    /// `json` (par défaut, paginé) ou `csv` : toute la liste filtrée en un fichier pour tableur
+    /// (aussi avec `Accept: text/csv`).
+    #[param(value_type = Option<String>, example = "csv")]
+    format: Option<String>,
 }
 
 /// Une page d'inscriptions, dans un ordre stable.
@@ -61,15 +66,23 @@ pub struct PageInscriptions {
 /// Inscriptions des écoles du périmètre de l'appelant avec l'identité de chaque élève —
 /// la liste qu'une mairie tire pour la cantine, le périscolaire ou le transport scolaire.
 /// Filtres cumulables ; ordre stable ; pagination par curseur : suivre `lien_suivant`
-/// (ou l'en-tête `Link: <…>; rel="next"`) jusqu'à son absence.
+/// (ou l'en-tête `Link: <…>; rel="next"`) jusqu'à son absence. Chaque page porte un `ETag` :
+/// `If-None-Match` répond 304 sans corps si elle n'a pas changé.
+///
+/// En CSV (`?format=csv` ou `Accept: text/csv`) : toute la liste filtrée, en flux, pour un
+/// tableur français (UTF-8 avec BOM, séparateur `;`, en-têtes français, dates jj/mm/aaaa,
+/// prénoms séparés par `|`) ; les colonnes d'identité suivent le profil de données.
 #[utoipa::path(
     tag = "inscriptions",
     operation_id = "lister_inscriptions",
     security(("oauth2" = ["inscriptions:read"])),
     params(ParametresInscriptions),
     responses(
-        (status = 200, description = "Une page d'inscriptions", body = PageInscriptions,
-         headers(("Link" = String, description = "Lien vers la page suivante, `rel=\"next\"`"))),
+        (status = 200, description = "Une page d'inscriptions, ou toute la liste en CSV", content(
+            (PageInscriptions = "application/json"),
+            (String = "text/csv", example = json!("identifiant;uai;annee_scolaire;niveau;classe;dispositif;statut;admission_provisoire;date_inscription;date_admission;date_radiation;motif_radiation;eleve_id;nom;prenoms;sexe;date_naissance\r\n0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e;0750655E;2026-2027;CP;CP A;;admis_definitif;non;02/06/2026;01/09/2026;;;0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f;Morel;Léa|Rose;F;02/04/2020\r\n")),
+        ),
+         headers(("Link" = String, description = "Lien vers la page suivante, `rel=\"next\"`"), ("ETag" = String, description = "Empreinte de la page"))),
         ErreursLecture,
     )
 )]
@@ -90,8 +103,12 @@ pub async fn lister(
         statut: l.optionnel("statut", p.statut.as_deref(), StatutInscription::parse),
     };
     let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
+    let csv = export::veut_csv(&req, p.format.as_deref(), &mut l);
     l.terminer()?;
     let perimetre = acces.perimetre.clone();
+    if csv {
+        return Ok(exporter(&etat, acces, filtre, page.apres));
+    }
     let resultat = executer(&etat.store, move |c| {
         onde_store::inscriptions::lister(c, &perimetre, &filtre, &page)
     })
@@ -103,6 +120,89 @@ pub async fn lister(
         lien_suivant: lien.clone(),
     };
     Ok(pagination::reponse(&corps, lien.as_deref()))
+}
+
+/// The whole filtered list as CSV, in the columns of the caller's data profile.
+fn exporter(
+    etat: &EtatApp,
+    acces: Acces,
+    filtre: FiltreInscriptions,
+    depuis: Option<onde_store::Curseur>,
+) -> HttpResponse {
+    let profil = &acces.profil;
+    let ine = profil.lit(ChampEleve::Ine);
+    let identite = profil.lit(ChampEleve::Identite);
+    let mut entete: Vec<String> = [
+        "identifiant",
+        "uai",
+        "annee_scolaire",
+        "niveau",
+        "classe",
+        "dispositif",
+        "statut",
+        "admission_provisoire",
+        "date_inscription",
+        "date_admission",
+        "date_radiation",
+        "motif_radiation",
+        "eleve_id",
+    ]
+    .map(String::from)
+    .to_vec();
+    if ine {
+        entete.push("ine".into());
+    }
+    if identite {
+        entete.extend(["nom", "prenoms", "sexe", "date_naissance"].map(String::from));
+    }
+    let auditeur = etat.auditeur.clone();
+    export::reponse(
+        etat.store.clone(),
+        "inscriptions.csv",
+        entete,
+        depuis,
+        move |c, apres| {
+            let page = onde_store::DemandePage {
+                limite: export::TRANCHE,
+                apres,
+            };
+            let resultat = onde_store::inscriptions::lister(c, &acces.perimetre, &filtre, &page)?;
+            let vues = acces.exposer_inscriptions(&auditeur, resultat.elements);
+            let lignes = vues
+                .into_iter()
+                .map(|v| {
+                    let i = v.inscription;
+                    let opt = |o: Option<String>| o.unwrap_or_default();
+                    let mut l = vec![
+                        i.id.to_string(),
+                        i.uai.as_str().to_owned(),
+                        i.annee_scolaire.as_str().to_owned(),
+                        i.niveau.as_str().to_owned(),
+                        opt(i.classe),
+                        opt(i.dispositif),
+                        i.statut.as_str().to_owned(),
+                        export::oui_non(i.admission_provisoire),
+                        export::date(i.date_inscription),
+                        opt(i.date_admission.map(export::date)),
+                        opt(i.date_radiation.map(export::date)),
+                        opt(i.motif_radiation),
+                        v.eleve.id.to_string(),
+                    ];
+                    if ine {
+                        l.push(opt(v.eleve.ine.map(|x| x.as_str().to_owned())));
+                    }
+                    if identite {
+                        l.push(opt(v.eleve.nom));
+                        l.push(opt(v.eleve.prenoms.map(|p| p.tous().join("|"))));
+                        l.push(opt(v.eleve.sexe.map(|s| s.as_str().to_owned())));
+                        l.push(opt(v.eleve.date_naissance.map(export::date)));
+                    }
+                    l
+                })
+                .collect();
+            Ok((lignes, resultat.suivant))
+        },
+    )
 }
 
 /// Consulter une inscription

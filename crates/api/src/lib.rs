@@ -10,11 +10,13 @@ pub mod audit;
 pub mod auditeur;
 mod bloquant;
 mod changements;
+mod conditionnel;
 mod corps;
 mod docs;
 pub mod ecriture;
 pub mod error;
 pub mod exigences;
+mod export;
 mod identifiant_requete;
 pub mod imports;
 pub mod jeton;
@@ -91,6 +93,7 @@ where
                 utoipa_actix_web::scope("/v1")
                     .service(ecoles::lister)
                     .service(ecoles::trouver)
+                    .service(eleves::lister)
                     .service(eleves::trouver)
                     .service(eleves::ecrire)
                     .service(eleves::modifier)
@@ -140,5 +143,6 @@ pub fn app(
         .service(docs::interface(docs::finaliser(api)))
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))
+        .wrap(from_fn(conditionnel::middleware))
         .wrap(from_fn(identifiant_requete::middleware))
 }

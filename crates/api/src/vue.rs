@@ -149,6 +149,12 @@ impl Acces {
         self.vue_eleve(e)
     }
 
+    pub fn exposer_eleves(&self, auditeur: &Auditeur, liste: Vec<Eleve>) -> Vec<EleveVue> {
+        let ids: Vec<Uuid> = liste.iter().map(|e| e.id).collect();
+        self.tracer(auditeur, &ids);
+        liste.into_iter().map(|e| self.vue_eleve(e)).collect()
+    }
+
     pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
         // One entry per pupil, even when a page shows several of their inscriptions.
         let mut vus = std::collections::HashSet::new();

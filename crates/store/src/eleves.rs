@@ -155,6 +155,59 @@ pub fn trouver(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Resu
     Ok(Some((eleve(ligne, responsables)?, version)))
 }
 
+/// Filters of the pupils list: pupils with an active inscription in the school, or in a school
+/// of the commune.
+#[derive(Debug, Clone, Default)]
+pub struct FiltreEleves {
+    pub uai: Option<onde_domain::Uai>,
+    pub commune: Option<CodeInsee>,
+}
+
+/// Pupils of the perimeter matching the filter, with guardians, in id order: one query for the
+/// page's ids, two for their records.
+pub fn lister(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    filtre: &FiltreEleves,
+    page: &crate::DemandePage,
+) -> Result<crate::Page<Eleve>, StoreError> {
+    use crate::schema::{ecoles, inscriptions};
+    let mut q = eleves::table
+        .into_boxed()
+        .filter(perimetre::eleves(perimetre))
+        .select(eleves::id)
+        .order(eleves::id.asc())
+        .limit(i64::from(page.limite) + 1);
+    if let Some(u) = &filtre.uai {
+        q = q.filter(
+            eleves::id.eq_any(
+                inscriptions::table
+                    .filter(inscriptions::uai.eq(u.as_str().to_owned()))
+                    .filter(inscriptions::statut.ne("radie"))
+                    .select(inscriptions::eleve_id),
+            ),
+        );
+    }
+    if let Some(c) = &filtre.commune {
+        q = q.filter(
+            eleves::id.eq_any(
+                inscriptions::table
+                    .inner_join(ecoles::table)
+                    .filter(ecoles::code_commune.eq(c.as_str().to_owned()))
+                    .filter(inscriptions::statut.ne("radie"))
+                    .select(inscriptions::eleve_id),
+            ),
+        );
+    }
+    if let Some(apres) = &page.apres {
+        q = q.filter(eleves::id.gt(apres.cle().to_owned()));
+    }
+    let ids: Vec<String> = q.load(conn)?;
+    let mut trouves = par_ids(conn, perimetre, &ids)?;
+    trouves.sort_by_key(|e| e.id.to_string());
+    Ok(crate::Page::depuis_lignes(trouves, page.limite, |e| e.id.to_string()))
+}
+
 /// The pupils among `ids` in the perimeter, with guardians, in two queries.
 pub fn par_ids(conn: &mut DbConnection, perimetre: &Perimetre, ids: &[String]) -> Result<Vec<Eleve>, StoreError> {
     if ids.is_empty() {

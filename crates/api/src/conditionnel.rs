@@ -1,0 +1,84 @@
+//! Conditional GETs in one place: every `200` to a `GET` carries an `ETag` — the resource's
+//! version when the handler set one (`"v3"`, also what `If-Match` takes), otherwise a digest
+//! of the body (list pages, the change feed) — and a request whose `If-None-Match` names it
+//! gets `304 Not Modified` with no body. Streamed bodies (CSV exports) are left as they are.
+
+use actix_web::body::{self, BodySize, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+use base64::Engine;
+use sha2::Digest;
+
+/// Whether `If-None-Match` (a list of tags, or `*`) names `etag`, with the weak comparison
+/// RFC 9110 prescribes for it.
+fn correspond(si_aucun: &str, etag: &str) -> bool {
+    let nu = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    si_aucun.trim() == "*" || si_aucun.split(',').any(|t| nu(t) == nu(etag))
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lecture = matches!(*req.method(), Method::GET | Method::HEAD);
+    let si_aucun = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let res = next.call(req).await?;
+    if !lecture || res.status() != StatusCode::OK || !matches!(res.response().body().size(), BodySize::Sized(_)) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut tete, corps) = res.into_parts();
+    let octets = body::to_bytes(corps)
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("corps de réponse illisible"))?;
+    let etag = match tete.headers().get(ETAG).and_then(|v| v.to_str().ok()) {
+        Some(e) => e.to_owned(),
+        None => {
+            let empreinte = sha2::Sha256::digest(&octets);
+            format!(
+                "\"h{}\"",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&empreinte[..16])
+            )
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        tete.headers_mut().insert(ETAG, v);
+    }
+    if !tete.headers().contains_key(CACHE_CONTROL) {
+        // Personal data: no shared cache may keep it; a client revalidates with its ETag.
+        tete.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
+    if si_aucun.as_deref().is_some_and(|s| correspond(s, &etag)) {
+        let mut r = HttpResponse::NotModified();
+        for (nom, valeur) in tete.headers().iter() {
+            if nom == ETAG || nom == CACHE_CONTROL || nom.as_str().starts_with("x-") {
+                r.insert_header((nom.clone(), valeur.clone()));
+            }
+        }
+        return Ok(ServiceResponse::new(req, r.finish()));
+    }
+    Ok(ServiceResponse::new(req, tete.set_body(octets).map_into_boxed_body()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::correspond;
+
+    #[test]
+    fn comparaison_faible_et_listes() {
+        assert!(correspond("\"v3\"", "\"v3\""));
+        assert!(correspond("W/\"v3\"", "\"v3\""));
+        assert!(correspond("\"a\", \"v3\"", "\"v3\""));
+        assert!(correspond("*", "\"v3\""));
+        assert!(!correspond("\"v2\"", "\"v3\""));
+        assert!(!correspond("", "\"v3\""));
+    }
+}
