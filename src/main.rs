@@ -10,6 +10,7 @@ use onde_store::{OptionsPool, Store};
 mod audit;
 mod demo;
 mod import;
+mod miroir;
 mod partenaire;
 
 const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
@@ -89,6 +90,8 @@ enum Commande {
     Audit(audit::CommandeAudit),
     /// Importe un fichier NDJSON ou CSV d'élèves et d'inscriptions (ou en écrit un exemple).
     Import(import::CommandeImport),
+    /// Tient une copie SQLite locale de ce que voit un partenaire, par le flux de changements.
+    Miroir(miroir::CommandeMiroir),
     /// Applique la durée de conservation (DOMAIN.md) : supprime les élèves sortis du premier
     /// degré avant l'année civile en cours (inscriptions, liens et responsables orphelins compris).
     Retention {
@@ -159,6 +162,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
         Commande::Cles { action } => partenaire::executer_cles(action),
         Commande::Audit(commande) => audit::executer(commande),
         Commande::Import(commande) => import::executer(commande),
+        Commande::Miroir(commande) => miroir::executer(commande),
         Commande::Retention { base, date } => {
             let jour = match date {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")

@@ -263,6 +263,107 @@ fn ecrivain(store: &onde_store::Store, graine: u64, transactions: usize, stop: &
 
 use diesel::Connection;
 
+/// The gateway on a loopback port, in its own thread; stopped when dropped.
+struct Serveur {
+    port: u16,
+    arret: Option<actix_web::dev::ServerHandle>,
+    fil: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Serveur {
+    fn demarrer(etat: onde_api::EtatApp) -> Self {
+        let (envoi, reception) = std::sync::mpsc::channel();
+        let fil = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let serveur = actix_web::HttpServer::new(move || onde_api::app(etat.clone()))
+                    .workers(2)
+                    .bind("127.0.0.1:0")
+                    .unwrap();
+                let port = serveur.addrs()[0].port();
+                let serveur = serveur.run();
+                envoi.send((port, serveur.handle())).unwrap();
+                serveur.await.unwrap();
+            })
+        });
+        let (port, arret) = reception.recv().unwrap();
+        Self {
+            port,
+            arret: Some(arret),
+            fil: Some(fil),
+        }
+    }
+}
+
+impl Drop for Serveur {
+    fn drop(&mut self) {
+        if let Some(a) = self.arret.take() {
+            actix_web::rt::System::new().block_on(a.stop(true));
+        }
+        if let Some(f) = self.fil.take() {
+            let _ = f.join();
+        }
+    }
+}
+
+/// The `miroir` command against the server.
+fn commande_miroir(serveur: &Serveur, id: &Identifiants, fichier: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_onde-echanges"));
+    c.args([
+        "miroir",
+        "--url",
+        &format!("http://127.0.0.1:{}", serveur.port),
+        "--client-id",
+        &id.client_id,
+    ])
+    .args(["--vers", &fichier.to_string_lossy(), "--limit", "97"])
+    .env("ONDE_CLIENT_SECRET", &id.secret)
+    .env("RUST_LOG", "warn");
+    c
+}
+
+/// What the mirror's SQLite file holds, in the comparison's shape.
+fn contenu_miroir(fichier: &std::path::Path) -> BTreeMap<(String, String), String> {
+    #[derive(diesel::QueryableByName)]
+    struct Ligne {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        r: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        donnees: String,
+    }
+    let mut c = diesel::sqlite::SqliteConnection::establish(&fichier.to_string_lossy()).unwrap();
+    let lignes: Vec<Ligne> = diesel::sql_query(
+        "SELECT 'ecole' AS r, uai AS id, donnees FROM ecoles UNION ALL SELECT 'eleve', id, donnees FROM eleves \
+         UNION ALL SELECT 'inscription', id, donnees FROM inscriptions UNION ALL SELECT 'responsable', id, donnees FROM responsables",
+    )
+    .load(&mut c)
+    .unwrap();
+    let m = Miroir {
+        lignes: lignes
+            .into_iter()
+            .map(|l| ((l.r, l.id), serde_json::from_str(&l.donnees).unwrap()))
+            .collect(),
+        curseur: String::new(),
+    };
+    vu(&m)
+}
+
+fn ecarts(a: &BTreeMap<(String, String), String>, v: &BTreeMap<(String, String), String>) -> Vec<String> {
+    let mut e = Vec::new();
+    for (k, x) in a {
+        if v.get(k) != Some(x) {
+            e.push(format!("{k:?} attendu {x:?}, miroir {:?}", v.get(k)));
+        }
+    }
+    for k in v.keys() {
+        if !a.contains_key(k) {
+            e.push(format!("{k:?} en trop dans le miroir"));
+        }
+    }
+    e
+}
+
 onde_store::tests_deux_backends! {
     fn miroir_exact_sous_ecritures_concurrentes(base) {
         let etat = etat(base);
@@ -320,20 +421,7 @@ onde_store::tests_deux_backends! {
             });
             assert!(attendu_mairie.len() < attendu_national.len());
             assert!(attendu_mairie.keys().any(|(r, _)| r == "responsable"));
-            let ecart = |a: &BTreeMap<(String, String), String>, v: &BTreeMap<(String, String), String>| -> Vec<String> {
-                let mut e = Vec::new();
-                for (k, x) in a {
-                    if v.get(k) != Some(x) {
-                        e.push(format!("{k:?} attendu {x:?}, miroir {:?}", v.get(k)));
-                    }
-                }
-                for k in v.keys() {
-                    if !a.contains_key(k) {
-                        e.push(format!("{k:?} en trop dans le miroir"));
-                    }
-                }
-                e
-            };
+            let ecart = ecarts;
             let e = ecart(&attendu_mairie, &vu(&m_mairie));
             assert!(e.is_empty(), "mairie : {} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
             let e = ecart(&attendu_national, &vu(&m_national));
@@ -435,5 +523,57 @@ onde_store::tests_deux_backends! {
             assert_probleme(&r, 400, "parametre_invalide");
             assert_eq!(r.corps["erreurs"][0]["parametre"], "depuis");
         });
+    }
+
+    fn client_miroir_de_bout_en_bout(base) {
+        seeder_communes(base, 400, 4);
+        let communes: Vec<String> = toutes_les_ecoles(base).iter().map(|e| e.commune.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&communes[0], &communes[1]], &[], &[]);
+        let perimetre = onde_domain::Perimetre::Restreint {
+            communes: communes[..2].iter().map(|c| onde_domain::CodeInsee::parse(c).unwrap()).collect(),
+            uais: Default::default(),
+        };
+        let serveur = Serveur::demarrer(etat(base));
+        let dossier = tempfile::tempdir().unwrap();
+        let fichier = dossier.path().join("miroir.sqlite");
+
+        // First run: snapshot (lists) then the feed; equal to the source.
+        let sortie = commande_miroir(&serveur, &mairie, &fichier).arg("--une-fois").output().unwrap();
+        assert!(sortie.status.success(), "{}", String::from_utf8_lossy(&sortie.stderr));
+        let e = ecarts(&attendu(base, &perimetre), &contenu_miroir(&fichier));
+        assert!(e.is_empty(), "{} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
+
+        // Following the feed while writers commit; killed mid-way, then resumed.
+        let mut suivi = commande_miroir(&serveur, &mairie, &fichier)
+            .args(["--intervalle", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ecrivains: Vec<_> = (0..3u64)
+            .map(|g| {
+                let options = onde_store::OptionsPool { taille_max: 1, ..Default::default() };
+                let store = onde_store::Store::ouvrir(&base.url, &options).unwrap();
+                let stop = stop.clone();
+                std::thread::spawn(move || ecrivain(&store, g, 40, &stop))
+            })
+            .collect();
+        for e in ecrivains {
+            e.join().unwrap();
+        }
+        suivi.kill().unwrap();
+        suivi.wait().unwrap();
+        let sortie = commande_miroir(&serveur, &mairie, &fichier).arg("--une-fois").output().unwrap();
+        assert!(sortie.status.success(), "{}", String::from_utf8_lossy(&sortie.stderr));
+        let e = ecarts(&attendu(base, &perimetre), &contenu_miroir(&fichier));
+        assert!(e.is_empty(), "{} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
+
+        // A wrong secret: one clear error, exit code 2.
+        let mut faux = mairie.clone();
+        faux.secret = "faux".into();
+        let sortie = commande_miroir(&serveur, &faux, &dossier.path().join("autre.sqlite")).arg("--une-fois").output().unwrap();
+        assert_eq!(sortie.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&sortie.stderr).contains("jeton refusé"), "{}", String::from_utf8_lossy(&sortie.stderr));
     }
 }
