@@ -455,16 +455,24 @@ onde_store::tests_deux_backends! {
             let lire = |j: String, depuis: String| {
                 let app = &app;
                 async move {
-                    let r = get(app, &j, &format!("/v1/changements?limit=1000&depuis={depuis}")).await;
-                    assert_eq!(r.statut, 200, "{}", r.texte);
+                    // Until up to date (a transaction of another test may hold events back).
                     let mut par: HashMap<(String, String), (String, Value)> = HashMap::new();
-                    for e in r.corps["elements"].as_array().unwrap() {
-                        par.insert(
-                            (e["ressource"].as_str().unwrap().into(), e["id"].as_str().unwrap().into()),
-                            (e["operation"].as_str().unwrap().into(), e.clone()),
-                        );
+                    let mut depuis = depuis;
+                    loop {
+                        let r = get(app, &j, &format!("/v1/changements?limit=1000&depuis={depuis}")).await;
+                        assert_eq!(r.statut, 200, "{}", r.texte);
+                        for e in r.corps["elements"].as_array().unwrap() {
+                            par.insert(
+                                (e["ressource"].as_str().unwrap().into(), e["id"].as_str().unwrap().into()),
+                                (e["operation"].as_str().unwrap().into(), e.clone()),
+                            );
+                        }
+                        depuis = r.corps["curseur_suivant"].as_str().unwrap().to_owned();
+                        if r.corps["a_jour"] == true {
+                            return (par, depuis);
+                        }
+                        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
                     }
-                    (par, r.corps["curseur_suivant"].as_str().unwrap().to_owned())
                 }
             };
             // Nothing changed: nothing to read, the cursor stays.

@@ -300,7 +300,7 @@ onde_store::tests_deux_backends! {
             assert!(r.entete("content-type").unwrap().starts_with("text/csv"));
             assert!(r.entete("content-disposition").unwrap().contains("attachment"));
             assert_eq!(r.texte.lines().count(), 5, "{}", r.texte);
-            assert!(r.texte.starts_with("ligne;pointeur;code;message\n"));
+            assert!(r.texte.starts_with("\u{feff}ligne;pointeur;code;message\r\n"), "{:?}", r.texte);
 
             // A CSV with an unknown column is refused at once; a wrong type is 415.
             let r = appeler(&app, poster(j.clone(), "cle-2", "ine;couleur\nx;y\n".into(), "text/csv")).await;

@@ -95,7 +95,9 @@ pub struct PageChangements {
     /// quand rien n'a changé).
     #[schema(example = "djE6ZjEyMzQ1Ljk4")]
     pub curseur_suivant: String,
-    /// `true` quand le flux est lu jusqu'au bout : attendre avant de rappeler.
+    /// `true` quand le flux est lu jusqu'au bout : attendre avant de rappeler. `false` aussi
+    /// quand des changements déjà validés attendent la fin d'une transaction plus ancienne
+    /// encore en cours (ils arrivent dès qu'elle se termine : rappeler bientôt).
     pub a_jour: bool,
     /// Page suivante quand le flux n'est pas lu jusqu'au bout (aussi dans l'en-tête `Link`).
     pub lien_suivant: Option<String>,
@@ -172,15 +174,15 @@ pub async fn lire(
     let ressources = acces.ressources_du_flux();
     let perimetre = acces.perimetre.clone();
     let limite = page.limite;
-    let (lus, etats) = executer(&etat.store, move |c| {
-        let lus = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
-        let etats = etats(c, &perimetre, &lus)?;
-        Ok((lus, etats))
+    let (lecture, etats) = executer(&etat.store, move |c| {
+        let lecture = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
+        let etats = etats(c, &perimetre, &lecture.changements)?;
+        Ok((lecture, etats))
     })
     .await?;
-    let a_jour = (lus.len() as u32) < limite;
-    let suivant = lus.last().map(|e| e.position).unwrap_or(depuis);
-    let (elements, exposes) = evenements(&acces, lus, etats)?;
+    let a_jour = !lecture.plein && !lecture.retenus;
+    let suivant = lecture.derniere.unwrap_or(depuis);
+    let (elements, exposes) = evenements(&acces, lecture.changements, etats)?;
     acces.tracer(&etat.auditeur, &exposes);
     let curseur_suivant = suivant.curseur();
     let lien = (!a_jour).then(|| {

@@ -404,22 +404,12 @@ fn curseur_rejet(c: &Curseur) -> Option<(i64, i32)> {
     Some((l.parse().ok()?, r.parse().ok()?))
 }
 
-fn veut_csv(req: &HttpRequest, format: Option<&str>) -> bool {
-    match format {
-        Some(f) => f == "csv",
-        None => req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains(CSV)),
-    }
-}
-
 /// Rapport des rejets d'un import
 ///
 /// Chaque violation des lignes rejetées : ligne, pointeur JSON, code et message. En JSON,
 /// paginé par curseur (`lien_suivant`) ; en CSV (`?format=csv` ou `Accept: text/csv`), le
-/// rapport complet à télécharger (`ligne;pointeur;code;message`, UTF-8).
+/// rapport complet à télécharger, en flux, pour un tableur (`ligne;pointeur;code;message`,
+/// UTF-8 avec BOM, CRLF).
 #[utoipa::path(
     tag = "imports",
     operation_id = "rapport_rejets_import",
@@ -444,15 +434,7 @@ pub async fn rejets(
     let id = chemin("id", &id, parse_id)?;
     let p = params.into_inner();
     let mut l = Lecteur::default();
-    if let Some(f) = p.format.as_deref() {
-        if f != "csv" && f != "json" {
-            l.violation(Violation::parametre(
-                "format",
-                "format_inconnu",
-                "« format » vaut json ou csv",
-            ));
-        }
-    }
+    let csv = crate::export::veut_csv(&req, p.format.as_deref(), &mut l);
     let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
     let apres = match &page.apres {
         Some(c) => match curseur_rejet(c) {
@@ -470,35 +452,27 @@ pub async fn rejets(
     };
     l.terminer()?;
     import_de(&etat, &acces, id).await?;
-    if veut_csv(&req, p.format.as_deref()) {
-        let texte = executer(&etat.store, move |c| {
-            let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
-            let erreur = |e: csv::Error| onde_store::StoreError::Generation(e.to_string());
-            w.write_record(["ligne", "pointeur", "code", "message"])
-                .map_err(erreur)?;
-            let mut apres = None;
-            loop {
-                let lot = imports::rejets(c, id, apres, 10_000)?;
-                for r in &lot {
-                    w.write_record([r.ligne.to_string().as_str(), &r.pointeur, &r.code, &r.message])
-                        .map_err(erreur)?;
-                }
-                match lot.last() {
-                    Some(r) => apres = Some((r.ligne, r.rang)),
-                    None => break,
-                }
-            }
-            w.into_inner()
-                .map_err(|e| onde_store::StoreError::Generation(e.to_string()))
-        })
-        .await?;
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"import-{id}-rejets.csv\""),
-            ))
-            .body(texte));
+    if csv {
+        let entete = ["ligne", "pointeur", "code", "message"].map(String::from).to_vec();
+        let fichier = format!("import-{id}-rejets.csv");
+        return Ok(crate::export::reponse(
+            etat.store.clone(),
+            &fichier,
+            entete,
+            page.apres,
+            move |c, apres| {
+                let apres = apres.as_ref().and_then(curseur_rejet);
+                let lot = imports::rejets(c, id, apres, i64::from(crate::export::TRANCHE))?;
+                let suivant = (lot.len() as u32 == crate::export::TRANCHE)
+                    .then(|| lot.last().map(|r| Curseur::apres(format!("{}:{}", r.ligne, r.rang))))
+                    .flatten();
+                let lignes = lot
+                    .into_iter()
+                    .map(|r| vec![r.ligne.to_string(), r.pointeur, r.code, r.message])
+                    .collect();
+                Ok((lignes, suivant))
+            },
+        ));
     }
     let limite = i64::from(page.limite);
     let lignes = executer(&etat.store, move |c| imports::rejets(c, id, apres, limite + 1)).await?;

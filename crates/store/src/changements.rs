@@ -147,81 +147,142 @@ fn cles(p: &Perimetre) -> Option<Vec<String>> {
     }
 }
 
-/// Up to `limite` events after `apres`, in feed order, that concern the perimeter and are of
-/// one of `ressources`. Cost: `limite` rows per key of the perimeter, whatever the table size.
+/// One read of the feed.
+#[derive(Debug, Clone, Default)]
+pub struct Lecture {
+    /// The events of the requested types, in feed order.
+    pub changements: Vec<Changement>,
+    /// Position of the last event read (of any type): where the next read starts.
+    pub derniere: Option<Position>,
+    /// Whether `limite` events were read: more may follow at once.
+    pub plein: bool,
+    /// Whether committed events of the perimeter wait behind an older transaction still
+    /// running (PostgreSQL): they come as soon as it ends.
+    pub retenus: bool,
+}
+
+/// Up to `limite` events after `apres`, in feed order, that concern the perimeter; those of
+/// `ressources` are returned, the others only move the position on. For a restricted perimeter
+/// each key's index range is read in order and cut at `limite` rows, then merged: a read costs
+/// at most `limite` index rows per key of the perimeter, whatever the size of the tables.
 pub fn lire(
     conn: &mut DbConnection,
     perimetre: &Perimetre,
     ressources: &[Ressource],
     apres: Position,
     limite: u32,
-) -> Result<Vec<Changement>, StoreError> {
+) -> Result<Lecture, StoreError> {
     if ressources.is_empty() || perimetre.est_vide() {
-        return Ok(Vec::new());
+        return Ok(Lecture::default());
     }
     let horizon = horizon(conn)?;
     // Every value inlined below is an integer or a key built from parsed identifiers
     // (digits and capital letters): nothing a caller typed reaches the SQL text.
-    let apres_sql = match horizon {
-        Some(h) => format!(
-            "(xid > {x} OR (xid = {x} AND seq > {s})) AND xid < {h}",
-            x = apres.xid,
-            s = apres.seq
+    let (apres_sql, ordre) = match horizon {
+        Some(h) => (
+            format!("(xid, seq) > ({}, {}) AND xid < {h}", apres.xid, apres.seq),
+            "xid, seq",
         ),
-        None => format!("seq > {}", apres.seq),
+        None => (format!("seq > {}", apres.seq), "seq"),
     };
-    let ordre = if horizon.is_some() { "xid, seq" } else { "seq" };
-    let types = ressources
-        .iter()
-        .map(|r| format!("'{}'", r.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = match cles(perimetre) {
-        None => format!(
-            "SELECT xid, seq, ressource, ressource_id, operation, ancienne_cle, horodatage FROM changements \
-             WHERE {apres_sql} AND ressource IN ({types}) ORDER BY {ordre} LIMIT {limite}"
-        ),
+    let colonnes = "c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage";
+    let cles_perimetre = cles(perimetre);
+    let sql = match cles_perimetre.clone() {
+        None => format!("SELECT {colonnes} FROM changements c WHERE {apres_sql} ORDER BY {ordre} LIMIT {limite}"),
         Some(cles) => {
-            // One bounded index range per key, merged: never more than `limite` rows a key.
-            let parties = cles
-                .iter()
+            let cles: Vec<String> = cles
+                .into_iter()
                 .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
-                .map(|c| {
-                    format!(
-                        "SELECT xid, seq FROM (SELECT p.xid, p.seq FROM changements_portee p \
-                         WHERE p.cle = '{c}' AND {a} ORDER BY {o} LIMIT {limite}) AS k",
-                        a = apres_sql.replace("xid", "p.xid").replace("seq", "p.seq"),
-                        o = if horizon.is_some() { "p.xid, p.seq" } else { "p.seq" }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ");
+                .map(|c| format!("'{c}'"))
+                .collect();
+            let apres_p = apres_sql
+                .replace("(xid, seq)", "(p.xid, p.seq)")
+                .replace("AND xid", "AND p.xid");
+            let selection = if horizon.is_some() {
+                // PostgreSQL: one small plan whatever the number of keys; each key's index
+                // range is read in order and stops after `limite` rows.
+                format!(
+                    "SELECT t.xid, t.seq FROM unnest(ARRAY[{}]::text[]) AS k(cle) CROSS JOIN LATERAL \
+                     (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = k.cle AND {apres_p} \
+                     ORDER BY p.xid, p.seq LIMIT {limite}) AS t",
+                    cles.join(", ")
+                )
+            } else {
+                cles.iter()
+                    .map(|c| {
+                        format!(
+                            "SELECT * FROM (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = {c} \
+                             AND {apres_p} ORDER BY p.seq LIMIT {limite})"
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ")
+            };
             format!(
-                "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage \
-                 FROM changements c JOIN ({parties}) AS t ON t.xid = c.xid AND t.seq = c.seq \
-                 WHERE c.ressource IN ({types}) ORDER BY {} LIMIT {limite}",
-                if horizon.is_some() { "c.xid, c.seq" } else { "c.seq" }
+                "SELECT {colonnes} FROM (SELECT * FROM ({selection}) AS u ORDER BY {ordre} LIMIT {limite}) AS t \
+                 JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.{}",
+                ordre.replace(", ", ", c.")
             )
         }
     };
     let lignes: Vec<LigneChangement> = diesel::sql_query(sql).load(conn)?;
-    lignes
-        .into_iter()
-        .map(|l| {
-            Ok(Changement {
-                position: Position { xid: l.xid, seq: l.seq },
-                ressource: Ressource::parse(&l.ressource).ok_or(StoreError::Corrompu {
-                    table: "changements",
-                    colonne: "ressource",
-                    detail: l.ressource.clone(),
-                })?,
-                id: l.ressource_id,
-                operation: l.operation,
-                ancienne_cle: l.ancienne_cle,
-                horodatage: l.horodatage,
-            })
-        })
-        .collect()
+    let plein = lignes.len() >= limite as usize;
+    let derniere = lignes.last().map(|l| Position { xid: l.xid, seq: l.seq });
+    let mut changements: Vec<Changement> = Vec::with_capacity(lignes.len());
+    for l in lignes {
+        let position = Position { xid: l.xid, seq: l.seq };
+        // An event under two keys of the perimeter comes twice from the merge.
+        if changements.last().is_some_and(|d| d.position == position) {
+            continue;
+        }
+        let ressource = Ressource::parse(&l.ressource).ok_or(StoreError::Corrompu {
+            table: "changements",
+            colonne: "ressource",
+            detail: l.ressource.clone(),
+        })?;
+        if !ressources.contains(&ressource) {
+            continue;
+        }
+        changements.push(Changement {
+            position,
+            ressource,
+            id: l.ressource_id,
+            operation: l.operation,
+            ancienne_cle: l.ancienne_cle,
+            horodatage: l.horodatage,
+        });
+    }
+    let retenus = match (horizon, plein) {
+        (Some(h), false) => {
+            let p = derniere.unwrap_or(apres);
+            let sql = match &cles_perimetre {
+                None => format!(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM changements WHERE (xid, seq) > ({}, {}) AND xid >= {h} LIMIT 1) AS x",
+                    p.xid, p.seq
+                ),
+                Some(cles) => format!(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM changements_portee WHERE cle = ANY (ARRAY[{}]::text[]) \
+                     AND (xid, seq) > ({}, {}) AND xid >= {h} LIMIT 1) AS x",
+                    cles.iter()
+                        .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
+                        .map(|c| format!("'{c}'"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    p.xid,
+                    p.seq
+                ),
+            };
+            let l: LigneEntier = diesel::sql_query(sql).get_result(conn)?;
+            l.n.unwrap_or(0) > 0
+        }
+        _ => false,
+    };
+    Ok(Lecture {
+        changements,
+        derniere,
+        plein,
+        retenus,
+    })
 }
 
 /// The schools among `uais` the perimeter sees.
