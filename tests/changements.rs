@@ -93,6 +93,49 @@ where
     r.corps["curseur_suivant"].as_str().unwrap().to_owned()
 }
 
+/// A mirror's first state: the cursor of now, then every list (guardians from the pupils'
+/// records, in the feed's shape), as the `miroir` command does.
+async fn instantane<S, B>(app: &S, jeton: &str) -> Miroir
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut m = Miroir {
+        curseur: curseur_initial(app, jeton).await,
+        ..Default::default()
+    };
+    for (chemin, ressource, cle) in [
+        ("/v1/ecoles", "ecole", "uai"),
+        ("/v1/eleves", "eleve", "id"),
+        ("/v1/inscriptions", "inscription", "id"),
+    ] {
+        let mut uri = format!("{chemin}?limit=1000");
+        loop {
+            let r = get(app, jeton, &uri).await;
+            assert_eq!(r.statut, 200, "{}", r.texte);
+            for e in r.corps["elements"].as_array().unwrap() {
+                m.lignes
+                    .insert((ressource.into(), e[cle].as_str().unwrap().into()), e.clone());
+                for resp in e["responsables"].as_array().into_iter().flatten() {
+                    m.lignes.insert(
+                        ("responsable".into(), resp["id"].as_str().unwrap().into()),
+                        resp.clone(),
+                    );
+                }
+            }
+            match r.corps["lien_suivant"].as_str() {
+                Some(l) => uri = l.to_owned(),
+                None => break,
+            }
+        }
+    }
+    m
+}
+
 /// The source restricted to the perimeter, in the mirror's shape (the fields compared).
 fn attendu(base: &BaseDeTest, perimetre: &onde_domain::Perimetre) -> BTreeMap<(String, String), String> {
     let mut conn = base.store.connexion().unwrap();
@@ -366,15 +409,10 @@ fn ecarts(a: &BTreeMap<(String, String), String>, v: &BTreeMap<(String, String),
 
 onde_store::tests_deux_backends! {
     fn miroir_exact_sous_ecritures_concurrentes(base) {
+        seeder_communes(base, 400, 4);
         let etat = etat(base);
-        // Partners made before the data: the communes exist once seeded, so the perimeter is
-        // set right after, before any feed read.
         executer(async {
             let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
-            let premier = partenaire(base, TypePartenaire::Editeur, SCOPES_LECTURE, &[], &[], &[]);
-            let j_premier = jeton(&app, &premier).await;
-            let mut m_national = Miroir { curseur: curseur_initial(&app, &j_premier).await, ..Default::default() };
-            seeder_communes(base, 400, 4);
             let communes: Vec<String> = toutes_les_ecoles(base).iter().map(|e| e.commune.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             assert!(communes.len() >= 3, "{communes:?}");
             let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&communes[0], &communes[1]], &[], &[]);
@@ -383,8 +421,9 @@ onde_store::tests_deux_backends! {
             let national = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &toutes, &[], &[]);
             let j_national = jeton(&app, &national).await;
             let j_mairie = jeton(&app, &mairie).await;
-            // The mairie syncs from the same starting point as the national editor.
-            let mut m_mairie = Miroir { curseur: m_national.curseur.clone(), ..Default::default() };
+            // Each mirror: the cursor of now, then the lists (the seed left no history).
+            let mut m_national = instantane(&app, &j_national).await;
+            let mut m_mairie = instantane(&app, &j_mairie).await;
 
             let stop = Arc::new(AtomicBool::new(false));
             let ecrivains: Vec<_> = (0..4u64)

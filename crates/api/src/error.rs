@@ -75,6 +75,9 @@ pub enum ApiError {
     Conflit { code: &'static str, detail: String },
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
+    /// Over the client's rate limit (or its cap of requests in flight).
+    #[error("trop de requêtes")]
+    TropDeRequetes(crate::limites::Depassement),
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -116,6 +119,8 @@ impl ApiError {
             ApiError::NonConforme(_) => "contenu_invalide",
             ApiError::Conflit { code, .. } => code,
             ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
+            ApiError::TropDeRequetes(crate::limites::Depassement::Debit { .. }) => "trop_de_requetes",
+            ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { .. }) => "trop_de_requetes_simultanees",
             ApiError::Interne(_) => "erreur_interne",
         }
     }
@@ -139,6 +144,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "Contenu refusé",
             ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
+            ApiError::TropDeRequetes(_) => "Trop de requêtes",
             ApiError::Interne(_) => "Erreur interne",
         }
     }
@@ -183,6 +189,15 @@ impl ApiError {
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
             }
+            ApiError::TropDeRequetes(crate::limites::Depassement::Debit { reessayer, etat }) => format!(
+                "Limite de {} requêtes par seconde (rafales de {}) dépassée pour ce client ; réessayez dans {} s (en-tête Retry-After).",
+                etat.par_seconde,
+                etat.rafale,
+                secondes(*reessayer)
+            ),
+            ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { max }) => format!(
+                "Ce client a déjà {max} requêtes en cours ; attendez leurs réponses avant d'en envoyer d'autres."
+            ),
             ApiError::Interne(_) => {
                 "Une erreur inattendue s'est produite ; elle a été journalisée avec l'identifiant de la requête.".into()
             }
@@ -242,6 +257,7 @@ impl ResponseError for ApiError {
             ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflit { .. } => StatusCode::CONFLICT,
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TropDeRequetes(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -252,8 +268,23 @@ impl ResponseError for ApiError {
         }
         let mut reponse = HttpResponse::build(self.status_code());
         reponse.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(TYPE_PROBLEME_JSON)));
-        if matches!(self, ApiError::Indisponible) {
-            reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self {
+            ApiError::Indisponible => {
+                reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::TropDeRequetes(d) => {
+                let (attente, etat) = match d {
+                    crate::limites::Depassement::Debit { reessayer, etat } => (secondes(*reessayer), Some(etat)),
+                    crate::limites::Depassement::Simultanees { .. } => (1, None),
+                };
+                reponse.insert_header((header::RETRY_AFTER, HeaderValue::from(attente)));
+                for (nom, valeur) in etat.map(crate::limites::entetes).into_iter().flatten() {
+                    if let Ok(v) = HeaderValue::from_str(&valeur) {
+                        reponse.insert_header((nom, v));
+                    }
+                }
+            }
+            _ => {}
         }
         // RFC 6750 section 3: tell the client how to authenticate and what went wrong.
         let defi = match self {
@@ -273,6 +304,11 @@ impl ResponseError for ApiError {
         }
         reponse.json(self.probleme())
     }
+}
+
+/// Whole seconds to wait, rounded up (Retry-After takes seconds).
+fn secondes(d: std::time::Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Fallback for paths no operation matches (and wrong methods on known paths).

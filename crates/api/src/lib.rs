@@ -20,6 +20,7 @@ mod export;
 mod identifiant_requete;
 pub mod imports;
 pub mod jeton;
+pub mod limites;
 mod oauth;
 pub mod pagination;
 mod parametres;
@@ -57,6 +58,7 @@ pub struct EtatApp {
     pub exigences: Arc<exigences::Exigences>,
     pub partenaires: Arc<acces::CachePartenaires>,
     pub auditeur: auditeur::Auditeur,
+    pub limiteur: Arc<limites::Limiteur>,
 }
 
 impl EtatApp {
@@ -73,7 +75,14 @@ impl EtatApp {
             trousseau: Arc::new(trousseau),
             exigences: Arc::new(exigences),
             partenaires: Arc::new(acces::CachePartenaires::default()),
+            limiteur: limites::Limiteur::new(limites::ConfigLimites::default()),
         })
+    }
+
+    /// Replaces the default rate limits (configuration).
+    pub fn avec_limites(mut self, config: limites::ConfigLimites) -> Self {
+        self.limiteur = limites::Limiteur::new(config);
+        self
     }
 }
 
@@ -144,5 +153,6 @@ pub fn app(
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))
         .wrap(from_fn(conditionnel::middleware))
+        .wrap(from_fn(limites::middleware))
         .wrap(from_fn(identifiant_requete::middleware))
 }
