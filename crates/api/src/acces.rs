@@ -43,6 +43,8 @@ pub struct Acces {
     pub id_requete: String,
     /// This request counted in its client's requests in flight until the last clone goes.
     pub en_vol: Option<Arc<crate::limites::EnVol>>,
+    /// A read (GET): the pupils it shows were read, not written (activity metrics).
+    pub lecture: bool,
 }
 
 /// Partners by id with the version they were read at; bounded, and only a cache: every
@@ -146,6 +148,9 @@ impl FromRequest for Acces {
                 .debit(sujet, &rev.client_id)
                 .map_err(ApiError::TropDeRequetes)?;
             requete.extensions_mut().insert(limite);
+            if let Some(p) = sujet {
+                requete.extensions_mut().insert(crate::metriques::PartenaireRequete(p));
+            }
             let en_vol = etat
                 .limiteur
                 .entrer(sujet, &rev.client_id)
@@ -187,6 +192,7 @@ impl FromRequest for Acces {
                 scope,
                 id_requete,
                 en_vol: Some(en_vol),
+                lecture: methode == "GET",
             })
         })
     }

@@ -38,8 +38,13 @@ pub async fn middleware(
     let methode = req.method().clone();
     let mut reponse = ID_REQUETE.scope(id.clone(), next.call(req)).await?;
     let route = reponse.request().match_pattern().unwrap_or_else(|| "(inconnue)".into());
+    let partenaire = actix_web::HttpMessage::extensions(reponse.request())
+        .get::<crate::metriques::PartenaireRequete>()
+        .map(|p| p.0.to_string())
+        .unwrap_or_default();
     tracing::info!(
         request_id = %id,
+        partenaire = %partenaire,
         id_client = id_client.as_deref().unwrap_or(""),
         methode = %methode,
         route = %route,

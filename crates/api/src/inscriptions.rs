@@ -109,7 +109,7 @@ pub async fn lister(
     if csv {
         return Ok(exporter(&etat, acces, filtre, page.apres));
     }
-    let resultat = executer(&etat.store, move |c| {
+    let resultat = executer(&etat.lecture, move |c| {
         onde_store::inscriptions::lister(c, &perimetre, &filtre, &page)
     })
     .await?;
@@ -157,7 +157,7 @@ fn exporter(
     }
     let auditeur = etat.auditeur.clone();
     export::reponse(
-        etat.store.clone(),
+        etat.lecture.clone(),
         "inscriptions.csv",
         entete,
         depuis,
