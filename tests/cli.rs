@@ -204,3 +204,80 @@ fn serve_demo_de_bout_en_bout() {
     assert!(ids1.iter().all(|id| !ids2.contains(id)), "pages disjointes");
     assert!(ids1.last().unwrap() < ids2.first().unwrap(), "la page 2 suit la page 1");
 }
+
+/// In-process TLS: a throwaway certificate (openssl), HTTPS answers, plain HTTP does not.
+#[test]
+fn tls_dans_le_processus() {
+    let dossier = tempfile::tempdir().unwrap();
+    let (cert, cle) = (dossier.path().join("cert.pem"), dossier.path().join("cle.pem"));
+    let genere = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&cle)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(genere.status.success(), "{genere:?}");
+    let mut enfant = Processus(
+        Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dossier.path())
+            .env_remove("DATABASE_URL")
+            .env("ONDE__SERVEUR__TLS_CERTIFICAT", &cert)
+            .env("ONDE__SERVEUR__TLS_CLE", &cle)
+            .env("ONDE_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut hote = None;
+    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
+    for ligne in lignes.by_ref() {
+        let ligne = ligne.unwrap();
+        if ligne.contains("passerelle prête") {
+            let v: serde_json::Value = serde_json::from_str(&ligne).unwrap();
+            assert_eq!(v["fields"]["tls"], true, "{ligne}");
+            hote = Some(v["fields"]["adresse"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    // Keep reading its logs: a closed pipe must not be what the server meets.
+    std::thread::spawn(move || lignes.for_each(drop));
+    let hote = hote.expect("démarrage annoncé");
+    // The line comes just before the server accepts: a few tries.
+    let mut texte = String::new();
+    for _ in 0..50 {
+        let sortie = Command::new("curl")
+            .args(["-sk", "--http2", "-w", "\n%{http_code} %{http_version}"])
+            .arg(format!("https://{hote}/health/ready"))
+            .output()
+            .unwrap();
+        texte = String::from_utf8(sortie.stdout).unwrap();
+        if texte.ends_with("200 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(texte.ends_with("200 2"), "{texte}");
+    assert!(texte.contains("\"statut\":\"ok\""), "{texte}");
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let clair = Command::new("curl")
+        .args(["-s", "-m", "5"])
+        .arg(format!("http://{hote}/health/live"))
+        .output()
+        .unwrap();
+    assert!(!clair.status.success() || clair.stdout.is_empty());
+}
