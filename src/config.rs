@@ -24,6 +24,15 @@ pub struct Config {
     pub journaux: Journaux,
     pub limites: Limites,
     pub imports: Imports,
+    pub opentelemetrie: Opentelemetrie,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Opentelemetrie {
+    /// OTLP/HTTP collector (e.g. http://otel-collector:4318): one span per request is sent
+    /// there. Unset: no traces.
+    pub point_de_collecte: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,6 +262,11 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
         }
         _ => bail!("serveur.tls_certificat et serveur.tls_cle vont ensemble"),
     };
+    if let Some(p) = &c.opentelemetrie.point_de_collecte {
+        if !(p.starts_with("http://") || p.starts_with("https://")) {
+            bail!("opentelemetrie.point_de_collecte : une URL http:// ou https:// est attendue, pas « {p} »");
+        }
+    }
     let regle = |r: &RegleConfig| Regle {
         par_seconde: r.par_seconde,
         rafale: r.rafale,

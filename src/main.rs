@@ -12,6 +12,7 @@ mod demo;
 mod import;
 mod miroir;
 mod partenaire;
+mod telemetrie;
 mod tls;
 
 const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
@@ -135,26 +136,45 @@ fn main() -> ExitCode {
 
 fn init_journaux() {
     let format = std::env::var("ONDE_LOG_FORMAT").unwrap_or_else(|_| "texte".into());
-    init_journaux_avec(&config::Journaux {
-        format,
-        niveau: "info".into(),
-    });
+    // Without a collector there is nothing that can fail.
+    let _ = init_journaux_avec(
+        &config::Journaux {
+            format,
+            niveau: "info".into(),
+        },
+        None,
+    );
 }
 
-/// Logs on standard error: RUST_LOG wins over the configured level.
-fn init_journaux_avec(j: &config::Journaux) {
+/// Logs on standard error (RUST_LOG wins over the configured level) and, with a collector,
+/// OpenTelemetry traces. Returns the trace provider to flush at shutdown.
+fn init_journaux_avec(
+    j: &config::Journaux,
+    collecteur: Option<&str>,
+) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use tracing_subscriber::prelude::*;
     use tracing_subscriber::EnvFilter;
     let filtre = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&j.niveau));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filtre)
+    let couche = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    // A second initialisation (serve, after reading its configuration) is a no-op error.
-    let _ = if j.format == "json" || std::env::var("ONDE_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().try_init()
+    let json = j.format == "json" || std::env::var("ONDE_LOG_FORMAT").as_deref() == Ok("json");
+    let journal = if json {
+        couche.json().boxed()
     } else {
-        builder.compact().try_init()
+        couche.compact().boxed()
     };
+    let base = tracing_subscriber::registry().with(journal);
+    let (fournisseur, otel) = match collecteur {
+        Some(point) => {
+            let (f, c) = telemetrie::demarrer(point)?;
+            (Some(f), Some(c))
+        }
+        None => (None, None),
+    };
+    // A second initialisation is refused by tracing; the first one stays.
+    let _ = base.with(otel).with(filtre).try_init();
+    Ok(fournisseur)
 }
 
 /// Opens the database for a one-shot command (no idle connection kept).
@@ -252,7 +272,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
                 print!("{}", config::afficher(&c)?);
                 return Ok(());
             }
-            init_journaux_avec(&c.brute.journaux);
+            let traces = init_journaux_avec(&c.brute.journaux, c.brute.opentelemetrie.point_de_collecte.as_deref())?;
             let store = Store::ouvrir(&c.url, &c.options_pool())?;
             let appliquees = store.migrer()?;
             if !appliquees.is_empty() {
@@ -267,7 +287,14 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
                 None => None,
             };
             let identifiants = if avec_demo { Some(demo::preparer(&store)?) } else { None };
-            actix_web::rt::System::new().block_on(servir(store, lecture, c, identifiants))
+            let resultat = actix_web::rt::System::new().block_on(servir(store, lecture, c, identifiants));
+            if let Some(t) = traces {
+                // The last spans leave before the process does.
+                if let Err(e) = t.shutdown() {
+                    tracing::warn!(erreur = %e, "arrêt de l'export des traces");
+                }
+            }
+            resultat
         }
     }
 }

@@ -281,3 +281,107 @@ fn tls_dans_le_processus() {
         .unwrap();
     assert!(!clair.status.success() || clair.stdout.is_empty());
 }
+
+/// OpenTelemetry behind a setting: the spans of the requests reach an OTLP/HTTP collector
+/// (a fake one here, that records what it receives), at the latest when the gateway stops.
+#[test]
+fn traces_opentelemetry_vers_un_collecteur() {
+    let ecoute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let collecteur = format!("http://{}", ecoute.local_addr().unwrap());
+    let recu: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let r = recu.clone();
+    std::thread::spawn(move || {
+        for flux in ecoute.incoming() {
+            let Ok(mut flux) = flux else { continue };
+            let r = r.clone();
+            std::thread::spawn(move || {
+                let mut lecteur = BufReader::new(flux.try_clone().unwrap());
+                loop {
+                    let mut tete = Vec::new();
+                    let mut longueur = 0usize;
+                    loop {
+                        let mut ligne = String::new();
+                        if lecteur.read_line(&mut ligne).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if ligne == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = ligne.to_ascii_lowercase().strip_prefix("content-length:") {
+                            longueur = v.trim().parse().unwrap_or(0);
+                        }
+                        tete.push(ligne.trim_end().to_owned());
+                    }
+                    let mut corps = vec![0u8; longueur];
+                    if lecteur.read_exact(&mut corps).is_err() {
+                        return;
+                    }
+                    r.lock()
+                        .unwrap()
+                        .push(format!("{} ({longueur} octets)", tete.join(" | ")));
+                    if flux.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dossier = tempfile::tempdir().unwrap();
+    let mut enfant = Processus(
+        Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dossier.path())
+            .env_remove("DATABASE_URL")
+            .env("ONDE__OPENTELEMETRIE__POINT_DE_COLLECTE", &collecteur)
+            .env("ONDE_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
+    let mut hote = None;
+    for ligne in lignes.by_ref() {
+        let ligne = ligne.unwrap();
+        if ligne.contains("passerelle prête") {
+            let v: serde_json::Value = serde_json::from_str(&ligne).unwrap();
+            hote = Some(v["fields"]["adresse"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    std::thread::spawn(move || lignes.for_each(drop));
+    let hote = hote.unwrap();
+    let mut servies = 0;
+    for _ in 0..100 {
+        if TcpStream::connect(&hote).is_ok() {
+            for _ in 0..5 {
+                assert_eq!(http_get(&hote, "", "/health/live").0, 200);
+                servies += 1;
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(servies, 5);
+    // A graceful stop flushes the batch exporter.
+    let arret = Command::new("kill")
+        .args(["-TERM", &enfant.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(arret.success());
+    let debut = Instant::now();
+    while enfant.0.try_wait().unwrap().is_none() {
+        assert!(debut.elapsed() < Duration::from_secs(30), "arrêt trop long");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recu = recu.lock().unwrap();
+    let envois: Vec<&String> = recu.iter().filter(|l| l.starts_with("POST /v1/traces")).collect();
+    assert!(!envois.is_empty(), "{recu:?}");
+    assert!(
+        envois
+            .iter()
+            .all(|l| l.to_ascii_lowercase().contains("application/x-protobuf")),
+        "{envois:?}"
+    );
+}
