@@ -177,6 +177,14 @@ onde_store::tests_deux_backends! {
             assert_probleme(&get(&app, &j, "/v1/nulle-part").await, 404, "route_inconnue");
             let r = appeler(&app, test::TestRequest::delete().uri("/v1/ecoles").insert_header(("Authorization", format!("Bearer {j}"))).to_request()).await;
             assert_probleme(&r, 405, "methode_non_autorisee");
+            assert_eq!(r.entete("allow"), Some("GET"));
+            // Any undeclared method on a declared path, parameters included, is a 405 naming
+            // the declared ones (found by schemathesis: TRACE answered 404).
+            let r = appeler(&app, test::TestRequest::default().method(actix_web::http::Method::TRACE).uri("/v1/eleves/0494004062M").to_request()).await;
+            assert_probleme(&r, 405, "methode_non_autorisee");
+            assert_eq!(r.entete("allow"), Some("GET, PUT, PATCH"));
+            let r = appeler(&app, test::TestRequest::post().uri("/v1/nulle-part").to_request()).await;
+            assert_probleme(&r, 404, "route_inconnue");
         });
     }
 

@@ -3,7 +3,9 @@
 use actix_web::http::header::LOCATION;
 use actix_web::HttpResponse;
 use onde_domain::Scope;
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat};
 use utoipa::openapi::security::{ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -20,7 +22,9 @@ Conventions : JSON UTF-8, vocabulaire français en snake_case ASCII, dates ISO 8
 listes paginées par curseur (`limit`, `curseur`, en-tête `Link`) dans un ordre stable ; chaque réponse porte \
 `X-Request-Id`.",
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+        contact(name = "Équipe ONDE échanges"),
     ),
+    servers((url = "/", description = "La passerelle qui sert ce document (démonstration : http://127.0.0.1:8080)")),
     tags(
         (name = "ecoles", description = "Écoles du premier degré, identifiées par leur UAI."),
         (name = "eleves", description = "Élèves, identifiés par leur INE, et leurs responsables légaux."),
@@ -47,7 +51,10 @@ impl Modify for SchemasSecurite {
             crate::exigences::SCHEMA_OAUTH2,
             SecurityScheme::OAuth2(OAuth2::with_description(
                 [Flow::ClientCredentials(ClientCredentials::new("/oauth/token", scopes))],
-                "Flux client credentials : POST /oauth/token avec client_id et client_secret ; le jeton se présente en `Authorization: Bearer`.",
+                "Flux client credentials : POST /oauth/token avec client_id et client_secret (HTTP Basic ou formulaire) ; \
+le jeton se présente en `Authorization: Bearer`. Jetons JWT conformes aux bonnes pratiques RFC8725 : algorithme EdDSA \
+imposé, `kid` publié, `iss`, `aud`, `exp`, `nbf` vérifiés ; durée de vie de 10 minutes, sans jeton de rafraîchissement \
+(un nouveau jeton s'obtient avec les identifiants du client).",
             )),
         );
         composants.add_security_scheme(
@@ -56,7 +63,10 @@ impl Modify for SchemasSecurite {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Jeton d'accès JWT (EdDSA) obtenu par POST /oauth/token."))
+                    .description(Some(
+                        "Jeton d'accès JWT obtenu par POST /oauth/token, conforme aux bonnes pratiques RFC8725 \
+(algorithme EdDSA imposé, `iss`, `aud`, `exp`, `nbf` vérifiés, 10 minutes).",
+                    ))
                     .build(),
             ),
         );
@@ -67,10 +77,83 @@ pub fn document_de_base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// Final touches applied to the collected document.
+/// Final touches applied to the collected document: the version, and the bounds that a string's
+/// `format` implies (see [`borner`]).
 pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(composants) = api.components.as_mut() {
+        composants.schemas.values_mut().for_each(borner);
+    }
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            for p in op.parameters.iter_mut().flatten() {
+                p.schema.iter_mut().for_each(borner);
+            }
+            if let Some(corps) = op.request_body.as_mut() {
+                corps
+                    .content
+                    .values_mut()
+                    .filter_map(|c| c.schema.as_mut())
+                    .for_each(borner);
+            }
+            for reponse in op.responses.responses.values_mut() {
+                if let RefOr::T(r) = reponse {
+                    r.content
+                        .values_mut()
+                        .filter_map(|c| c.schema.as_mut())
+                        .for_each(borner);
+                    r.headers.values_mut().for_each(|h| borner(&mut h.schema));
+                }
+            }
+        }
+    }
     api
+}
+
+/// A string's `format` fixes its length: a UUID has 36 characters, a date (`2026-09-01`) 10, a
+/// UTC timestamp as serialised here at most 35. utoipa knows the format but not the length;
+/// this writes `maxLength` (and an example where the field has none) on every such schema, so
+/// that every string of the document is bounded.
+fn borner(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            let bornes = match &o.format {
+                Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)) => {
+                    Some((36, "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"))
+                }
+                Some(SchemaFormat::KnownFormat(KnownFormat::Date)) => Some((10, "2026-09-01")),
+                Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)) => Some((35, "2026-09-01T08:30:00Z")),
+                _ => None,
+            };
+            if let Some((longueur, exemple)) = bornes {
+                o.max_length.get_or_insert(longueur);
+                if o.example.is_none() && o.examples.is_empty() {
+                    o.examples.push(exemple.into());
+                }
+            }
+            o.properties.values_mut().for_each(borner);
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                borner(items);
+            }
+        }
+        Schema::OneOf(c) => c.items.iter_mut().for_each(borner),
+        Schema::AllOf(c) => c.items.iter_mut().for_each(borner),
+        Schema::AnyOf(c) => c.items.iter_mut().for_each(borner),
+        _ => {}
+    }
 }
 
 /// Swagger UI at `/docs/`, reading `/openapi.json`. The validator badge is off: it would call

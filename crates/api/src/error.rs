@@ -39,8 +39,9 @@ pub enum ApiError {
     Introuvable { ressource: &'static str },
     #[error("route inconnue")]
     RouteInconnue,
+    /// A known path with a method it does not declare; the methods it does (`Allow`).
     #[error("méthode non autorisée")]
-    MethodeNonAutorisee,
+    MethodeNonAutorisee { autorisees: String },
     #[error("service momentanément indisponible")]
     Indisponible,
     /// No token, or a token that does not verify (`None`: no token was presented).
@@ -102,7 +103,7 @@ impl ApiError {
             ApiError::Parametres(_) => "parametre_invalide",
             ApiError::Introuvable { .. } => "ressource_introuvable",
             ApiError::RouteInconnue => "route_inconnue",
-            ApiError::MethodeNonAutorisee => "methode_non_autorisee",
+            ApiError::MethodeNonAutorisee { .. } => "methode_non_autorisee",
             ApiError::Indisponible => "service_indisponible",
             ApiError::NonAuthentifie(_) => "authentification_requise",
             ApiError::Doublon { .. } => "eleve_en_doublon",
@@ -125,7 +126,7 @@ impl ApiError {
             ApiError::Parametres(_) => "Paramètre invalide",
             ApiError::Introuvable { .. } => "Ressource introuvable",
             ApiError::RouteInconnue => "Route inconnue",
-            ApiError::MethodeNonAutorisee => "Méthode non autorisée",
+            ApiError::MethodeNonAutorisee { .. } => "Méthode non autorisée",
             ApiError::Indisponible => "Service momentanément indisponible",
             ApiError::NonAuthentifie(_) => "Authentification requise",
             ApiError::Doublon { .. } => "Élève déjà connu",
@@ -151,7 +152,9 @@ impl ApiError {
                 format!("{ressource} n'existe pas ou n'est pas accessible avec ces droits.")
             }
             ApiError::RouteInconnue => "Aucune opération de l'API ne correspond à ce chemin ; voir /docs.".into(),
-            ApiError::MethodeNonAutorisee => "Cette méthode HTTP n'est pas disponible sur ce chemin.".into(),
+            ApiError::MethodeNonAutorisee { autorisees } => {
+                format!("Cette méthode HTTP n'est pas disponible sur ce chemin ; méthodes acceptées : {autorisees}.")
+            }
             ApiError::Indisponible => "La base de données ne répond pas ; réessayez dans quelques secondes.".into(),
             ApiError::Doublon { .. } => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà : \
                 inscrivez-le par son identifiant (champ candidat) plutôt que d'en créer un second."
@@ -231,7 +234,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Parametres(_) => StatusCode::BAD_REQUEST,
             ApiError::Introuvable { .. } | ApiError::RouteInconnue => StatusCode::NOT_FOUND,
-            ApiError::MethodeNonAutorisee => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodeNonAutorisee { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Indisponible => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
             ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
@@ -252,6 +255,11 @@ impl ResponseError for ApiError {
         }
         let mut reponse = HttpResponse::build(self.status_code());
         reponse.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(TYPE_PROBLEME_JSON)));
+        if let ApiError::MethodeNonAutorisee { autorisees } = self {
+            if let Ok(v) = HeaderValue::from_str(autorisees) {
+                reponse.insert_header((header::ALLOW, v));
+            }
+        }
         if matches!(self, ApiError::Indisponible) {
             reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
@@ -275,13 +283,15 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Fallback for paths no operation matches (and wrong methods on known paths).
+/// Fallback for requests no handler matched: 405 with `Allow` on a path the OpenAPI document
+/// declares (the method is not one of its operations), 404 on any other path.
 pub async fn route_inconnue(req: HttpRequest) -> ApiError {
-    let chemin_connu = req.path().starts_with("/v1/") || req.path().starts_with("/health/");
-    if chemin_connu && req.method() != actix_web::http::Method::GET {
-        ApiError::MethodeNonAutorisee
-    } else {
-        ApiError::RouteInconnue
+    let methodes = req
+        .app_data::<actix_web::web::Data<crate::EtatApp>>()
+        .and_then(|etat| etat.chemins.methodes(req.path()).map(|m| m.join(", ")));
+    match methodes {
+        Some(autorisees) if !autorisees.is_empty() => ApiError::MethodeNonAutorisee { autorisees },
+        _ => ApiError::RouteInconnue,
     }
 }
 

@@ -55,6 +55,7 @@ pub struct EtatApp {
     pub store: Store,
     pub trousseau: Arc<jeton::Trousseau>,
     pub exigences: Arc<exigences::Exigences>,
+    pub chemins: Arc<exigences::Chemins>,
     pub partenaires: Arc<acces::CachePartenaires>,
     pub auditeur: auditeur::Auditeur,
 }
@@ -66,8 +67,10 @@ impl EtatApp {
         let mut conn = store.connexion()?;
         let trousseau = jeton::Trousseau::ouvrir(&mut conn, config)?;
         drop(conn);
-        let exigences = exigences::Exigences::depuis(&openapi()).map_err(ApiError::Interne)?;
+        let document = openapi();
+        let exigences = exigences::Exigences::depuis(&document).map_err(ApiError::Interne)?;
         Ok(Self {
+            chemins: Arc::new(exigences::Chemins::depuis(&document)),
             auditeur: auditeur::Auditeur::demarrer(store.clone()),
             store,
             trousseau: Arc::new(trousseau),

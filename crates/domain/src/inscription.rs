@@ -93,9 +93,9 @@ impl std::fmt::Display for StatutInscription {
     }
 }
 
-/// An inscription as stored.
+/// An inscription as stored. No `deny_unknown_fields`: the API flattens it into a view that adds
+/// the pupil, and a closed schema (`additionalProperties: false`) would reject that view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Inscription {
     pub id: Uuid,
     /// Identifiant interne de l'élève.
