@@ -222,6 +222,23 @@ onde_store::tests_deux_backends! {
             let r = get(&app, &j, "/docs/").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("swagger"), "{}", &r.texte[..r.texte.len().min(200)]);
+            // The French page around Swagger UI: language, title, skip link, nothing external.
+            assert!(r.texte.contains(r#"<html lang="fr">"#));
+            assert!(r.texte.contains("<title>Documentation de l'API — ONDE échanges</title>"));
+            assert!(r.texte.contains(r##"href="#contenu""##));
+            assert!(!r.texte.contains("https://"), "aucune ressource externe");
+            for (chemin, type_contenu) in [
+                ("/docs/onde.js", "text/javascript"),
+                ("/docs/onde.css", "text/css"),
+                ("/docs/swagger-ui-bundle.js", "javascript"),
+                ("/docs/swagger-ui.css", "text/css"),
+            ] {
+                let r = get(&app, &j, chemin).await;
+                assert_eq!(r.statut, 200, "{chemin}");
+                assert!(r.entete("content-type").unwrap_or("").contains(type_contenu), "{chemin}");
+            }
+            let r = get(&app, &j, "/docs/onde.js").await;
+            assert!(r.texte.contains("/openapi.json") && !r.texte.contains("https://"));
             let r = get(&app, &j, "/docs/swagger-initializer.js").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("/openapi.json"));

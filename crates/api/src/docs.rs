@@ -3,12 +3,14 @@
 use actix_web::http::header::LOCATION;
 use actix_web::HttpResponse;
 use onde_domain::Scope;
-use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::{RefOr, Response, Server};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::error::{exemple, TYPES_PAR_STATUT, TYPE_PROBLEME_JSON};
 use crate::probleme::{Probleme, Violation};
 
 #[derive(OpenApi)]
@@ -24,7 +26,6 @@ listes paginées par curseur (`limit`, `curseur`, en-tête `Link`) dans un ordre
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
         contact(name = "Équipe ONDE échanges"),
     ),
-    servers((url = "/", description = "La passerelle qui sert ce document (démonstration : http://127.0.0.1:8080)")),
     tags(
         (name = "ecoles", description = "Écoles du premier degré, identifiées par leur UAI."),
         (name = "eleves", description = "Élèves, identifiés par leur INE, et leurs responsables légaux."),
@@ -81,6 +82,14 @@ pub fn document_de_base() -> utoipa::openapi::OpenApi {
 /// `format` implies (see [`borner`]).
 pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut serveur = Server::new("/");
+    serveur.description = Some(
+        "La passerelle qui sert ce document : production, ou bac à sable local de démonstration \
+(`onde-echanges serve --demo`, http://127.0.0.1:8080)."
+            .into(),
+    );
+    serveur.extensions = Some(Extensions::from_iter([("x-internal", false)]));
+    api.servers = Some(vec![serveur]);
     if let Some(composants) = api.components.as_mut() {
         composants.schemas.values_mut().for_each(borner);
     }
@@ -100,24 +109,111 @@ pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
                 p.schema.iter_mut().for_each(borner);
             }
             if let Some(corps) = op.request_body.as_mut() {
-                corps
-                    .content
-                    .values_mut()
-                    .filter_map(|c| c.schema.as_mut())
-                    .for_each(borner);
+                for (type_contenu, contenu) in corps.content.iter_mut() {
+                    if let Some(schema) = contenu.schema.as_mut() {
+                        sans_branche_null(schema);
+                        borner(schema);
+                        // A file to import: bounded by the upload limit, not the JSON one.
+                        if let (true, RefOr::T(Schema::Object(o))) = (
+                            ["application/x-ndjson", "text/csv"].contains(&type_contenu.as_str()),
+                            schema,
+                        ) {
+                            o.max_length.get_or_insert(crate::imports::TAILLE_MAX_IMPORT as usize);
+                        }
+                    }
+                }
             }
-            for reponse in op.responses.responses.values_mut() {
+            // Any operation may fail unexpectedly; the answer is a problem document too.
+            op.responses.responses.entry("500".into()).or_insert_with(|| {
+                let mut r =
+                    Response::new("Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).");
+                r.content.insert(
+                    TYPE_PROBLEME_JSON.into(),
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("Probleme")))
+                        .build(),
+                );
+                RefOr::T(r)
+            });
+            for (statut, reponse) in op.responses.responses.iter_mut() {
                 if let RefOr::T(r) = reponse {
+                    documenter_problemes(statut, r);
                     r.content
                         .values_mut()
                         .filter_map(|c| c.schema.as_mut())
                         .for_each(borner);
-                    r.headers.values_mut().for_each(|h| borner(&mut h.schema));
+                    for (nom, entete) in r.headers.iter_mut() {
+                        borner_entete(nom, &mut entete.schema);
+                    }
                 }
             }
         }
     }
     api
+}
+
+/// utoipa spells an optional request body (`Option<T>`) as « `T` or `null` » and marks it not
+/// required; what is meant is a body that may be absent, not a `null` document (refused).
+fn sans_branche_null(schema: &mut RefOr<Schema>) {
+    let RefOr::T(Schema::OneOf(un_de)) = schema else { return };
+    let est_null =
+        |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+    if un_de.items.len() == 2 && un_de.items.iter().any(est_null) {
+        if let Some(autre) = un_de.items.iter().find(|s| !est_null(s)).cloned() {
+            *schema = autre;
+        }
+    }
+}
+
+/// Under each error response: the problem types (`type`) it may carry, and an example.
+fn documenter_problemes(statut: &str, r: &mut Response) {
+    let Ok(statut) = statut.parse::<u16>() else { return };
+    let Some(contenu) = r.content.get_mut(TYPE_PROBLEME_JSON) else {
+        return;
+    };
+    let Some((_, types)) = TYPES_PAR_STATUT.iter().find(|(s, _)| *s == statut) else {
+        return;
+    };
+    let liste: Vec<String> = types.iter().map(|t| format!("`/problemes/{t}`")).collect();
+    r.description = format!(
+        "{}\n\nTypes de problème possibles (`type`, et `code` sans le préfixe) : {}.",
+        r.description.trim_end(),
+        liste.join(", ")
+    );
+    if contenu.example.is_none() && contenu.examples.is_empty() {
+        contenu.example = exemple(statut).and_then(|p| serde_json::to_value(p).ok());
+    }
+}
+
+/// Response headers are short: the longest is a `Link` to the next page (a path and its query).
+fn borner_entete(nom: &str, schema: &mut RefOr<Schema>) {
+    let RefOr::T(Schema::Object(o)) = schema else { return };
+    match nom {
+        "Retry-After" => {
+            o.minimum.get_or_insert(0.into());
+            o.maximum.get_or_insert(86_400.into());
+        }
+        "ETag" => {
+            o.max_length.get_or_insert(24);
+            o.examples.push("\"v3\"".into());
+        }
+        "Location" => {
+            o.max_length.get_or_insert(200);
+            o.examples
+                .push("/v1/inscriptions/0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into());
+        }
+        "Link" => {
+            o.max_length.get_or_insert(2100);
+            o.examples
+                .push("</v1/inscriptions?limit=100&curseur=djE6MDE5MmQzZTQ>; rel=\"next\"".into());
+        }
+        "WWW-Authenticate" => {
+            o.max_length.get_or_insert(500);
+            o.examples
+                .push("Bearer realm=\"onde-echanges\", error=\"invalid_token\"".into());
+        }
+        _ => {}
+    }
 }
 
 /// A string's `format` fixes its length: a UUID has 36 characters, a date (`2026-09-01`) 10, a
@@ -163,8 +259,34 @@ pub fn interface(api: utoipa::openapi::OpenApi) -> SwaggerUi {
         Config::default()
             .validator_url("none")
             .try_it_out_enabled(true)
-            .display_request_duration(true),
+            .display_request_duration(true)
+            .display_operation_id(true)
+            .use_base_layout(),
     )
+}
+
+/// The French page of `/docs/` (lang, title, skip link, landmarks, contrast and focus fixes)
+/// around Swagger UI, whose vendored assets `interface` still serves: nothing from a CDN.
+const PAGE_DOCS: &str = include_str!("../assets/docs/index.html");
+const STYLE_DOCS: &str = include_str!("../assets/docs/onde.css");
+const SCRIPT_DOCS: &str = include_str!("../assets/docs/onde.js");
+
+pub async fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(PAGE_DOCS)
+}
+
+pub async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(STYLE_DOCS)
+}
+
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(SCRIPT_DOCS)
 }
 
 pub async fn vers_docs() -> HttpResponse {

@@ -74,6 +74,9 @@ pub enum ApiError {
     /// The resource's current state forbids the operation (e.g. a revoked partner).
     #[error("{detail}")]
     Conflit { code: &'static str, detail: String },
+    /// A body over [`crate::TAILLE_MAX_CORPS`].
+    #[error("corps trop volumineux")]
+    CorpsTropGrand,
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
     #[error("erreur interne : {0}")]
@@ -117,6 +120,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "contenu_invalide",
             ApiError::Conflit { code, .. } => code,
             ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
+            ApiError::CorpsTropGrand => "corps_trop_grand",
             ApiError::Interne(_) => "erreur_interne",
         }
     }
@@ -140,6 +144,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "Contenu refusé",
             ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
+            ApiError::CorpsTropGrand => "Corps de requête trop volumineux",
             ApiError::Interne(_) => "Erreur interne",
         }
     }
@@ -186,6 +191,10 @@ impl ApiError {
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
             }
+            ApiError::CorpsTropGrand => format!(
+                "Le corps d'une requête fait au plus {} Mio : découpez le lot, ou envoyez un fichier par POST /v1/imports.",
+                crate::TAILLE_MAX_CORPS / (1024 * 1024)
+            ),
             ApiError::Interne(_) => {
                 "Une erreur inattendue s'est produite ; elle a été journalisée avec l'identifiant de la requête.".into()
             }
@@ -245,6 +254,7 @@ impl ResponseError for ApiError {
             ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflit { .. } => StatusCode::CONFLICT,
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::CorpsTropGrand => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -300,4 +310,94 @@ impl actix_web::Responder for ApiError {
     fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
         self.error_response()
     }
+}
+
+/// actix answers a body over the extractor's limit with a plain-text 413: this turns it into
+/// the problem document every other error is (a 413 already in that form is left alone).
+pub fn corps_trop_grand<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let deja = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(TYPE_PROBLEME_JSON.as_bytes()));
+    if deja {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, _) = res.into_parts();
+    let reponse = ApiError::CorpsTropGrand.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, reponse).map_into_right_body(),
+    ))
+}
+
+/// The problem types of the API by HTTP status, as the OpenAPI document lists them under each
+/// error response (a test checks that every [`ApiError`] code is here).
+pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
+    (400, &["parametre_invalide", "corps_invalide"]),
+    (401, &["authentification_requise"]),
+    (403, &["insufficient_scope", "mandat_non_detenu"]),
+    (404, &["ressource_introuvable", "route_inconnue"]),
+    (405, &["methode_non_autorisee"]),
+    (
+        409,
+        &[
+            "transition_interdite",
+            "eleve_en_doublon",
+            "inscription_active_existante",
+            "ine_hors_perimetre",
+            "modification_concurrente",
+            "conflit_idempotence",
+            "client_revoque",
+            "partenaire_revoque",
+        ],
+    ),
+    (412, &["version_perimee"]),
+    (413, &["corps_trop_grand", "fichier_trop_grand"]),
+    (415, &["type_contenu_non_pris_en_charge"]),
+    (422, &["contenu_invalide", "cle_idempotence_reutilisee", "lot_refuse"]),
+    (500, &["erreur_interne"]),
+    (503, &["service_indisponible"]),
+];
+
+/// One representative error per status, for the examples of the OpenAPI document.
+pub fn exemple(statut: u16) -> Option<Probleme> {
+    use onde_domain::{DomainError, Scope, StatutInscription};
+    let e = match statut {
+        400 => ApiError::Parametres(vec![Violation::parametre(
+            "uai",
+            "uai_cle",
+            "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)",
+        )]),
+        401 => ApiError::NonAuthentifie(None),
+        403 => ApiError::ScopeInsuffisant {
+            requis: vec![Scope::InscriptionsWrite],
+        },
+        404 => ApiError::Introuvable {
+            ressource: "L'inscription",
+        },
+        409 => ApiError::Transition(DomainError::TransitionInterdite {
+            depuis: StatutInscription::Inscrit,
+            vers: StatutInscription::AdmisDefinitif,
+            autorisees: StatutInscription::Inscrit.transitions(),
+        }),
+        412 => ApiError::PreconditionEchouee { version_actuelle: 4 },
+        413 => ApiError::CorpsTropGrand,
+        415 => ApiError::TypeContenu {
+            attendus: &["application/json"],
+        },
+        422 => ApiError::NonConforme(vec![Violation {
+            pointer: Some("/eleve/date_naissance".into()),
+            parametre: None,
+            code: "age_hors_premier_degre".into(),
+            message: "un élève du premier degré a entre 2 et 12 ans".into(),
+        }]),
+        500 => ApiError::Interne(String::new()),
+        503 => ApiError::Indisponible,
+        _ => return None,
+    };
+    let mut p = e.probleme();
+    p.instance = Some("urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into());
+    Some(p)
 }

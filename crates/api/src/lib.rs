@@ -13,6 +13,7 @@ mod changements;
 mod conditionnel;
 mod corps;
 mod docs;
+mod dossiers;
 pub mod ecriture;
 pub mod error;
 pub mod exigences;
@@ -143,9 +144,17 @@ pub fn app(
         .app_data(parametres::config_path())
         // Batches of 1,000 records with guardians run to a few MiB.
         .app_data(web::PayloadConfig::new(TAILLE_MAX_CORPS))
+        // The French page first: it answers /docs/ before Swagger UI's own index.
+        .service(web::resource(["/docs/", "/docs/index.html"]).route(web::get().to(docs::page)))
+        .service(web::resource("/docs/onde.css").route(web::get().to(docs::style)))
+        .service(web::resource("/docs/onde.js").route(web::get().to(docs::script)))
         .service(docs::interface(docs::finaliser(api)))
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))
         .wrap(from_fn(conditionnel::middleware))
+        .wrap(
+            actix_web::middleware::ErrorHandlers::new()
+                .handler(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, error::corps_trop_grand),
+        )
         .wrap(from_fn(identifiant_requete::middleware))
 }
