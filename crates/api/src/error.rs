@@ -12,6 +12,10 @@ use crate::probleme::{Probleme, Violation};
 
 pub const TYPE_PROBLEME_JSON: &str = "application/problem+json";
 
+/// Most violations listed in one problem document (`erreurs`); `detail` gives the full count.
+/// A body with 10,000 wrong identifiers must not get a 10,000-entry answer.
+pub const VIOLATIONS_MAX: usize = 100;
+
 /// `realm` of the authentication challenges.
 pub const ROYAUME: &str = "onde-echanges";
 
@@ -83,6 +87,15 @@ pub enum ApiError {
     Interne(String),
 }
 
+/// The note of a `detail` whose list of violations is cut at [`VIOLATIONS_MAX`].
+fn tronque(v: &[Violation]) -> String {
+    if v.len() > VIOLATIONS_MAX {
+        format!(" (les {VIOLATIONS_MAX} premières sont listées)")
+    } else {
+        String::new()
+    }
+}
+
 impl From<diesel_erreur::Error> for ApiError {
     fn from(e: diesel_erreur::Error) -> Self {
         ApiError::from(StoreError::from(e))
@@ -152,7 +165,7 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::Parametres(v) if v.len() == 1 => v[0].message.clone(),
-            ApiError::Parametres(v) => format!("La requête contient {} paramètres invalides.", v.len()),
+            ApiError::Parametres(v) => format!("La requête contient {} paramètres invalides{}.", v.len(), tronque(v)),
             ApiError::Introuvable { ressource } => {
                 format!("{ressource} n'existe pas ou n'est pas accessible avec ces droits.")
             }
@@ -185,8 +198,8 @@ impl ApiError {
             ),
             ApiError::Interdit { detail, .. } => detail.clone(),
             ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) if v.len() == 1 => v[0].message.clone(),
-            ApiError::CorpsIllisible(v) => format!("Le corps de la requête contient {} erreurs.", v.len()),
-            ApiError::NonConforme(v) => format!("Le contenu enfreint {} règles.", v.len()),
+            ApiError::CorpsIllisible(v) => format!("Le corps de la requête contient {} erreurs{}.", v.len(), tronque(v)),
+            ApiError::NonConforme(v) => format!("Le contenu enfreint {} règles{}.", v.len(), tronque(v)),
             ApiError::Conflit { detail, .. } => detail.clone(),
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
@@ -231,7 +244,9 @@ impl ApiError {
                 _ => None,
             },
             erreurs: match self {
-                ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => v.clone(),
+                ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => {
+                    v.iter().take(VIOLATIONS_MAX).cloned().collect()
+                }
                 _ => Vec::new(),
             },
         }
@@ -400,4 +415,22 @@ pub fn exemple(statut: u16) -> Option<Probleme> {
     let mut p = e.probleme();
     p.instance = Some("urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into());
     Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liste_des_violations_bornee() {
+        // Found by schemathesis: 9,999 wrong UAIs gave a 9,999-entry problem document.
+        let v = vec![Violation::parametre("uais", "uai_cle", "clé"); VIOLATIONS_MAX + 5];
+        let p = ApiError::NonConforme(v).probleme();
+        assert_eq!(p.erreurs.len(), VIOLATIONS_MAX);
+        assert!(
+            p.detail.contains("105 règles") && p.detail.contains("premières"),
+            "{}",
+            p.detail
+        );
+    }
 }

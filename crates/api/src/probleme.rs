@@ -40,9 +40,10 @@ pub struct Probleme {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = schema_resultats)]
     pub resultats: Option<serde_json::Value>,
-    /// Chaque violation constatée, quand il y en a plusieurs possibles.
+    /// Chaque violation constatée, quand il y en a plusieurs possibles : les 100 premières
+    /// (`detail` donne leur nombre).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(max_items = 1000)]
+    #[schema(max_items = 100)]
     pub erreurs: Vec<Violation>,
 }
 
