@@ -16,11 +16,24 @@ window.addEventListener("load", function () {
       if (!nom && e.closest("[data-param-name]")) nom = e.closest("[data-param-name]").getAttribute("data-param-name");
       e.setAttribute("aria-label", nom || "Valeur");
     });
+    // Scrollable examples reachable with the keyboard.
+    racine.querySelectorAll(".highlight-code > pre:not([tabindex]), pre.microlight:not([tabindex])").forEach(function (e) {
+      e.setAttribute("tabindex", "0");
+    });
+  }
+  // The skip link moves the focus, not only the view.
+  var evitement = document.querySelector(".evitement");
+  if (evitement) {
+    evitement.addEventListener("click", function () {
+      document.getElementById("contenu").focus();
+    });
   }
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // No deep links: Swagger UI renders them as links inside the operation's button (nested
+    // interactive controls, which screen readers and keyboards handle badly).
+    deepLinking: false,
     displayOperationId: true,
     displayRequestDuration: true,
     tryItOutEnabled: true,
