@@ -177,6 +177,14 @@ onde_store::tests_deux_backends! {
             assert_probleme(&get(&app, &j, "/v1/nulle-part").await, 404, "route_inconnue");
             let r = appeler(&app, test::TestRequest::delete().uri("/v1/ecoles").insert_header(("Authorization", format!("Bearer {j}"))).to_request()).await;
             assert_probleme(&r, 405, "methode_non_autorisee");
+            assert_eq!(r.entete("allow"), Some("GET"));
+            // Any undeclared method on a declared path, parameters included, is a 405 naming
+            // the declared ones (found by schemathesis: TRACE answered 404).
+            let r = appeler(&app, test::TestRequest::default().method(actix_web::http::Method::TRACE).uri("/v1/eleves/0494004062M").to_request()).await;
+            assert_probleme(&r, 405, "methode_non_autorisee");
+            assert_eq!(r.entete("allow"), Some("GET, PUT, PATCH"));
+            let r = appeler(&app, test::TestRequest::post().uri("/v1/nulle-part").to_request()).await;
+            assert_probleme(&r, 404, "route_inconnue");
         });
     }
 
@@ -214,6 +222,23 @@ onde_store::tests_deux_backends! {
             let r = get(&app, &j, "/docs/").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("swagger"), "{}", &r.texte[..r.texte.len().min(200)]);
+            // The French page around Swagger UI: language, title, skip link, nothing external.
+            assert!(r.texte.contains(r#"<html lang="fr">"#));
+            assert!(r.texte.contains("<title>Documentation de l'API — ONDE échanges</title>"));
+            assert!(r.texte.contains(r##"href="#contenu""##));
+            assert!(!r.texte.contains("https://"), "aucune ressource externe");
+            for (chemin, type_contenu) in [
+                ("/docs/onde.js", "text/javascript"),
+                ("/docs/onde.css", "text/css"),
+                ("/docs/swagger-ui-bundle.js", "javascript"),
+                ("/docs/swagger-ui.css", "text/css"),
+            ] {
+                let r = get(&app, &j, chemin).await;
+                assert_eq!(r.statut, 200, "{chemin}");
+                assert!(r.entete("content-type").unwrap_or("").contains(type_contenu), "{chemin}");
+            }
+            let r = get(&app, &j, "/docs/onde.js").await;
+            assert!(r.texte.contains("/openapi.json") && !r.texte.contains("https://"));
             let r = get(&app, &j, "/docs/swagger-initializer.js").await;
             assert_eq!(r.statut, 200);
             assert!(r.texte.contains("/openapi.json"));

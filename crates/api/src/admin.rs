@@ -66,6 +66,12 @@ pub enum ErreursEcriture {
     /// autre forme que celle du type… ; chaque violation porte le pointeur JSON du champ.
     #[response(status = 422, content_type = "application/problem+json")]
     NonConforme(Probleme),
+    /// Corps de plus de 8 Mio.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TropGrand(Probleme),
+    /// Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Interne(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
@@ -92,6 +98,12 @@ pub enum ErreursCreation {
     /// autre forme que celle du type… ; chaque violation porte le pointeur JSON du champ.
     #[response(status = 422, content_type = "application/problem+json")]
     NonConforme(Probleme),
+    /// Corps de plus de 8 Mio.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TropGrand(Probleme),
+    /// Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Interne(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
@@ -102,7 +114,7 @@ pub enum ErreursCreation {
 pub struct CleTournee {
     /// Identifiant (`kid`) de la clé qui signe désormais ; la précédente vérifie encore les
     /// jetons qu'elle a signés jusqu'à leur expiration.
-    #[schema(example = "q1w2e3r4t5y6")]
+    #[schema(example = "q1w2e3r4t5y6", max_length = 100)]
     pub kid: String,
 }
 

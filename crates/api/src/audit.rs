@@ -21,27 +21,33 @@ use crate::{ApiError, EtatApp};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EntreeAudit {
     /// Numéro d'ordre, croissant dans le temps.
-    #[schema(example = 1234)]
+    #[schema(example = 1234, minimum = 1, maximum = 9007199254740991.0, format = Int64)]
     pub id: i64,
+    /// Instant de l'accès (UTC).
     pub horodatage: DateTime<Utc>,
+    /// Identifiant du partenaire.
+    #[schema(max_length = 36, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d70")]
     pub partenaire_id: String,
-    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    /// Client OAuth qui a présenté le jeton.
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4", max_length = 100)]
     pub client_id: String,
     /// Mandat sous lequel un éditeur agissait (code INSEE ou UAI), s'il a restreint sa requête.
-    #[schema(example = "69123")]
+    #[schema(example = "69123", max_length = 8)]
     pub pour_le_compte_de: Option<String>,
     /// Opération (operationId de l'API).
-    #[schema(example = "consulter_eleve")]
+    #[schema(example = "consulter_eleve", max_length = 100)]
     pub operation: String,
     /// Scope qui a permis l'accès.
-    #[schema(example = "eleves:read")]
+    #[schema(example = "eleves:read", max_length = 30)]
     pub scope: String,
     /// Identifiants internes des élèves concernés.
+    #[schema(max_items = 1000, example = json!(["0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f"]))]
     pub eleves: Vec<Uuid>,
     /// Nombre d'élèves concernés.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 0, maximum = 100000000)]
     pub nombre: i32,
     /// Identifiant de la requête (en-tête `X-Request-Id`).
+    #[schema(max_length = 100, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d71")]
     pub id_requete: String,
 }
 
@@ -188,32 +194,36 @@ pub fn purger(conn: &mut DbConnection, avant: NaiveDateTime, maintenant: NaiveDa
 #[into_params(parameter_in = Query)]
 pub struct ParametresAudit {
     /// Identifiant du partenaire.
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Option<Uuid>, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d70")]
     partenaire: Option<String>,
     /// Élève : identifiant interne (UUID) ou INE.
-    #[param(value_type = Option<String>, example = "0494004062M")]
+    #[param(value_type = Option<String>, max_length = 36, example = "0494004062M")]
     eleve: Option<String>,
     /// Début de période, inclus : date (`2026-03-01`, depuis 0 h UTC) ou instant ISO 8601.
-    #[param(value_type = Option<String>, example = "2026-03-01")]
+    #[param(value_type = Option<String>, max_length = 40, example = "2026-03-01")]
     depuis: Option<String>,
     /// Fin de période : une date inclut toute la journée ; un instant est exclu.
-    #[param(value_type = Option<String>, example = "2026-03-31")]
+    #[param(value_type = Option<String>, max_length = 40, example = "2026-03-31")]
     jusqua: Option<String>,
     /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
 }
 
 /// Une page de la piste d'audit, de la plus récente à la plus ancienne entrée.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageAudit {
+    /// Les entrées de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<EntreeAudit>,
     /// Curseur de la page suivante ; absent sur la dernière page.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MTIzNA")]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    #[schema(max_length = 2000, example = "/v1/admin/audit?limit=100&curseur=djE6MTIzNA")]
     pub lien_suivant: Option<String>,
 }
 

@@ -28,7 +28,7 @@ pub struct ParametresChangements {
     /// Curseur repris de `curseur_suivant` (ou du `curseur` d'un événement). Absent : la
     /// réponse ne donne que le curseur de l'instant présent, à prendre **avant** de télécharger
     /// les listes ; le flux depuis ce curseur contient tout ce que les listes ont pu manquer.
-    #[param(value_type = Option<String>, example = "djE6ZjEyMzQ1Ljk4")]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6ZjEyMzQ1Ljk4")]
     depuis: Option<String>,
     /// Nombre maximal d'événements lus (1 à 1000 ; 100 par défaut).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 1000)]
@@ -39,29 +39,38 @@ pub struct ParametresChangements {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Evenement {
     /// Position de l'événement dans le flux : le reprendre en `depuis` continue juste après.
-    #[schema(example = "djE6ZjEyMzQ1Ljk4")]
+    #[schema(example = "djE6ZjEyMzQ1Ljk4", pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200)]
     pub curseur: String,
     /// `ecole`, `eleve`, `inscription` ou `responsable`.
-    #[schema(example = "inscription")]
+    #[schema(
+        example = "inscription",
+        max_length = 11,
+        pattern = "^(ecole|eleve|inscription|responsable)$"
+    )]
     pub ressource: &'static str,
     /// UAI d'une école, identifiant interne (UUID) des autres ressources.
-    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")]
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e", max_length = 36)]
     pub id: String,
     /// `creation`, `modification`, `changement_cle` (la clé d'avant est dans `ancienne_cle` :
     /// renommer la ligne du miroir, ne pas en créer une seconde), `radiation` (l'inscription
     /// reste, au statut `radie`), ou une pierre tombale : `suppression` (la ressource n'existe
     /// plus) et `sortie_perimetre` (elle n'est plus visible de l'appelant) — retirer la ligne.
-    #[schema(example = "modification")]
+    #[schema(
+        example = "modification",
+        max_length = 16,
+        pattern = "^(creation|modification|changement_cle|radiation|suppression|sortie_perimetre)$"
+    )]
     pub operation: &'static str,
+    /// Instant de validation du changement (UTC).
     pub horodatage: DateTime<Utc>,
     /// Pour `changement_cle` : l'INE provisoire remplacé, l'UAI corrigée.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0750654D")]
+    #[schema(example = "0750654D", max_length = 11)]
     pub ancienne_cle: Option<String>,
     /// L'état **actuel** de la ressource, tel que `GET` la montrerait à l'appelant (école,
     /// élève avec ses responsables, inscription, responsable) ; absent pour une pierre tombale.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = schema_donnees)]
     pub donnees: Option<serde_json::Value>,
 }
 
@@ -85,21 +94,39 @@ pub struct ResponsableSeulVue {
     pub eleves: Vec<Uuid>,
 }
 
+/// `donnees`: a free-form object (the resource as `GET` shows it), with an inscription's example.
+fn schema_donnees() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Object,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .description(Some(
+            "L'état **actuel** de la ressource, tel que `GET` la montrerait à l'appelant (école, élève avec ses \
+responsables, inscription, responsable) ; absent pour une pierre tombale.",
+        ))
+        .examples([serde_json::json!({"id": "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e", "eleve_id": "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f", "uai": "0750655E", "annee_scolaire": "2026-2027", "niveau": "CP", "classe": "CP-A", "dispositif": null, "statut": "admis", "admission_provisoire": false, "date_inscription": "2026-06-02", "date_admission": "2026-09-01", "date_radiation": null, "motif_radiation": null})])
+        .build()
+}
+
 /// Une page du flux de changements.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageChangements {
     /// Les événements, dans l'ordre du flux ; une ressource n'y figure qu'une fois, à la
     /// position de son dernier changement lu.
+    #[schema(max_items = 1000)]
     pub elements: Vec<Evenement>,
     /// Toujours présent : à reprendre en `depuis` à l'appel suivant (égal au `depuis` reçu
     /// quand rien n'a changé).
-    #[schema(example = "djE6ZjEyMzQ1Ljk4")]
+    #[schema(example = "djE6ZjEyMzQ1Ljk4", pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200)]
     pub curseur_suivant: String,
     /// `true` quand le flux est lu jusqu'au bout : attendre avant de rappeler. `false` aussi
     /// quand des changements déjà validés attendent la fin d'une transaction plus ancienne
     /// encore en cours (ils arrivent dès qu'elle se termine : rappeler bientôt).
+    #[schema(example = true)]
     pub a_jour: bool,
     /// Page suivante quand le flux n'est pas lu jusqu'au bout (aussi dans l'en-tête `Link`).
+    #[schema(max_length = 2000, example = "/v1/changements?limit=100&depuis=djE6ZjEyMzQ1Ljk4")]
     pub lien_suivant: Option<String>,
 }
 

@@ -55,7 +55,22 @@ pub fn lire<T: DeserializeOwned>(
     attendus: &'static [&'static str],
 ) -> Result<T, ApiError> {
     verifier_type(req, attendus)?;
+    objet_attendu(octets)?;
     depuis_octets(octets)
+}
+
+/// Every body read by [`lire`] is a JSON object: serde would also read a struct from an array
+/// (`[null, null]` as a `DemandeRotation`), a form the OpenAPI document does not allow (found by
+/// schemathesis).
+fn objet_attendu(octets: &[u8]) -> Result<(), ApiError> {
+    match octets.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => Ok(()),
+        Some(_) => Err(ApiError::CorpsIllisible(vec![violation(
+            "",
+            "type_invalide",
+            "le corps est un objet JSON",
+        )])),
+    }
 }
 
 /// Reads an optional JSON body: an empty body gives `T::default()`, whatever its content type.
@@ -278,6 +293,18 @@ mod tests {
 
         let v = violation_de(r#"{"nom": "a"} {"#);
         assert_eq!(v.code, "json_invalide");
+    }
+
+    #[test]
+    fn un_tableau_n_est_pas_un_objet() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((CONTENT_TYPE, JSON))
+            .to_http_request();
+        match lire::<Externe>(&req, b" [null, null]", &[JSON]) {
+            Err(ApiError::CorpsIllisible(v)) => assert_eq!(v[0].code, "type_invalide"),
+            autre => panic!("400 attendu : {autre:?}"),
+        }
+        assert!(lire::<Externe>(&req, br#"{"nom": "a"}"#, &[JSON]).is_ok());
     }
 
     #[test]

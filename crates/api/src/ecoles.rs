@@ -31,19 +31,21 @@ pub struct ParametresEcoles {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
 }
 
 /// Une page d'écoles, triées par UAI.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageEcoles {
+    /// Les écoles de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<Ecole>,
     /// Curseur de la page suivante ; absent sur la dernière page.
-    #[schema(example = "djE6MDc1MDY1NUU")]
+    #[schema(example = "djE6MDc1MDY1NUU", pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200)]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
-    #[schema(example = "/v1/ecoles?limit=100&curseur=djE6MDc1MDY1NUU")]
+    #[schema(example = "/v1/ecoles?limit=100&curseur=djE6MDc1MDY1NUU", max_length = 2000)]
     pub lien_suivant: Option<String>,
 }
 

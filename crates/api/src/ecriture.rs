@@ -17,6 +17,11 @@ use crate::{ApiError, EtatApp};
 pub const EN_TETE_IDEMPOTENCE: &str = "Idempotency-Key";
 
 /// `"v{version}"`: the entity tag of a versioned resource.
+/// What `If-Match` accepts, as published in the OpenAPI document.
+pub const MOTIF_IF_MATCH: &str = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#;
+/// What `Idempotency-Key` accepts: 1 to 255 printable ASCII characters, no space.
+pub const MOTIF_IDEMPOTENCE: &str = "^[!-~]{1,255}$";
+
 pub fn etag(version: i64) -> String {
     format!("\"v{version}\"")
 }
@@ -30,10 +35,14 @@ pub fn si_correspond(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     if texte == "*" {
         return Ok(None);
     }
+    // An entity tag as this gateway issues them (`"v3"`, possibly weak), and nothing looser:
+    // the OpenAPI document publishes exactly this pattern.
     texte
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .strip_prefix('v')
+        .strip_prefix("W/")
+        .unwrap_or(texte)
+        .strip_prefix("\"v")
+        .and_then(|reste| reste.strip_suffix('"'))
+        .filter(|n| (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|n| n.parse::<i64>().ok())
         .map(Some)
         .ok_or_else(|| {

@@ -32,21 +32,25 @@ pub struct ParametresEleves {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
     /// `json` (par défaut, paginé) ou `csv` : toute la liste filtrée en un fichier pour tableur
     /// (aussi avec `Accept: text/csv`).
-    #[param(value_type = Option<String>, example = "csv")]
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$", max_length = 4, example = "csv")]
     format: Option<String>,
 }
 
 /// Une page d'élèves, dans l'ordre de leur identifiant.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PageEleves {
+    /// Les élèves de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<EleveVue>,
     /// Curseur de la page suivante ; absent sur la dernière page.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDE5MmQzZTQ")]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    #[schema(max_length = 2000, example = "/v1/eleves?limit=100&curseur=djE6MDE5MmQzZTQ")]
     pub lien_suivant: Option<String>,
 }
 
@@ -373,9 +377,9 @@ fn ecrire_dossier(
     security(("oauth2" = ["eleves:write"])),
     params(
         ("ine" = Ine, Path, description = "INE de l'élève"),
-        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis"),
+        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
     ),
-    request_body(content = Object, content_type = "application/json", description = "Dossier de l'élève : ine (facultatif, égal à celui du chemin), nom, prenoms, sexe, date_naissance, lieu_naissance, adresse, responsables"),
+    request_body(content = crate::dossiers::DossierEleve, content_type = "application/json", description = "Le dossier complet de l'élève, responsables compris."),
     responses(
         (status = 200, description = "Élève remplacé ou inchangé", body = EleveVue, headers(("ETag" = String, description = "Version"))),
         (status = 201, description = "Élève créé", body = EleveVue, headers(("ETag" = String, description = "Version"), ("Location" = String, description = "Chemin de l'élève"))),
@@ -414,9 +418,9 @@ pub async fn ecrire(
     security(("oauth2" = ["eleves:write"])),
     params(
         ("ine" = Ine, Path, description = "INE de l'élève"),
-        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis"),
+        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
     ),
-    request_body(content = Object, content_type = "application/merge-patch+json"),
+    request_body(content = crate::dossiers::CorrectifEleve, content_type = "application/merge-patch+json", description = "Correctif JSON (RFC 7396) du dossier ; `application/json` est aussi accepté."),
     responses(
         (status = 200, description = "Élève modifié", body = EleveVue, headers(("ETag" = String, description = "Version"))),
         ErreursMiseAJour,

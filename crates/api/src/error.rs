@@ -12,6 +12,10 @@ use crate::probleme::{Probleme, Violation};
 
 pub const TYPE_PROBLEME_JSON: &str = "application/problem+json";
 
+/// Most violations listed in one problem document (`erreurs`); `detail` gives the full count.
+/// A body with 10,000 wrong identifiers must not get a 10,000-entry answer.
+pub const VIOLATIONS_MAX: usize = 100;
+
 /// `realm` of the authentication challenges.
 pub const ROYAUME: &str = "onde-echanges";
 
@@ -39,8 +43,9 @@ pub enum ApiError {
     Introuvable { ressource: &'static str },
     #[error("route inconnue")]
     RouteInconnue,
+    /// A known path with a method it does not declare; the methods it does (`Allow`).
     #[error("méthode non autorisée")]
-    MethodeNonAutorisee,
+    MethodeNonAutorisee { autorisees: String },
     #[error("service momentanément indisponible")]
     Indisponible,
     /// No token, or a token that does not verify (`None`: no token was presented).
@@ -73,6 +78,9 @@ pub enum ApiError {
     /// The resource's current state forbids the operation (e.g. a revoked partner).
     #[error("{detail}")]
     Conflit { code: &'static str, detail: String },
+    /// A body over [`crate::TAILLE_MAX_CORPS`].
+    #[error("corps trop volumineux")]
+    CorpsTropGrand,
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
     /// Over the client's rate limit (or its cap of requests in flight).
@@ -80,6 +88,15 @@ pub enum ApiError {
     TropDeRequetes(crate::limites::Depassement),
     #[error("erreur interne : {0}")]
     Interne(String),
+}
+
+/// The note of a `detail` whose list of violations is cut at [`VIOLATIONS_MAX`].
+fn tronque(v: &[Violation]) -> String {
+    if v.len() > VIOLATIONS_MAX {
+        format!(" (les {VIOLATIONS_MAX} premières sont listées)")
+    } else {
+        String::new()
+    }
 }
 
 impl From<diesel_erreur::Error> for ApiError {
@@ -105,7 +122,7 @@ impl ApiError {
             ApiError::Parametres(_) => "parametre_invalide",
             ApiError::Introuvable { .. } => "ressource_introuvable",
             ApiError::RouteInconnue => "route_inconnue",
-            ApiError::MethodeNonAutorisee => "methode_non_autorisee",
+            ApiError::MethodeNonAutorisee { .. } => "methode_non_autorisee",
             ApiError::Indisponible => "service_indisponible",
             ApiError::NonAuthentifie(_) => "authentification_requise",
             ApiError::Doublon { .. } => "eleve_en_doublon",
@@ -121,6 +138,7 @@ impl ApiError {
             ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
             ApiError::TropDeRequetes(crate::limites::Depassement::Debit { .. }) => "trop_de_requetes",
             ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { .. }) => "trop_de_requetes_simultanees",
+            ApiError::CorpsTropGrand => "corps_trop_grand",
             ApiError::Interne(_) => "erreur_interne",
         }
     }
@@ -130,7 +148,7 @@ impl ApiError {
             ApiError::Parametres(_) => "Paramètre invalide",
             ApiError::Introuvable { .. } => "Ressource introuvable",
             ApiError::RouteInconnue => "Route inconnue",
-            ApiError::MethodeNonAutorisee => "Méthode non autorisée",
+            ApiError::MethodeNonAutorisee { .. } => "Méthode non autorisée",
             ApiError::Indisponible => "Service momentanément indisponible",
             ApiError::NonAuthentifie(_) => "Authentification requise",
             ApiError::Doublon { .. } => "Élève déjà connu",
@@ -145,6 +163,7 @@ impl ApiError {
             ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
             ApiError::TropDeRequetes(_) => "Trop de requêtes",
+            ApiError::CorpsTropGrand => "Corps de requête trop volumineux",
             ApiError::Interne(_) => "Erreur interne",
         }
     }
@@ -152,12 +171,14 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::Parametres(v) if v.len() == 1 => v[0].message.clone(),
-            ApiError::Parametres(v) => format!("La requête contient {} paramètres invalides.", v.len()),
+            ApiError::Parametres(v) => format!("La requête contient {} paramètres invalides{}.", v.len(), tronque(v)),
             ApiError::Introuvable { ressource } => {
                 format!("{ressource} n'existe pas ou n'est pas accessible avec ces droits.")
             }
             ApiError::RouteInconnue => "Aucune opération de l'API ne correspond à ce chemin ; voir /docs.".into(),
-            ApiError::MethodeNonAutorisee => "Cette méthode HTTP n'est pas disponible sur ce chemin.".into(),
+            ApiError::MethodeNonAutorisee { autorisees } => {
+                format!("Cette méthode HTTP n'est pas disponible sur ce chemin ; méthodes acceptées : {autorisees}.")
+            }
             ApiError::Indisponible => "La base de données ne répond pas ; réessayez dans quelques secondes.".into(),
             ApiError::Doublon { .. } => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà : \
                 inscrivez-le par son identifiant (champ candidat) plutôt que d'en créer un second."
@@ -183,8 +204,8 @@ impl ApiError {
             ),
             ApiError::Interdit { detail, .. } => detail.clone(),
             ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) if v.len() == 1 => v[0].message.clone(),
-            ApiError::CorpsIllisible(v) => format!("Le corps de la requête contient {} erreurs.", v.len()),
-            ApiError::NonConforme(v) => format!("Le contenu enfreint {} règles.", v.len()),
+            ApiError::CorpsIllisible(v) => format!("Le corps de la requête contient {} erreurs{}.", v.len(), tronque(v)),
+            ApiError::NonConforme(v) => format!("Le contenu enfreint {} règles{}.", v.len(), tronque(v)),
             ApiError::Conflit { detail, .. } => detail.clone(),
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
@@ -197,6 +218,10 @@ impl ApiError {
             ),
             ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { max }) => format!(
                 "Ce client a déjà {max} requêtes en cours ; attendez leurs réponses avant d'en envoyer d'autres."
+            ),
+            ApiError::CorpsTropGrand => format!(
+                "Le corps d'une requête fait au plus {} Mio : découpez le lot, ou envoyez un fichier par POST /v1/imports.",
+                crate::TAILLE_MAX_CORPS / (1024 * 1024)
             ),
             ApiError::Interne(_) => {
                 "Une erreur inattendue s'est produite ; elle a été journalisée avec l'identifiant de la requête.".into()
@@ -234,7 +259,9 @@ impl ApiError {
                 _ => None,
             },
             erreurs: match self {
-                ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => v.clone(),
+                ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => {
+                    v.iter().take(VIOLATIONS_MAX).cloned().collect()
+                }
                 _ => Vec::new(),
             },
         }
@@ -246,7 +273,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Parametres(_) => StatusCode::BAD_REQUEST,
             ApiError::Introuvable { .. } | ApiError::RouteInconnue => StatusCode::NOT_FOUND,
-            ApiError::MethodeNonAutorisee => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodeNonAutorisee { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Indisponible => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
             ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
@@ -258,6 +285,7 @@ impl ResponseError for ApiError {
             ApiError::Conflit { .. } => StatusCode::CONFLICT,
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TropDeRequetes(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::CorpsTropGrand => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -268,6 +296,11 @@ impl ResponseError for ApiError {
         }
         let mut reponse = HttpResponse::build(self.status_code());
         reponse.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(TYPE_PROBLEME_JSON)));
+        if let ApiError::MethodeNonAutorisee { autorisees } = self {
+            if let Ok(v) = HeaderValue::from_str(autorisees) {
+                reponse.insert_header((header::ALLOW, v));
+            }
+        }
         match self {
             ApiError::Indisponible => {
                 reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
@@ -311,13 +344,15 @@ fn secondes(d: std::time::Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-/// Fallback for paths no operation matches (and wrong methods on known paths).
+/// Fallback for requests no handler matched: 405 with `Allow` on a path the OpenAPI document
+/// declares (the method is not one of its operations), 404 on any other path.
 pub async fn route_inconnue(req: HttpRequest) -> ApiError {
-    let chemin_connu = req.path().starts_with("/v1/") || req.path().starts_with("/health/");
-    if chemin_connu && req.method() != actix_web::http::Method::GET {
-        ApiError::MethodeNonAutorisee
-    } else {
-        ApiError::RouteInconnue
+    let methodes = req
+        .app_data::<actix_web::web::Data<crate::EtatApp>>()
+        .and_then(|etat| etat.chemins.methodes(req.path()).map(|m| m.join(", ")));
+    match methodes {
+        Some(autorisees) if !autorisees.is_empty() => ApiError::MethodeNonAutorisee { autorisees },
+        _ => ApiError::RouteInconnue,
     }
 }
 
@@ -325,5 +360,113 @@ impl actix_web::Responder for ApiError {
     type Body = actix_web::body::BoxBody;
     fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
         self.error_response()
+    }
+}
+
+/// actix answers a body over the extractor's limit with a plain-text 413: this turns it into
+/// the problem document every other error is (a 413 already in that form is left alone).
+pub fn corps_trop_grand<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let deja = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(TYPE_PROBLEME_JSON.as_bytes()));
+    if deja {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, _) = res.into_parts();
+    let reponse = ApiError::CorpsTropGrand.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, reponse).map_into_right_body(),
+    ))
+}
+
+/// The problem types of the API by HTTP status, as the OpenAPI document lists them under each
+/// error response (a test checks that every [`ApiError`] code is here).
+pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
+    (400, &["parametre_invalide", "corps_invalide"]),
+    (401, &["authentification_requise"]),
+    (403, &["insufficient_scope", "mandat_non_detenu"]),
+    (404, &["ressource_introuvable", "route_inconnue"]),
+    (405, &["methode_non_autorisee"]),
+    (
+        409,
+        &[
+            "transition_interdite",
+            "eleve_en_doublon",
+            "inscription_active_existante",
+            "ine_hors_perimetre",
+            "modification_concurrente",
+            "conflit_idempotence",
+            "client_revoque",
+            "partenaire_revoque",
+        ],
+    ),
+    (412, &["version_perimee"]),
+    (413, &["corps_trop_grand", "fichier_trop_grand"]),
+    (415, &["type_contenu_non_pris_en_charge"]),
+    (422, &["contenu_invalide", "cle_idempotence_reutilisee", "lot_refuse"]),
+    (500, &["erreur_interne"]),
+    (503, &["service_indisponible"]),
+];
+
+/// One representative error per status, for the examples of the OpenAPI document.
+pub fn exemple(statut: u16) -> Option<Probleme> {
+    use onde_domain::{DomainError, Scope, StatutInscription};
+    let e = match statut {
+        400 => ApiError::Parametres(vec![Violation::parametre(
+            "uai",
+            "uai_cle",
+            "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)",
+        )]),
+        401 => ApiError::NonAuthentifie(None),
+        403 => ApiError::ScopeInsuffisant {
+            requis: vec![Scope::InscriptionsWrite],
+        },
+        404 => ApiError::Introuvable {
+            ressource: "L'inscription",
+        },
+        409 => ApiError::Transition(DomainError::TransitionInterdite {
+            depuis: StatutInscription::Inscrit,
+            vers: StatutInscription::AdmisDefinitif,
+            autorisees: StatutInscription::Inscrit.transitions(),
+        }),
+        412 => ApiError::PreconditionEchouee { version_actuelle: 4 },
+        413 => ApiError::CorpsTropGrand,
+        415 => ApiError::TypeContenu {
+            attendus: &["application/json"],
+        },
+        422 => ApiError::NonConforme(vec![Violation {
+            pointer: Some("/eleve/date_naissance".into()),
+            parametre: None,
+            code: "age_hors_premier_degre".into(),
+            message: "un élève du premier degré a entre 2 et 12 ans".into(),
+        }]),
+        500 => ApiError::Interne(String::new()),
+        503 => ApiError::Indisponible,
+        _ => return None,
+    };
+    let mut p = e.probleme();
+    p.instance = Some("urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e".into());
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liste_des_violations_bornee() {
+        // Found by schemathesis: 9,999 wrong UAIs gave a 9,999-entry problem document.
+        let v = vec![Violation::parametre("uais", "uai_cle", "clé"); VIOLATIONS_MAX + 5];
+        let p = ApiError::NonConforme(v).probleme();
+        assert_eq!(p.erreurs.len(), VIOLATIONS_MAX);
+        assert!(
+            p.detail.contains("105 règles") && p.detail.contains("premières"),
+            "{}",
+            p.detail
+        );
     }
 }

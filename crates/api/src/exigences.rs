@@ -67,3 +67,70 @@ impl Exigences {
             .flat_map(|(chemin, m)| m.iter().map(move |(methode, e)| (methode.as_str(), chemin.as_str(), e)))
     }
 }
+
+/// Every path template of the document with the methods it declares: a request that no handler
+/// matched is a 405 naming the allowed methods when its path is known, a 404 otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Chemins(Vec<(Vec<String>, Vec<String>)>);
+
+const METHODES: [&str; 8] = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
+
+impl Chemins {
+    pub fn depuis(api: &OpenApi) -> Self {
+        let json = serde_json::to_value(api).unwrap_or_default();
+        let mut chemins = Vec::new();
+        if let Some(items) = json["paths"].as_object() {
+            for (chemin, item) in items {
+                let methodes: Vec<String> = METHODES
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                chemins.push((chemin.split('/').map(str::to_owned).collect(), methodes));
+            }
+        }
+        Self(chemins)
+    }
+
+    /// The methods declared for the templates `chemin` matches (`{x}` matches one non-empty
+    /// segment); `None` for a path no template matches.
+    pub fn methodes(&self, chemin: &str) -> Option<Vec<&str>> {
+        let segments: Vec<&str> = chemin.split('/').collect();
+        let mut trouvees: Vec<&str> = Vec::new();
+        let mut connu = false;
+        for (modele, methodes) in &self.0 {
+            let correspond = modele.len() == segments.len()
+                && modele
+                    .iter()
+                    .zip(&segments)
+                    .all(|(m, s)| if m.starts_with('{') { !s.is_empty() } else { m == s });
+            if correspond {
+                connu = true;
+                for m in methodes {
+                    if !trouvees.contains(&m.as_str()) {
+                        trouvees.push(m);
+                    }
+                }
+            }
+        }
+        connu.then_some(trouvees)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methodes_d_un_chemin_connu() {
+        let chemins = Chemins::depuis(&crate::openapi());
+        assert_eq!(chemins.methodes("/v1/ecoles"), Some(vec!["GET"]));
+        assert_eq!(
+            chemins.methodes("/v1/eleves/0494004062M"),
+            Some(vec!["GET", "PUT", "PATCH"])
+        );
+        assert_eq!(chemins.methodes("/v1/inscriptions/x/radiation"), Some(vec!["POST"]));
+        assert_eq!(chemins.methodes("/v1/nulle-part"), None);
+        assert_eq!(chemins.methodes("/v1/eleves/"), None);
+    }
+}

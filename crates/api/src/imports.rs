@@ -59,38 +59,57 @@ pub fn au_demarrage(store: &Store) -> Result<usize, ApiError> {
 /// Un import : son état, son avancement et ses décomptes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImportVue {
+    /// Identifiant de l'import.
     #[schema(example = "0193a5f0-7c1e-7d3a-9b2e-4f5a6b7c8d9e")]
     pub id: Uuid,
     /// Format du fichier envoyé.
-    #[schema(example = "ndjson")]
+    #[schema(example = "ndjson", max_length = 6, pattern = "^(ndjson|csv)$")]
     pub format: String,
     /// Les lignes valides sont appliquées, les autres rejetées (voir `rapport_rejets`).
-    #[schema(example = "partiel")]
+    #[schema(example = "partiel", max_length = 12)]
     pub mode: String,
     /// `en_attente`, `en_cours`, `termine` ou `echoue`.
-    #[schema(example = "en_cours")]
+    #[schema(
+        example = "en_cours",
+        max_length = 10,
+        pattern = "^(en_attente|en_cours|termine|echoue)$"
+    )]
     pub statut: String,
     /// Nombre de lignes de données du fichier, une fois comptées.
-    #[schema(example = 100000)]
+    #[schema(example = 100000, minimum = 0, maximum = 100000000)]
     pub total: Option<i64>,
     /// Lignes traitées (appliquées ou rejetées) ; chaque ligne traitée l'est entièrement.
-    #[schema(example = 40000)]
+    #[schema(example = 40000, minimum = 0, maximum = 100000000)]
     pub traites: i64,
-    #[schema(example = 39990)]
+    /// Lignes créées.
+    #[schema(example = 39990, minimum = 0, maximum = 100000000)]
     pub crees: i64,
-    #[schema(example = 0)]
+    /// Lignes modifiées.
+    #[schema(example = 0, minimum = 0, maximum = 100000000)]
     pub modifies: i64,
-    #[schema(example = 0)]
+    /// Lignes déjà à jour.
+    #[schema(example = 0, minimum = 0, maximum = 100000000)]
     pub inchanges: i64,
-    #[schema(example = 10)]
+    /// Lignes rejetées.
+    #[schema(example = 10, minimum = 0, maximum = 100000000)]
     pub rejetes: i64,
+    /// Réception du fichier.
     pub cree_le: DateTime<Utc>,
+    /// Début du traitement.
     pub debut_le: Option<DateTime<Utc>>,
+    /// Fin du traitement.
     pub fin_le: Option<DateTime<Utc>>,
     /// Pour un import `echoue` : pourquoi, et comment terminer.
+    #[schema(
+        max_length = 2000,
+        example = "le fichier n'est pas en UTF-8 ; réenvoyez-le encodé en UTF-8"
+    )]
     pub erreur: Option<String>,
     /// Chemin du rapport des lignes rejetées (JSON paginé, ou CSV avec `?format=csv`).
-    #[schema(example = "/v1/imports/0193a5f0-7c1e-7d3a-9b2e-4f5a6b7c8d9e/rejets")]
+    #[schema(
+        example = "/v1/imports/0193a5f0-7c1e-7d3a-9b2e-4f5a6b7c8d9e/rejets",
+        max_length = 200
+    )]
     pub rapport_rejets: String,
 }
 
@@ -125,25 +144,34 @@ impl ImportVue {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RejetVue {
     /// Ligne du fichier (à partir de 1 ; en CSV, l'en-tête est la ligne 1).
-    #[schema(example = 42)]
+    #[schema(example = 42, minimum = 1, maximum = 100000000)]
     pub ligne: i64,
     /// Pointeur JSON (RFC 6901) du champ en cause dans l'enregistrement de la ligne
     /// (`{"eleve": …, "inscriptions": […]}`, aussi pour une ligne CSV).
-    #[schema(example = "/eleve/ine")]
+    #[schema(example = "/eleve/ine", max_length = 200)]
     pub pointeur: String,
-    #[schema(example = "ine_cle")]
+    /// Code machine stable de la règle.
+    #[schema(example = "ine_cle", max_length = 100)]
     pub code: String,
-    #[schema(example = "INE « 0494004062N » : la lettre clé devrait être M")]
+    /// Message en français.
+    #[schema(example = "INE « 0494004062N » : la lettre clé devrait être M", max_length = 500)]
     pub message: String,
 }
 
 /// Une page du rapport des rejets, par ligne croissante.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageRejets {
+    /// Les violations de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<RejetVue>,
     /// Curseur de la page suivante ; absent sur la dernière page.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6NDI")]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    #[schema(
+        max_length = 2000,
+        example = "/v1/imports/0193a5f0-7c1e-7d3a-9b2e-4f5a6b7c8d9e/rejets?curseur=djE6NDI"
+    )]
     pub lien_suivant: Option<String>,
 }
 
@@ -153,13 +181,13 @@ pub struct PageRejets {
 pub struct ParametresRejets {
     /// `json` (par défaut, paginé) ou `csv` (rapport complet à télécharger ; aussi avec
     /// `Accept: text/csv`).
-    #[param(value_type = Option<String>, example = "csv")]
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$", max_length = 4, example = "csv")]
     format: Option<String>,
     /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
 }
 
@@ -236,7 +264,7 @@ impl Drop for Televersement {
     tag = "imports",
     operation_id = "lancer_import",
     security(("oauth2" = ["eleves:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même fichier renvoie le même import sans en lancer un second")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même fichier renvoie le même import sans en lancer un second", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
     request_body(
         description = "Le fichier à importer, en NDJSON ou en CSV",
         content(
@@ -247,8 +275,8 @@ impl Drop for Televersement {
     responses(
         (status = 202, description = "Import accepté, traité en arrière-plan", body = ImportVue,
          headers(("Location" = String, description = "Chemin de l'import : /v1/imports/{id}"))),
-        (status = 413, description = "Fichier de plus de 512 Mio", body = Probleme, content_type = "application/problem+json"),
         ErreursMiseAJour,
+        (status = 413, description = "Fichier de plus de 512 Mio", body = Probleme, content_type = "application/problem+json"),
     )
 )]
 #[post("/imports")]

@@ -39,25 +39,32 @@ pub struct ParametresInscriptions {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
     /// `json` (par défaut, paginé) ou `csv` : toute la liste filtrée en un fichier pour tableur
     /// (aussi avec `Accept: text/csv`).
-    #[param(value_type = Option<String>, example = "csv")]
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$", max_length = 4, example = "csv")]
     format: Option<String>,
 }
 
 /// Une page d'inscriptions, dans un ordre stable.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageInscriptions {
+    /// Les inscriptions de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<InscriptionDetaillee>,
     /// Curseur de la page suivante ; absent sur la dernière page.
-    #[schema(example = "djE6MDE5MmQzZTQtNWY2YS03YjhjLTlkMGUtMWYyYTNiNGM1ZDZl")]
+    #[schema(
+        example = "djE6MDE5MmQzZTQtNWY2YS03YjhjLTlkMGUtMWYyYTNiNGM1ZDZl",
+        pattern = r"^[A-Za-z0-9_-]{1,200}$",
+        max_length = 200
+    )]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
     #[schema(
         example = "/v1/inscriptions?commune=75056&limit=100&curseur=djE6MDE5MmQzZTQtNWY2YS03YjhjLTlkMGUtMWYyYTNiNGM1ZDZl"
     )]
+    #[schema(max_length = 2000)]
     pub lien_suivant: Option<String>,
 }
 

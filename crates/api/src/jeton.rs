@@ -280,24 +280,31 @@ pub fn tourner_cles(conn: &mut DbConnection) -> Result<String, StoreError> {
 /// Une clé publique (RFC 8037, OKP Ed25519).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Jwk {
-    #[schema(example = "OKP")]
+    /// Type de clé : `OKP` (RFC 8037).
+    #[schema(example = "OKP", max_length = 3)]
     pub kty: String,
-    #[schema(example = "Ed25519")]
+    /// Courbe : `Ed25519`.
+    #[schema(example = "Ed25519", max_length = 7)]
     pub crv: String,
-    #[schema(example = "EdDSA")]
+    /// Algorithme : `EdDSA`.
+    #[schema(example = "EdDSA", max_length = 5)]
     pub alg: String,
+    /// Usage : `sig` (signature).
     #[serde(rename = "use")]
-    #[schema(example = "sig")]
+    #[schema(example = "sig", max_length = 3)]
     pub utilisation: String,
-    #[schema(example = "q1w2e3r4t5y6")]
+    /// Identifiant de la clé, repris dans l'en-tête `kid` des jetons.
+    #[schema(example = "q1w2e3r4t5y6", max_length = 100)]
     pub kid: String,
     /// Clé publique, base64url.
-    #[schema(example = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")]
+    #[schema(example = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", max_length = 43)]
     pub x: String,
 }
 
 /// Jeu de clés publiques (RFC 7517).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Jwks {
+    /// Les clés qui vérifient les jetons encore valides (en pratique une ou deux).
+    #[schema(max_items = 100)]
     pub keys: Vec<Jwk>,
 }

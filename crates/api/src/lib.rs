@@ -13,6 +13,7 @@ mod changements;
 mod conditionnel;
 mod corps;
 mod docs;
+mod dossiers;
 pub mod ecriture;
 pub mod error;
 pub mod exigences;
@@ -57,6 +58,7 @@ pub struct EtatApp {
     pub store: Store,
     pub trousseau: Arc<jeton::Trousseau>,
     pub exigences: Arc<exigences::Exigences>,
+    pub chemins: Arc<exigences::Chemins>,
     pub partenaires: Arc<acces::CachePartenaires>,
     pub auditeur: auditeur::Auditeur,
     pub limiteur: Arc<limites::Limiteur>,
@@ -73,8 +75,10 @@ impl EtatApp {
         let mut conn = store.connexion()?;
         let trousseau = jeton::Trousseau::ouvrir(&mut conn, config)?;
         drop(conn);
-        let exigences = exigences::Exigences::depuis(&openapi()).map_err(ApiError::Interne)?;
+        let document = openapi();
+        let exigences = exigences::Exigences::depuis(&document).map_err(ApiError::Interne)?;
         Ok(Self {
+            chemins: Arc::new(exigences::Chemins::depuis(&document)),
             auditeur: auditeur::Auditeur::demarrer(store.clone()),
             lecture: store.clone(),
             store,
@@ -169,11 +173,19 @@ pub fn app(
         .app_data(parametres::config_path())
         // Batches of 1,000 records with guardians run to a few MiB.
         .app_data(web::PayloadConfig::new(TAILLE_MAX_CORPS))
+        // The French page first: it answers /docs/ before Swagger UI's own index.
+        .service(web::resource(["/docs/", "/docs/index.html"]).route(web::get().to(docs::page)))
+        .service(web::resource("/docs/onde.css").route(web::get().to(docs::style)))
+        .service(web::resource("/docs/onde.js").route(web::get().to(docs::script)))
         .service(docs::interface(docs::finaliser(api)))
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))
         .wrap(from_fn(conditionnel::middleware))
         .wrap(from_fn(limites::middleware))
         .wrap(from_fn(metriques::middleware))
+        .wrap(
+            actix_web::middleware::ErrorHandlers::new()
+                .handler(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, error::corps_trop_grand),
+        )
         .wrap(from_fn(identifiant_requete::middleware))
 }

@@ -27,6 +27,7 @@ pub const TAILLE_MAX_LOT: usize = 1000;
 /// Ce qu'est devenu un élément du lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "cree")]
 pub enum Resultat {
     /// Élève créé (et ses inscriptions).
     Cree,
@@ -44,13 +45,17 @@ pub enum Resultat {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ResultatElement {
     /// Position de l'élément dans `elements` (à partir de 0).
+    #[schema(minimum = 0, maximum = 999, format = Int32, example = 0)]
     pub index: usize,
+    /// Ce qu'est devenu l'élément.
     pub resultat: Resultat,
     /// Identifiant interne de l'élève.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f")]
     pub eleve_id: Option<Uuid>,
+    /// INE de l'élément, s'il a pu être lu.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0494004062M")]
+    #[schema(example = "0494004062M", max_length = 11)]
     pub ine: Option<String>,
     /// Le problème d'un élément rejeté ; les pointeurs désignent des champs de la requête entière.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,18 +65,30 @@ pub struct ResultatElement {
 /// Décompte des résultats.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Resume {
+    /// Éléments créés.
+    #[schema(minimum = 0, maximum = 1000, format = Int32, example = 2)]
     pub crees: usize,
+    /// Éléments modifiés.
+    #[schema(minimum = 0, maximum = 1000, format = Int32, example = 1)]
     pub modifies: usize,
+    /// Éléments déjà à jour.
+    #[schema(minimum = 0, maximum = 1000, format = Int32, example = 0)]
     pub inchanges: usize,
+    /// Éléments rejetés.
+    #[schema(minimum = 0, maximum = 1000, format = Int32, example = 1)]
     pub rejetes: usize,
 }
 
 /// Réponse à un lot.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReponseLot {
-    #[schema(example = "partiel")]
+    /// Mode du lot : `partiel` ou `tout_ou_rien`.
+    #[schema(example = "partiel", max_length = 12, pattern = "^(partiel|tout_ou_rien)$")]
     pub mode: String,
+    /// Décompte des résultats.
     pub resume: Resume,
+    /// Un résultat par élément, dans l'ordre des éléments.
+    #[schema(max_items = 1000)]
     pub resultats: Vec<ResultatElement>,
 }
 
@@ -219,9 +236,8 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &ElementPousse) -> Result<(
     tag = "eleves",
     operation_id = "pousser_lot_eleves",
     security(("oauth2" = ["eleves:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet")),
-    request_body(content = Object, content_type = "application/json",
-        description = "`{\"mode\": \"partiel\" | \"tout_ou_rien\", \"elements\": [{\"eleve\": {dossier avec ine}, \"inscriptions\": [{uai, annee_scolaire, niveau, classe?, dispositif?, statut?, admission_provisoire?, date_inscription?, date_admission?}]}]}`"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    request_body(content = crate::dossiers::DemandeLot, content_type = "application/json", description = "Le lot : son mode et ses éléments (dossier de l'élève avec son INE, et ses inscriptions)."),
     responses(
         (status = 200, description = "Un résultat par élément", body = ReponseLot),
         ErreursMiseAJour,

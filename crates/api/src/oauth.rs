@@ -18,15 +18,16 @@ use crate::{secrets, ApiError, EtatApp};
 #[allow(dead_code)]
 pub struct DemandeJeton {
     /// Toujours `client_credentials`.
-    #[schema(example = "client_credentials")]
+    #[schema(example = "client_credentials", max_length = 18, pattern = "^client_credentials$")]
     grant_type: String,
     /// Identifiant du client (ou en HTTP Basic).
-    #[schema(example = "onde_k3J9xQ2m7VbL1pZa")]
+    #[schema(example = "onde_k3J9xQ2m7VbL1pZa", max_length = 100)]
     client_id: Option<String>,
     /// Secret du client (ou en HTTP Basic).
+    #[schema(max_length = 200, example = "w2Y1c0Zx8hQm3rKp9VtLb7NdE4aJ6sGfTyUiOoPq1Zc")]
     client_secret: Option<String>,
     /// Scopes demandés, séparés par des espaces ; par défaut tous ceux du partenaire.
-    #[schema(example = "ecoles:read inscriptions:read")]
+    #[schema(example = "ecoles:read inscriptions:read", max_length = 200)]
     scope: Option<String>,
 }
 
@@ -34,14 +35,19 @@ pub struct DemandeJeton {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReponseJeton {
     /// JWT signé EdDSA, à présenter en `Authorization: Bearer`.
+    #[schema(
+        max_length = 4000,
+        example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSIsImtpZCI6InExdzJlM3I0dDV5NiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl"
+    )]
     pub access_token: String,
-    #[schema(example = "Bearer")]
+    /// Toujours `Bearer`.
+    #[schema(example = "Bearer", max_length = 6, pattern = "^Bearer$")]
     pub token_type: String,
     /// Durée de validité en secondes.
-    #[schema(example = 600)]
+    #[schema(example = 600, minimum = 1, maximum = 86400, format = Int32)]
     pub expires_in: u64,
     /// Scopes accordés, séparés par des espaces.
-    #[schema(example = "ecoles:read inscriptions:read")]
+    #[schema(example = "ecoles:read inscriptions:read", max_length = 200)]
     pub scope: String,
 }
 
@@ -49,9 +55,10 @@ pub struct ReponseJeton {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErreurOAuth {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type` ou `invalid_scope`.
-    #[schema(example = "invalid_scope")]
+    #[schema(example = "invalid_scope", max_length = 30)]
     pub error: String,
-    #[schema(example = "scope « admin » non détenu par ce partenaire")]
+    /// Explication en français.
+    #[schema(example = "scope « admin » non détenu par ce partenaire", max_length = 500)]
     pub error_description: String,
 }
 
@@ -138,7 +145,7 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
 #[utoipa::path(
     tag = "authentification",
     operation_id = "obtenir_jeton",
-    request_body(content = DemandeJeton, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = DemandeJeton, content_type = "application/x-www-form-urlencoded", description = "Formulaire OAuth 2.0 ; `client_id` et `client_secret` peuvent aussi venir de l'en-tête HTTP Basic."),
     responses(
         (status = 200, description = "Jeton délivré", body = ReponseJeton),
         (status = 400, description = "Demande invalide (`invalid_request`, `unsupported_grant_type`, `invalid_scope`)", body = ErreurOAuth),

@@ -34,6 +34,9 @@ pub const CHEVAUCHEMENT_PAR_DEFAUT_HEURES: u32 = 24;
 /// Longest overlap: beyond a month the old secret is effectively not rotated.
 pub const CHEVAUCHEMENT_MAX_HEURES: u32 = 720;
 const LIBELLE_MAX: usize = 200;
+/// Most entries in each list of a definition (communes, UAIs, mandates): far above any real
+/// perimeter, low enough that one request cannot make the gateway parse an unbounded list.
+pub const PERIMETRE_MAX: usize = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Request bodies
@@ -53,6 +56,7 @@ pub struct CibleDemande {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MandatDemande {
+    /// Pour le compte de qui l'éditeur agit.
     #[schema(value_type = CibleMandat)]
     pub cible: CibleDemande,
     /// Libellé libre, 200 caractères au plus.
@@ -101,21 +105,23 @@ pub struct NouveauPartenaire {
     #[schema(value_type = TypePartenaire)]
     pub type_partenaire: String,
     /// Scopes détenus, parmi ceux que le type permet.
-    #[schema(value_type = Vec<Scope>)]
+    #[schema(value_type = Vec<Scope>, max_items = 6, example = json!(["ecoles:read", "inscriptions:read"]))]
     pub scopes: Vec<String>,
     /// Communes d'une mairie (codes INSEE).
     #[serde(default)]
-    #[schema(value_type = Vec<CodeInsee>)]
+    #[schema(value_type = Vec<CodeInsee>, max_items = 10000, example = json!(["69123"]))]
     pub communes: Vec<String>,
     /// Écoles d'une école privée (UAI).
     #[serde(default)]
-    #[schema(value_type = Vec<Uai>)]
+    #[schema(value_type = Vec<Uai>, max_items = 10000, example = json!(["0690001A"]))]
     pub uais: Vec<String>,
     /// Mandats d'un éditeur.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub mandats: Vec<MandatDemande>,
     /// Faux pour créer le partenaire suspendu ; vrai par défaut.
     #[serde(default = "vrai")]
+    #[schema(example = true)]
     pub actif: bool,
 }
 
@@ -148,17 +154,22 @@ pub struct DefinitionPartenaire {
     pub nom: String,
     /// Scopes détenus, parmi ceux que le type permet. Un scope retiré cesse d'agir dès la
     /// requête suivante, même avec un jeton déjà délivré.
-    #[schema(value_type = Vec<Scope>)]
+    #[schema(value_type = Vec<Scope>, max_items = 6, example = json!(["ecoles:read", "inscriptions:read"]))]
     pub scopes: Vec<String>,
+    /// Communes d'une mairie (codes INSEE).
     #[serde(default)]
-    #[schema(value_type = Vec<CodeInsee>)]
+    #[schema(value_type = Vec<CodeInsee>, max_items = 10000, example = json!(["69123"]))]
     pub communes: Vec<String>,
+    /// Écoles d'une école privée (UAI).
     #[serde(default)]
-    #[schema(value_type = Vec<Uai>)]
+    #[schema(value_type = Vec<Uai>, max_items = 10000, example = json!(["0690001A"]))]
     pub uais: Vec<String>,
+    /// Mandats d'un éditeur.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub mandats: Vec<MandatDemande>,
     /// Faux : partenaire suspendu (ses jetons sont refusés) ; vrai : actif.
+    #[schema(example = true)]
     pub actif: bool,
 }
 
@@ -180,7 +191,7 @@ impl From<&Partenaire> for DefinitionPartenaire {
 #[serde(deny_unknown_fields)]
 pub struct DemandeRotation {
     /// Client dont le secret change ; facultatif quand le partenaire n'a qu'un client actif.
-    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4", max_length = 100)]
     pub client_id: Option<String>,
     /// Heures pendant lesquelles l'ancien secret reste accepté (0 à 720 ; 24 par défaut).
     /// 0 le refuse immédiatement : c'est le choix après une fuite.
@@ -195,33 +206,50 @@ pub struct DemandeRotation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ResumePartenaire {
     /// Identifiant du partenaire (sujet `sub` de ses jetons).
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d70")]
     pub id: Uuid,
-    #[schema(example = "Mairie de Lyon")]
+    /// Nom affiché.
+    #[schema(example = "Mairie de Lyon", max_length = 200)]
     pub nom: String,
+    /// Type de partenaire.
     #[serde(rename = "type")]
     pub type_partenaire: TypePartenaire,
+    /// Scopes détenus.
+    #[schema(max_items = 6, example = json!(["ecoles:read", "inscriptions:read"]))]
     pub scopes: Vec<Scope>,
+    /// Communes d'une mairie (codes INSEE).
+    #[schema(max_items = 10000, example = json!(["69123"]))]
     pub communes: Vec<CodeInsee>,
+    /// Écoles d'une école privée (UAI).
+    #[schema(max_items = 10000, example = json!([]))]
     pub uais: Vec<Uai>,
+    /// Mandats d'un éditeur.
+    #[schema(max_items = 10000, example = json!([]))]
     pub mandats: Vec<Mandat>,
     /// Faux : partenaire suspendu ou révoqué, ses jetons sont refusés.
+    #[schema(example = true)]
     pub actif: bool,
+    /// Création du partenaire.
     pub cree_le: DateTime<Utc>,
+    /// Dernière modification.
     pub modifie_le: DateTime<Utc>,
     /// Augmente à chaque modification (définition, secret, révocation).
-    #[schema(example = 3)]
+    #[schema(example = 3, minimum = 1, maximum = 2147483647)]
     pub version: i64,
 }
 
 /// Un client OAuth d'un partenaire. Ni le secret ni son empreinte ne sont jamais exposés.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FicheClient {
-    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    /// Identifiant du client OAuth.
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4", max_length = 100)]
     pub client_id: String,
+    /// Création du client.
     pub cree_le: DateTime<Utc>,
     /// Date de révocation ; absente pour un client en service.
     pub revoque_le: Option<DateTime<Utc>>,
     /// Vrai tant que le secret précédent une rotation est encore accepté.
+    #[schema(example = false)]
     pub ancien_secret_valide: bool,
     /// Fin d'acceptation du secret précédent, s'il est encore accepté.
     pub ancien_secret_valide_jusqua: Option<DateTime<Utc>>,
@@ -233,7 +261,10 @@ pub struct FichePartenaire {
     #[serde(flatten)]
     pub partenaire: ResumePartenaire,
     /// Vrai après une révocation : définitive, tous ses clients sont révoqués.
+    #[schema(example = false)]
     pub revoque: bool,
+    /// Les clients OAuth du partenaire.
+    #[schema(max_items = 100)]
     pub clients: Vec<FicheClient>,
 }
 
@@ -241,25 +272,31 @@ pub struct FichePartenaire {
 /// empreinte argon2 est conservée.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Identifiants {
-    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    /// Identifiant du client, à donner en `client_id` (ou en HTTP Basic).
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4", max_length = 100)]
     pub client_id: String,
-    #[schema(example = "w2Y1c0Zx8hQm3rKp9VtLb7NdE4aJ6sGfTyUiOoPq1Zc")]
+    /// Secret du client, montré cette seule fois.
+    #[schema(example = "w2Y1c0Zx8hQm3rKp9VtLb7NdE4aJ6sGfTyUiOoPq1Zc", max_length = 200)]
     pub client_secret: String,
 }
 
 /// Le partenaire créé et les identifiants de son premier client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PartenaireCree {
+    /// Le partenaire créé.
     pub partenaire: FichePartenaire,
+    /// Les identifiants de son premier client.
     pub identifiants: Identifiants,
 }
 
 /// Le nouveau secret d'un client, montré une seule fois.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NouveauSecret {
-    #[schema(example = "onde_Zm9vYmFyYmF6cXV4")]
+    /// Identifiant du client.
+    #[schema(example = "onde_Zm9vYmFyYmF6cXV4", max_length = 100)]
     pub client_id: String,
-    #[schema(example = "w2Y1c0Zx8hQm3rKp9VtLb7NdE4aJ6sGfTyUiOoPq1Zc")]
+    /// Le nouveau secret, montré cette seule fois.
+    #[schema(example = "w2Y1c0Zx8hQm3rKp9VtLb7NdE4aJ6sGfTyUiOoPq1Zc", max_length = 200)]
     pub client_secret: String,
     /// Jusqu'à quand l'ancien secret reste accepté ; absent s'il est refusé dès maintenant.
     pub ancien_secret_valide_jusqua: Option<DateTime<Utc>>,
@@ -268,10 +305,17 @@ pub struct NouveauSecret {
 /// Une page de partenaires, par date de création.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PagePartenaires {
+    /// Les partenaires de la page, 1000 au plus (`limit`).
+    #[schema(max_items = 1000)]
     pub elements: Vec<ResumePartenaire>,
     /// Curseur de la page suivante ; absent sur la dernière page.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDE5MmQzZTQ")]
     pub curseur_suivant: Option<String>,
     /// Chemin de la page suivante (aussi dans l'en-tête `Link`) ; absent sur la dernière page.
+    #[schema(
+        max_length = 2000,
+        example = "/v1/admin/partenaires?limit=100&curseur=djE6MDE5MmQzZTQ"
+    )]
     pub lien_suivant: Option<String>,
 }
 
@@ -338,6 +382,20 @@ fn construire(
     mut violations: Vec<Violation>,
     d: &DefinitionPartenaire,
 ) -> Result<Partenaire, ApiError> {
+    for (champ, n, max) in [
+        ("scopes", d.scopes.len(), Scope::TOUS.len()),
+        ("communes", d.communes.len(), PERIMETRE_MAX),
+        ("uais", d.uais.len(), PERIMETRE_MAX),
+        ("mandats", d.mandats.len(), PERIMETRE_MAX),
+    ] {
+        if n > max {
+            return Err(ApiError::NonConforme(vec![violation(
+                format!("/{champ}"),
+                "liste_trop_longue",
+                format!("« {champ} » a {max} éléments au plus ({n} reçus)"),
+            )]));
+        }
+    }
     let mut lire = |pointeur: String, e: DomainError| violations.push(violation(pointeur, e.code(), e.to_string()));
     let mut scopes = Vec::new();
     for (i, s) in d.scopes.iter().enumerate() {
@@ -944,13 +1002,13 @@ pub struct ParametresPartenaires {
     #[param(value_type = Option<TypePartenaire>)]
     type_partenaire: Option<String>,
     /// `true` : partenaires actifs seulement ; `false` : suspendus ou révoqués seulement.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     actif: Option<String>,
     /// Nombre maximal d'éléments de la page (1 à 1000 ; 100 par défaut).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
     limit: Option<String>,
     /// Curseur opaque de la page suivante, repris de `curseur_suivant`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,200}$", max_length = 200, example = "djE6MDc1MDY1NUU")]
     curseur: Option<String>,
 }
 
@@ -1017,7 +1075,7 @@ pub async fn lister_http(
 #[utoipa::path(
     tag = "admin",
     operation_id = "creer_partenaire",
-    request_body(content = NouveauPartenaire, content_type = "application/json"),
+    request_body(content = NouveauPartenaire, content_type = "application/json", description = "Le partenaire à créer."),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 201, description = "Partenaire créé ; identifiants à conserver maintenant", body = PartenaireCree,
@@ -1092,7 +1150,7 @@ pub async fn montrer_http(
     tag = "admin",
     operation_id = "remplacer_partenaire",
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
-    request_body(content = DefinitionPartenaire, content_type = "application/json"),
+    request_body(content = DefinitionPartenaire, content_type = "application/json", description = "La nouvelle définition complète."),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Le partenaire modifié", body = FichePartenaire,
@@ -1125,7 +1183,8 @@ pub async fn remplacer_http(
     tag = "admin",
     operation_id = "modifier_partenaire",
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
-    request_body(content = serde_json::Value, content_type = "application/merge-patch+json",
+    request_body(content = Object, content_type = "application/merge-patch+json",
+                 description = "Correctif JSON (RFC 7396) de la définition : les champs de `DefinitionPartenaire` à changer.",
                  example = json!({"communes": ["69123", "69266"]})),
     security(("oauth2" = ["admin"])),
     responses(
@@ -1161,7 +1220,7 @@ pub async fn modifier_http(
     tag = "admin",
     operation_id = "changer_secret_partenaire",
     params(("id" = Uuid, Path, description = "Identifiant du partenaire")),
-    request_body(content = Option<DemandeRotation>, content_type = "application/json"),
+    request_body(content = Option<DemandeRotation>, content_type = "application/json", description = "Facultatif : le client visé et la durée de chevauchement."),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Le nouveau secret, à conserver maintenant", body = NouveauSecret),
@@ -1233,6 +1292,19 @@ mod tests {
             Err(ApiError::NonConforme(v)) => v.into_iter().map(|v| (v.pointer.unwrap_or_default(), v.code)).collect(),
             autre => panic!("422 attendu : {autre:?}"),
         }
+    }
+
+    #[test]
+    fn listes_bornees() {
+        // The OpenAPI document declares maxItems on these lists; the server enforces them.
+        let mut d = definition("Mairie");
+        d.communes = vec!["75056".into(); PERIMETRE_MAX + 1];
+        let v = violations(construire(Uuid::nil(), Some(TypePartenaire::Mairie), Vec::new(), &d));
+        assert_eq!(v, vec![("/communes".into(), "liste_trop_longue".into())]);
+        let mut d = definition("Mairie");
+        d.scopes = vec!["ecoles:read".into(); 7];
+        let v = violations(construire(Uuid::nil(), Some(TypePartenaire::Mairie), Vec::new(), &d));
+        assert_eq!(v, vec![("/scopes".into(), "liste_trop_longue".into())]);
     }
 
     #[test]

@@ -8,23 +8,23 @@ use utoipa::ToSchema;
 pub struct Probleme {
     /// URI relative identifiant le type de problème.
     #[serde(rename = "type")]
-    #[schema(example = "/problemes/parametre_invalide")]
+    #[schema(example = "/problemes/parametre_invalide", max_length = 100)]
     pub type_probleme: String,
     /// Résumé du type de problème.
-    #[schema(example = "Paramètre invalide")]
+    #[schema(example = "Paramètre invalide", max_length = 200)]
     pub title: String,
     /// Code de statut HTTP.
-    #[schema(example = 400)]
+    #[schema(example = 400, minimum = 400, maximum = 599)]
     pub status: u16,
     /// Explication propre à cette occurrence.
-    #[schema(example = "La requête contient 1 paramètre invalide.")]
+    #[schema(example = "La requête contient 1 paramètre invalide.", max_length = 2000)]
     pub detail: String,
     /// Identifiant de la requête (identique à l'en-tête `X-Request-Id`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")]
+    #[schema(example = "urn:uuid:0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e", max_length = 100)]
     pub instance: Option<String>,
     /// Code machine stable.
-    #[schema(example = "parametre_invalide")]
+    #[schema(example = "parametre_invalide", max_length = 100)]
     pub code: String,
     /// Pour un élève en doublon : l'élève déjà connu.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,24 +34,48 @@ pub struct Probleme {
     pub statut_actuel: Option<onde_domain::StatutInscription>,
     /// … et les statuts vers lesquels elle peut passer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 6, example = json!(["admis_definitif", "radie"]))]
     pub transitions_autorisees: Option<Vec<onde_domain::StatutInscription>>,
     /// Pour un lot refusé en mode `tout_ou_rien` : le résultat de chaque élément.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(schema_with = schema_resultats)]
     pub resultats: Option<serde_json::Value>,
-    /// Chaque violation constatée, quand il y en a plusieurs possibles.
+    /// Chaque violation constatée, quand il y en a plusieurs possibles : les 100 premières
+    /// (`detail` donne leur nombre).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 100)]
     pub erreurs: Vec<Violation>,
+}
+
+/// `resultats`: the items' results of a refused batch (`ResultatElement`, described by reference:
+/// a typed field would make `Probleme` and `ResultatElement` contain each other).
+fn schema_resultats() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(ObjectBuilder::new().schema_type(Type::Object))
+        .max_items(Some(crate::lots::TAILLE_MAX_LOT))
+        .description(Some(
+            "Pour un lot refusé en mode `tout_ou_rien` : le résultat de chaque élément (voir `ResultatElement`).",
+        ))
+        .examples([serde_json::json!([
+            {"index": 0, "resultat": "annule", "ine": "0494004062M"},
+            {"index": 1, "resultat": "rejete", "ine": "0494004063N", "probleme": {
+                "type": "/problemes/contenu_invalide", "title": "Contenu refusé", "status": 422,
+                "detail": "INE « 0494004063N » : la lettre clé devrait être P", "code": "contenu_invalide"}}
+        ])])
+        .build()
 }
 
 /// L'élève déjà connu qu'une création aurait dupliqué.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Candidat {
     /// Identifiant interne de l'élève existant.
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f")]
     pub id: uuid::Uuid,
     /// Son INE, s'il en a un.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0494004062M")]
+    #[schema(example = "0494004062M", max_length = 11)]
     pub ine: Option<String>,
 }
 
@@ -60,17 +84,20 @@ pub struct Candidat {
 pub struct Violation {
     /// Pointeur JSON (RFC 6901) vers le champ du corps en cause.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "/eleve/ine")]
+    #[schema(example = "/eleve/ine", max_length = 200)]
     pub pointer: Option<String>,
     /// Nom du paramètre de chemin ou de requête en cause.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "uai")]
+    #[schema(example = "uai", max_length = 100)]
     pub parametre: Option<String>,
     /// Code machine stable de la règle.
-    #[schema(example = "uai_cle")]
+    #[schema(example = "uai_cle", max_length = 100)]
     pub code: String,
     /// Message en français.
-    #[schema(example = "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)")]
+    #[schema(
+        example = "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)",
+        max_length = 500
+    )]
     pub message: String,
 }
 
@@ -98,6 +125,9 @@ pub enum ErreursLecture {
     /// Le jeton ne porte pas le scope requis (`insufficient_scope`), ou mandat non détenu.
     #[response(status = 403, content_type = "application/problem+json")]
     Interdit(Probleme),
+    /// Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Interne(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
@@ -119,6 +149,9 @@ pub enum ErreursRessource {
     /// La ressource n'existe pas, ou est hors du périmètre de l'appelant (les deux cas sont indiscernables).
     #[response(status = 404, content_type = "application/problem+json")]
     Introuvable(Probleme),
+    /// Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Interne(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),
@@ -154,6 +187,12 @@ pub enum ErreursMiseAJour {
     /// `Idempotency-Key` déjà utilisée pour une autre requête.
     #[response(status = 422, content_type = "application/problem+json")]
     NonConforme(Probleme),
+    /// Corps de plus de 8 Mio.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TropGrand(Probleme),
+    /// Erreur inattendue, journalisée avec l'identifiant de la requête (`instance`).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Interne(Probleme),
     /// Base de données momentanément indisponible ; réessayer après `Retry-After` secondes.
     #[response(status = 503, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes")))]
     Indisponible(Probleme),

@@ -11,7 +11,8 @@ use crate::{ApiError, EtatApp};
 /// État d'une sonde.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EtatSante {
-    #[schema(example = "ok")]
+    /// `ok` quand la sonde réussit.
+    #[schema(example = "ok", max_length = 20)]
     pub statut: String,
 }
 

@@ -19,25 +19,34 @@ use crate::auditeur::Auditeur;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EleveVue {
     /// Identifiant interne stable de l'élève.
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f")]
     pub id: Uuid,
     /// Absent hors profil, ou tant que l'élève est en attente d'INE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ine: Option<Ine>,
+    /// Nom de famille (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Dupont-Lefèvre")]
+    #[schema(example = "Dupont-Lefèvre", max_length = 100)]
     pub nom: Option<String>,
+    /// Prénoms, du premier au troisième (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prenoms: Option<Prenoms>,
+    /// Sexe (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sexe: Option<Sexe>,
+    /// Date de naissance (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2020-04-02")]
     pub date_naissance: Option<NaiveDate>,
     /// Commune de naissance, ou pays (99xxx) pour une naissance à l'étranger.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lieu_naissance: Option<CodeInsee>,
+    /// Adresse de résidence (profil « adresse »).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adresse: Option<Adresse>,
+    /// Responsables légaux (profil « responsables »), quatre au plus.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 4)]
     pub responsables: Option<Vec<ResponsableVue>>,
 }
 
@@ -46,38 +55,53 @@ pub struct EleveVue {
 pub struct ResponsableVue {
     /// Identifiant interne du responsable (partagé entre frères et sœurs).
     pub id: Uuid,
-    #[schema(example = "Martin")]
+    /// Nom de famille.
+    #[schema(example = "Martin", max_length = 100)]
     pub nom: String,
-    #[schema(example = "Sophie")]
+    /// Prénom.
+    #[schema(example = "Sophie", max_length = 100)]
     pub prenom: String,
+    /// Lien avec l'élève.
     pub lien: LienResponsable,
     /// Exerce l'autorité parentale.
+    #[schema(example = true)]
     pub autorite_parentale: bool,
+    /// Téléphone (profil « contacts des responsables »).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0612345678")]
+    #[schema(example = "0612345678", max_length = 16)]
     pub telephone: Option<String>,
+    /// Adresse électronique (profil « contacts des responsables »).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "sophie.martin@example.fr")]
+    #[schema(example = "sophie.martin@example.fr", max_length = 254)]
     pub courriel: Option<String>,
+    /// Adresse postale (profil « contacts des responsables »).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "12 rue de la République, 75011 Paris")]
+    #[schema(example = "12 rue de la République, 75011 Paris", max_length = 300)]
     pub adresse: Option<String>,
 }
 
 /// L'identité d'un élève dans une liste, limitée au profil de l'appelant.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ResumeEleveVue {
+    /// Identifiant interne stable de l'élève.
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f")]
     pub id: Uuid,
+    /// INE ; absent hors profil ou tant que l'élève est en attente d'INE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ine: Option<Ine>,
+    /// Nom de famille (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Dupont-Lefèvre")]
+    #[schema(example = "Dupont-Lefèvre", max_length = 100)]
     pub nom: Option<String>,
+    /// Prénoms (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prenoms: Option<Prenoms>,
+    /// Sexe (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sexe: Option<Sexe>,
+    /// Date de naissance (profil « identité »).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2020-04-02")]
     pub date_naissance: Option<NaiveDate>,
 }
 
@@ -86,6 +110,7 @@ pub struct ResumeEleveVue {
 pub struct InscriptionDetaillee {
     #[serde(flatten)]
     pub inscription: Inscription,
+    /// L'élève inscrit, limité au profil de données de l'appelant.
     pub eleve: ResumeEleveVue,
 }
 

@@ -28,18 +28,25 @@ use crate::{ApiError, EtatApp};
 #[allow(dead_code)]
 pub struct DemandeInscription {
     /// Identifiant interne d'un élève existant (exclusif de `eleve`).
+    #[schema(example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6f")]
     eleve_id: Option<Uuid>,
     /// Dossier d'un nouvel élève, créé dans la même transaction (exclusif de `eleve_id`).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::dossiers::DossierEleve>)]
     eleve: Option<Value>,
+    /// École d'inscription.
     uai: Uai,
+    /// Année scolaire.
     annee_scolaire: AnneeScolaire,
+    /// Niveau.
     niveau: Niveau,
+    /// Classe (libellé libre).
     #[schema(example = "CP-A", max_length = 50)]
     classe: Option<String>,
+    /// Dispositif particulier (ex. ULIS).
     #[schema(example = "ULIS", max_length = 50)]
     dispositif: Option<String>,
     /// Par défaut : aujourd'hui.
+    #[schema(example = "2026-06-02")]
     date_inscription: Option<NaiveDate>,
 }
 
@@ -222,8 +229,8 @@ fn reponse_inscription(
     tag = "inscriptions",
     operation_id = "creer_inscription",
     security(("oauth2" = ["inscriptions:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet")),
-    request_body(content = DemandeInscription, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    request_body(content = DemandeInscription, content_type = "application/json", description = "L'inscription demandée : un élève existant (`eleve_id`) ou le dossier d'un nouvel élève (`eleve`)."),
     responses(
         (status = 201, description = "Inscription créée", body = InscriptionDetaillee,
          headers(("Location" = String, description = "Chemin de l'inscription"), ("ETag" = String, description = "Version"))),
@@ -458,8 +465,10 @@ async fn appliquer(
 #[allow(dead_code)]
 pub struct DemandeAdmission {
     /// Admission provisoire (pièces manquantes : la famille a 3 mois pour les fournir).
+    #[schema(example = false)]
     provisoire: Option<bool>,
     /// Par défaut : aujourd'hui.
+    #[schema(example = "2026-09-01")]
     date: Option<NaiveDate>,
 }
 
@@ -468,6 +477,7 @@ pub struct DemandeAdmission {
 #[allow(dead_code)]
 pub struct DemandeAdmissionDefinitive {
     /// Par défaut : la date d'admission déjà connue, sinon aujourd'hui.
+    #[schema(example = "2026-10-01")]
     date: Option<NaiveDate>,
 }
 
@@ -475,9 +485,11 @@ pub struct DemandeAdmissionDefinitive {
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct DemandeRadiation {
+    /// Date de la radiation.
+    #[schema(example = "2027-02-15")]
     date: NaiveDate,
     /// Motif (1 à 100 caractères), ex. `demenagement`.
-    #[schema(example = "demenagement", max_length = 100)]
+    #[schema(example = "demenagement", max_length = 100, min_length = 1)]
     motif: String,
 }
 
@@ -485,8 +497,10 @@ pub struct DemandeRadiation {
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct DemandeChangementEcole {
+    /// Nouvelle école.
     uai: Uai,
     /// Date de la radiation et de la nouvelle inscription ; par défaut aujourd'hui.
+    #[schema(example = "2027-01-04")]
     date: Option<NaiveDate>,
 }
 
@@ -494,6 +508,7 @@ pub struct DemandeChangementEcole {
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct DemandeChangementNiveau {
+    /// Nouveau niveau.
     niveau: Niveau,
 }
 
@@ -508,10 +523,10 @@ macro_rules! operation {
             security(("oauth2" = ["inscriptions:write"])),
             params(
                 ("id" = Uuid, Path, description = "Identifiant de l'inscription"),
-                ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis"),
-                ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet"),
+                ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
+                ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"),
             ),
-            request_body(content = $corps, content_type = "application/json"),
+            request_body(content = Option<$corps>, content_type = "application/json", description = "Les paramètres de l'opération ; un corps vide vaut `{}`."),
             responses(
                 (status = $statut, description = "L'inscription après l'opération", body = InscriptionDetaillee,
                  headers(("ETag" = String, description = "Nouvelle version"))),
@@ -546,7 +561,7 @@ operation!(
     "/inscriptions/{id}/admissibilite",
     Operation::Admissibilite,
     "mettre_en_admissibilite",
-    Object,
+    crate::dossiers::DemandeAdmissibilite,
     "Mettre en admissibilité",
     "La direction diffère l'admission : une inscription `inscrit` passe au statut `admissibilite`. Corps vide ou `{}`.",
     200

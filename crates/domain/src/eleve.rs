@@ -63,11 +63,15 @@ impl<'de> Deserialize<'de> for Prenoms {
 /// Postal address of residence; `commune` is the INSEE code of the commune of residence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "Adresse de résidence de l'élève.")]
 pub struct Adresse {
-    #[schema(example = "12 rue de la République")]
+    /// Numéro et voie.
+    #[schema(example = "12 rue de la République", max_length = 200)]
     pub voie: String,
-    #[schema(example = "75011", pattern = r"^[0-9]{5}$")]
+    /// Code postal (5 chiffres).
+    #[schema(example = "75011", pattern = r"^[0-9]{5}$", max_length = 5)]
     pub code_postal: String,
+    /// Commune de résidence (code INSEE, pas le code postal).
     pub commune: CodeInsee,
 }
 
@@ -75,10 +79,11 @@ pub struct Adresse {
 /// d'INE"); `id` is the gateway's stable internal identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "Un élève et ses responsables légaux.")]
 pub struct Eleve {
     pub id: Uuid,
     pub ine: Option<Ine>,
-    #[schema(example = "Dupont-Lefèvre")]
+    #[schema(example = "Dupont-Lefèvre", max_length = 100)]
     pub nom: String,
     pub prenoms: Prenoms,
     pub sexe: Sexe,
@@ -92,10 +97,11 @@ pub struct Eleve {
 /// The identity part of a pupil that lists carry (no address, no guardians).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "L'identité d'un élève dans une liste.")]
 pub struct ResumeEleve {
     pub id: Uuid,
     pub ine: Option<Ine>,
-    #[schema(example = "Dupont-Lefèvre")]
+    #[schema(example = "Dupont-Lefèvre", max_length = 100)]
     pub nom: String,
     pub prenoms: Prenoms,
     pub sexe: Sexe,

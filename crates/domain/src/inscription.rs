@@ -11,6 +11,10 @@ use crate::{AnneeScolaire, DomainError, Niveau, Uai};
 /// not a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Statut d'une inscription : en_attente → inscrit → (admissibilite →) admis → admis_definitif ; radie depuis tout statut actif. L'admission provisoire est un indicateur du statut admis.",
+    example = "admis"
+)]
 pub enum StatutInscription {
     /// Demandée en mairie, pas encore affectée.
     EnAttente,
@@ -93,28 +97,43 @@ impl std::fmt::Display for StatutInscription {
     }
 }
 
-/// An inscription as stored.
+/// An inscription as stored. No `deny_unknown_fields`: the API flattens it into a view that adds
+/// the pupil, and a closed schema (`additionalProperties: false`) would reject that view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[schema(description = "Une inscription d'un élève dans une école pour une année scolaire.")]
 pub struct Inscription {
+    /// Identifiant de l'inscription.
     pub id: Uuid,
     /// Identifiant interne de l'élève.
     pub eleve_id: Uuid,
+    /// École d'inscription.
     pub uai: Uai,
+    /// Année scolaire de l'inscription.
     pub annee_scolaire: AnneeScolaire,
+    /// Niveau de l'élève.
     pub niveau: Niveau,
-    #[schema(example = "CP-A")]
+    /// Classe (libellé libre de l'école).
+    #[schema(example = "CP-A", max_length = 50)]
     pub classe: Option<String>,
     /// Dispositif particulier (ex. ULIS).
-    #[schema(example = "ULIS")]
+    #[schema(example = "ULIS", max_length = 50)]
     pub dispositif: Option<String>,
+    /// Statut de l'inscription.
     pub statut: StatutInscription,
     /// Admission provisoire (pièces manquantes : la famille a 3 mois pour les fournir).
+    #[schema(example = false)]
     pub admission_provisoire: bool,
+    /// Date de l'inscription.
+    #[schema(example = "2026-06-02")]
     pub date_inscription: NaiveDate,
+    /// Date de l'admission, une fois admis.
+    #[schema(example = "2026-09-01")]
     pub date_admission: Option<NaiveDate>,
+    /// Date de la radiation, pour une inscription radiée.
+    #[schema(example = "2027-02-15")]
     pub date_radiation: Option<NaiveDate>,
-    #[schema(example = "demenagement")]
+    /// Motif de la radiation.
+    #[schema(example = "demenagement", max_length = 200)]
     pub motif_radiation: Option<String>,
 }
 

@@ -47,6 +47,8 @@ macro_rules! identifiant_texte {
                 ::utoipa::openapi::ObjectBuilder::new()
                     .schema_type(::utoipa::openapi::schema::Type::String)
                     .pattern(Some($pattern))
+                    .min_length(Some($exemple.len()))
+                    .max_length(Some($exemple.len()))
                     .description(Some($description))
                     .examples([::serde_json::Value::from($exemple)])
                     .into()

@@ -6,6 +6,7 @@ use crate::{AnneeScolaire, DomainError};
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[schema(example = "CP")]
+#[schema(description = "Niveau : TPS, PS, MS, GS (cycle 1, maternelle), CP, CE1, CE2 (cycle 2), CM1, CM2 (cycle 3).")]
 pub enum Niveau {
     /// Toute petite section (under-3s, counted in cycle 1).
     #[serde(rename = "TPS")]

@@ -12,6 +12,10 @@ use crate::{CodeInsee, DomainError, Perimetre, Uai};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Type de partenaire : il fixe la forme du périmètre et le profil de données.",
+    example = "mairie"
+)]
 pub enum TypePartenaire {
     /// Une commune (mairie) ; périmètre : ses communes.
     Mairie,
@@ -65,6 +69,10 @@ impl fmt::Display for TypePartenaire {
 
 /// An operation family a token may be granted (OAuth 2.0 scope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[schema(
+    description = "Scope OAuth 2.0 : une famille d'opérations qu'un jeton peut autoriser.",
+    example = "inscriptions:read"
+)]
 pub enum Scope {
     #[serde(rename = "ecoles:read")]
     EcolesRead,
@@ -187,6 +195,9 @@ impl fmt::Display for Scopes {
 /// Who a mandate of an editor acts for: a mairie (named by its commune) or a school.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "type", content = "code")]
+#[schema(
+    description = "Le mandant d'un éditeur : une mairie (par le code INSEE de sa commune) ou une école (par son UAI)."
+)]
 pub enum CibleMandat {
     /// La mairie de cette commune (code INSEE).
     Commune(CodeInsee),
@@ -294,10 +305,12 @@ impl ProfilDonnees {
 
 /// A mandate given to an editor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(description = "Un mandat confié à un éditeur.")]
 pub struct Mandat {
+    /// Pour le compte de qui l'éditeur agit.
     pub cible: CibleMandat,
     /// Libellé libre (ex. « Mairie de Lyon — logiciel périscolaire »).
-    #[schema(example = "Mairie de Lyon")]
+    #[schema(example = "Mairie de Lyon", max_length = 200)]
     pub libelle: Option<String>,
 }
 

@@ -9,6 +9,9 @@ use crate::dossier::{verifier_age, DossierEleve, Lecture};
 use crate::{AnneeScolaire, Ine, Niveau, StatutInscription, Uai};
 
 pub const CHAMPS_ELEMENT: [&str; 2] = ["eleve", "inscriptions"];
+/// Most inscriptions in one item: one per school year, and a primary schooling spans about
+/// nine; the bound keeps one item's work small whatever is sent.
+pub const INSCRIPTIONS_MAX: usize = 20;
 pub const CHAMPS_INSCRIPTION: [&str; 9] = [
     "uai",
     "annee_scolaire",
@@ -91,6 +94,14 @@ impl ElementPousse {
         let mut inscriptions: Vec<InscriptionPoussee> = Vec::new();
         match o.get("inscriptions") {
             None | Some(Value::Null) => {}
+            Some(Value::Array(liste)) if liste.len() > INSCRIPTIONS_MAX => l.signaler(
+                &format!("{base}/inscriptions"),
+                "trop_d_inscriptions",
+                format!(
+                    "un élément a au plus {INSCRIPTIONS_MAX} inscriptions ({} reçues)",
+                    liste.len()
+                ),
+            ),
             Some(Value::Array(liste)) => {
                 for (j, i) in liste.iter().enumerate() {
                     let b = format!("{base}/inscriptions/{j}");
@@ -207,6 +218,17 @@ mod tests {
         assert!(l.est_vide(), "{:?}", l.manquements);
         let e = e.map(|e| (e.ine.as_str().to_owned(), e.inscriptions.len()));
         assert_eq!(e, Some(("0494004062M".to_owned(), 1)));
+    }
+
+    #[test]
+    fn nombre_d_inscriptions_borne() {
+        let mut v = element();
+        let i = v["inscriptions"][0].clone();
+        v["inscriptions"] = Value::Array(vec![i; INSCRIPTIONS_MAX + 1]);
+        let mut l = Lecture::default();
+        assert!(ElementPousse::lire(&v, "", jour(), &mut l).is_none());
+        let trouves: Vec<(&str, &str)> = l.manquements.iter().map(|m| (m.pointeur.as_str(), m.code)).collect();
+        assert_eq!(trouves, [("/inscriptions", "trop_d_inscriptions")]);
     }
 
     #[test]

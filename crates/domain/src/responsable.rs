@@ -9,6 +9,7 @@ use crate::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "Lien du responsable avec l'élève.", example = "mere")]
 pub enum LienResponsable {
     Mere,
     Pere,
@@ -44,20 +45,28 @@ impl LienResponsable {
 /// A guardian as seen from one pupil.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(description = "Un responsable légal vu depuis un élève.")]
 pub struct Responsable {
     /// Identifiant interne du responsable (partagé entre frères et sœurs).
     pub id: Uuid,
-    #[schema(example = "Martin")]
+    /// Nom de famille.
+    #[schema(example = "Martin", max_length = 100)]
     pub nom: String,
-    #[schema(example = "Sophie")]
+    /// Prénom.
+    #[schema(example = "Sophie", max_length = 100)]
     pub prenom: String,
+    /// Lien avec l'élève.
     pub lien: LienResponsable,
     /// Exerce l'autorité parentale.
+    #[schema(example = true)]
     pub autorite_parentale: bool,
-    #[schema(example = "0612345678")]
+    /// Téléphone (chiffres seuls, ou +indicatif).
+    #[schema(example = "0612345678", max_length = 16)]
     pub telephone: Option<String>,
-    #[schema(example = "sophie.martin@example.fr")]
+    /// Adresse électronique.
+    #[schema(example = "sophie.martin@example.fr", max_length = 254)]
     pub courriel: Option<String>,
-    #[schema(example = "12 rue de la République, 75011 Paris")]
+    /// Adresse postale, si différente de celle de l'élève.
+    #[schema(example = "12 rue de la République, 75011 Paris", max_length = 300)]
     pub adresse: Option<String>,
 }

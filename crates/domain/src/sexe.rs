@@ -3,6 +3,7 @@ use crate::DomainError;
 /// Sex as recorded in the first-degree base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[schema(example = "F")]
+#[schema(description = "Sexe tel qu'enregistré dans la base élèves : M ou F.")]
 pub enum Sexe {
     #[serde(rename = "M")]
     Masculin,

@@ -212,9 +212,18 @@ pub fn parcourir(
     f: &mut dyn FnMut(Enregistrement) -> bool,
 ) -> Result<(), ErreurFichier> {
     let fichier = ouvrir(chemin)?;
+    parcourir_lecteur(BufReader::with_capacity(1 << 20, fichier), format, f)
+}
+
+/// [`parcourir`] on any reader (the fuzz targets read from memory).
+pub fn parcourir_lecteur<R: BufRead>(
+    r: R,
+    format: FormatImport,
+    f: &mut dyn FnMut(Enregistrement) -> bool,
+) -> Result<(), ErreurFichier> {
     match format {
-        FormatImport::Ndjson => parcourir_ndjson(BufReader::with_capacity(1 << 20, fichier), f),
-        FormatImport::Csv => parcourir_csv(BufReader::with_capacity(1 << 20, fichier), f),
+        FormatImport::Ndjson => parcourir_ndjson(r, f),
+        FormatImport::Csv => parcourir_csv(r, f),
     }
 }
 
