@@ -205,6 +205,38 @@ fn serve_demo_de_bout_en_bout() {
     assert!(ids1.last().unwrap() < ids2.first().unwrap(), "la page 2 suit la page 1");
 }
 
+/// `serve` on a free port of loopback with these variables (SQLite in a temporary folder);
+/// waits for its JSON "passerelle prête" line and keeps draining its logs. Returns the
+/// process, its address and the announce line.
+fn serve_avec(dossier: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> (Processus, String, serde_json::Value) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dossier)
+        .env_remove("DATABASE_URL")
+        .env("ONDE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut enfant = Processus(cmd.spawn().unwrap());
+    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
+    let mut annonce = None;
+    for ligne in lignes.by_ref() {
+        let ligne = ligne.unwrap();
+        if ligne.contains("passerelle prête") {
+            annonce = Some(serde_json::from_str::<serde_json::Value>(&ligne).unwrap());
+            break;
+        }
+    }
+    // Keep reading its logs: a closed pipe must not be what the server meets.
+    std::thread::spawn(move || lignes.for_each(drop));
+    let annonce = annonce.expect("démarrage annoncé");
+    let hote = annonce["fields"]["adresse"].as_str().unwrap().to_owned();
+    (enfant, hote, annonce)
+}
+
 /// In-process TLS: a throwaway certificate (openssl), HTTPS answers, plain HTTP does not.
 #[test]
 fn tls_dans_le_processus() {
@@ -229,34 +261,14 @@ fn tls_dans_le_processus() {
         .output()
         .unwrap();
     assert!(genere.status.success(), "{genere:?}");
-    let mut enfant = Processus(
-        Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .current_dir(dossier.path())
-            .env_remove("DATABASE_URL")
-            .env("ONDE__SERVEUR__TLS_CERTIFICAT", &cert)
-            .env("ONDE__SERVEUR__TLS_CLE", &cle)
-            .env("ONDE_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (_enfant, hote, annonce) = serve_avec(
+        dossier.path(),
+        &[
+            ("ONDE__SERVEUR__TLS_CERTIFICAT", cert.as_os_str()),
+            ("ONDE__SERVEUR__TLS_CLE", cle.as_os_str()),
+        ],
     );
-    let mut hote = None;
-    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
-    for ligne in lignes.by_ref() {
-        let ligne = ligne.unwrap();
-        if ligne.contains("passerelle prête") {
-            let v: serde_json::Value = serde_json::from_str(&ligne).unwrap();
-            assert_eq!(v["fields"]["tls"], true, "{ligne}");
-            hote = Some(v["fields"]["adresse"].as_str().unwrap().to_owned());
-            break;
-        }
-    }
-    // Keep reading its logs: a closed pipe must not be what the server meets.
-    std::thread::spawn(move || lignes.for_each(drop));
-    let hote = hote.expect("démarrage annoncé");
+    assert_eq!(annonce["fields"]["tls"], true, "{annonce}");
     // The line comes just before the server accepts: a few tries.
     let mut texte = String::new();
     for _ in 0..50 {
@@ -327,31 +339,13 @@ fn traces_opentelemetry_vers_un_collecteur() {
         }
     });
     let dossier = tempfile::tempdir().unwrap();
-    let mut enfant = Processus(
-        Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .current_dir(dossier.path())
-            .env_remove("DATABASE_URL")
-            .env("ONDE__OPENTELEMETRIE__POINT_DE_COLLECTE", &collecteur)
-            .env("ONDE_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (mut enfant, hote, _) = serve_avec(
+        dossier.path(),
+        &[(
+            "ONDE__OPENTELEMETRIE__POINT_DE_COLLECTE",
+            std::ffi::OsStr::new(&collecteur),
+        )],
     );
-    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
-    let mut hote = None;
-    for ligne in lignes.by_ref() {
-        let ligne = ligne.unwrap();
-        if ligne.contains("passerelle prête") {
-            let v: serde_json::Value = serde_json::from_str(&ligne).unwrap();
-            hote = Some(v["fields"]["adresse"].as_str().unwrap().to_owned());
-            break;
-        }
-    }
-    std::thread::spawn(move || lignes.for_each(drop));
-    let hote = hote.unwrap();
     let mut servies = 0;
     for _ in 0..100 {
         if TcpStream::connect(&hote).is_ok() {
