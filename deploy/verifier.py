@@ -10,6 +10,7 @@ Kubernetes viennent du paquet kubernetes-validate.
 from __future__ import annotations
 
 import pathlib
+import json
 import re
 import sys
 
@@ -84,7 +85,8 @@ def constante(motif: str) -> int | None:
     return valeur
 
 
-DELAI_ARRET = constante(r"\.shutdown_timeout\(\s*([\d_]+)\s*\)")
+# Default drain time of `serve` (serveur.arret_gracieux_s in src/config.rs).
+DELAI_ARRET = constante(r"arret_gracieux_s:\s*([\d_]+),")
 TAILLE_MAX_CORPS = constante(r"TAILLE_MAX_CORPS\s*:\s*usize\s*=\s*([\d_ *]+);")
 TAILLE_MAX_IMPORT = constante(r"TAILLE_MAX_IMPORT\s*:\s*u64\s*=\s*([\d_ *]+);")
 
@@ -511,10 +513,26 @@ def nginx() -> None:
     verifier("nginx : TLS 1.2/1.3, HSTS, en-têtes transmis, limites de corps alignées sur le code", problemes)
 
 
+def grafana() -> None:
+    """The dashboard parses and every metric it queries is one the gateway exports."""
+    chemin = RACINE / "deploy" / "grafana" / "onde-echanges.json"
+    tableau = json.loads(chemin.read_text(encoding="utf-8"))
+    metriques = (RACINE / "crates" / "api" / "src" / "metriques.rs").read_text(encoding="utf-8")
+    problemes = []
+    requetes = [t["expr"] for p in tableau.get("panels", []) for t in p.get("targets", [])]
+    if not requetes:
+        problemes.append("aucune requête dans le tableau de bord")
+    for nom in sorted({n for e in requetes for n in re.findall(r"onde_[a-z_]+", e)}):
+        court = re.sub(r"_(bucket|sum|count)$", "", nom)[len("onde_"):]
+        if f'"{court}"' not in metriques and not court.startswith("process_"):
+            problemes.append(f"{nom} : métrique inconnue de crates/api/src/metriques.rs")
+    verifier(f"Grafana : {rel(chemin)} lisible, {len(requetes)} requêtes sur des métriques exportées", problemes)
+
+
 def main() -> int:
     versions = (sys.argv[1] if len(sys.argv) > 1 else "1.30").split()
     etapes = {"kubernetes": lambda: kubernetes(versions), "compose": compose,
-              "containerfile": containerfile, "systemd": systemd, "nginx": nginx}
+              "containerfile": containerfile, "systemd": systemd, "nginx": nginx, "grafana": grafana}
     for nom, etape in etapes.items():
         try:
             etape()

@@ -1,6 +1,5 @@
 //! `onde-echanges`: the partner gateway's one binary — serve, migrate, seed, export the spec.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,10 +7,13 @@ use clap::{Args, Parser, Subcommand};
 use onde_store::{OptionsPool, Store};
 
 mod audit;
+mod config;
 mod demo;
 mod import;
 mod miroir;
 mod partenaire;
+mod telemetrie;
+mod tls;
 
 const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
 
@@ -40,17 +42,28 @@ struct OptionsBase {
 enum Commande {
     /// Sert l'API (applique d'abord les migrations en attente).
     Serve {
-        /// Adresse d'écoute.
-        #[arg(long, env = "ONDE_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        #[command(flatten)]
-        base: OptionsBase,
+        /// Fichier de configuration TOML (voir deploy/onde-echanges.toml) ; les variables
+        /// ONDE__SECTION__CLE, puis les options ci-dessous, l'emportent sur lui.
+        #[arg(long, env = "ONDE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// Adresse d'écoute (serveur.adresse).
+        #[arg(long, env = "ONDE_BIND")]
+        bind: Option<String>,
+        /// Base de données (base.url) : postgres://… ou sqlite://CHEMIN.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Connexions maximales du pool (base.pool_taille).
+        #[arg(long, env = "ONDE_POOL_TAILLE")]
+        pool_taille: Option<u32>,
         /// Remplit une base vide avec un jeu de démonstration (quelques communes, ~10 000 élèves).
         #[arg(long)]
         demo: bool,
-        /// Nombre de workers HTTP (par défaut : un par cœur).
+        /// Nombre de workers HTTP (serveur.workers ; par défaut : un par cœur).
         #[arg(long, env = "ONDE_WORKERS")]
         workers: Option<usize>,
+        /// Affiche la configuration effective (secrets masqués) et s'arrête.
+        #[arg(long)]
+        afficher_config: bool,
     },
     /// Applique les migrations en attente.
     Migrate {
@@ -105,7 +118,10 @@ enum Commande {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_journaux();
+    // `serve` sets its logs up from its configuration.
+    if !matches!(cli.commande, Commande::Serve { .. }) {
+        init_journaux();
+    }
     match executer(cli.commande) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -119,17 +135,46 @@ fn main() -> ExitCode {
 }
 
 fn init_journaux() {
+    let format = std::env::var("ONDE_LOG_FORMAT").unwrap_or_else(|_| "texte".into());
+    // Without a collector there is nothing that can fail.
+    let _ = init_journaux_avec(
+        &config::Journaux {
+            format,
+            niveau: "info".into(),
+        },
+        None,
+    );
+}
+
+/// Logs on standard error (RUST_LOG wins over the configured level) and, with a collector,
+/// OpenTelemetry traces. Returns the trace provider to flush at shutdown.
+fn init_journaux_avec(
+    j: &config::Journaux,
+    collecteur: Option<&str>,
+) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use tracing_subscriber::prelude::*;
     use tracing_subscriber::EnvFilter;
-    let filtre = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filtre)
+    let filtre = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&j.niveau));
+    let couche = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    if std::env::var("ONDE_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
+    let json = j.format == "json" || std::env::var("ONDE_LOG_FORMAT").as_deref() == Ok("json");
+    let journal = if json {
+        couche.json().boxed()
     } else {
-        builder.compact().init();
-    }
+        couche.compact().boxed()
+    };
+    let base = tracing_subscriber::registry().with(journal);
+    let (fournisseur, otel) = match collecteur {
+        Some(point) => {
+            let (f, c) = telemetrie::demarrer(point)?;
+            (Some(f), Some(c))
+        }
+        None => (None, None),
+    };
+    // A second initialisation is refused by tracing; the first one stays.
+    let _ = base.with(otel).with(filtre).try_init();
+    Ok(fournisseur)
 }
 
 /// Opens the database for a one-shot command (no idle connection kept).
@@ -206,18 +251,29 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             demo::remplir(&store, &parametres, true)
         }
         Commande::Serve {
+            config,
             bind,
-            base,
+            database_url,
+            pool_taille,
             demo: avec_demo,
             workers,
+            afficher_config,
         } => {
-            let adresse: SocketAddr = bind.parse().map_err(|_| {
-                anyhow::anyhow!("ONDE_BIND/--bind « {bind} » n'est pas une adresse d'écoute (ex. 127.0.0.1:8080)")
-            })?;
-            if workers == Some(0) {
-                anyhow::bail!("ONDE_WORKERS/--workers doit être au moins 1");
+            let c = config::charger(
+                config.as_deref(),
+                config::Surcharges {
+                    adresse: bind,
+                    database_url,
+                    pool_taille,
+                    workers,
+                },
+            )?;
+            if afficher_config {
+                print!("{}", config::afficher(&c)?);
+                return Ok(());
             }
-            let store = ouvrir_avec(&base, 1)?;
+            let traces = init_journaux_avec(&c.brute.journaux, c.brute.opentelemetrie.point_de_collecte.as_deref())?;
+            let store = Store::ouvrir(&c.url, &c.options_pool())?;
             let appliquees = store.migrer()?;
             if !appliquees.is_empty() {
                 tracing::info!(migrations = ?appliquees, "migrations appliquées");
@@ -226,30 +282,62 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             if abandonnes > 0 {
                 tracing::warn!(abandonnes, "imports interrompus par un arrêt marqués en échec");
             }
+            let lecture = match &c.url_lecture {
+                Some(u) => Some(Store::ouvrir(u, &c.options_pool()).context("réplique en lecture")?),
+                None => None,
+            };
             let identifiants = if avec_demo { Some(demo::preparer(&store)?) } else { None };
-            actix_web::rt::System::new().block_on(servir(store, adresse, workers, identifiants))
+            let resultat = actix_web::rt::System::new().block_on(servir(store, lecture, c, identifiants));
+            if let Some(t) = traces {
+                // The last spans leave before the process does.
+                if let Err(e) = t.shutdown() {
+                    tracing::warn!(erreur = %e, "arrêt de l'export des traces");
+                }
+            }
+            resultat
         }
     }
 }
 
 async fn servir(
     store: Store,
-    adresse: SocketAddr,
-    workers: Option<usize>,
+    lecture: Option<Store>,
+    c: config::Resolue,
     identifiants_demo: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let etat = onde_api::EtatApp::ouvrir(store.clone(), onde_api::jeton::ConfigJetons::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let auditeur = etat.auditeur.clone();
-    let mut serveur = actix_web::HttpServer::new(move || onde_api::app(etat.clone()))
-        .shutdown_timeout(25)
-        .bind(adresse)
-        .with_context(|| format!("écoute impossible sur {adresse}"))?;
-    if let Some(n) = workers {
-        serveur = serveur.workers(n);
+    let mut etat = onde_api::EtatApp::ouvrir(store.clone(), onde_api::jeton::ConfigJetons::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .avec_limites(c.limites.clone());
+    if let Some(l) = lecture {
+        etat = etat.avec_lecture(l);
     }
-    let ecoute = serveur.addrs().first().copied().unwrap_or(adresse);
-    tracing::info!(adresse = %ecoute, base = %store.url().masquee(), "passerelle prête");
+    if let Some(d) = &c.brute.imports.dossier {
+        etat = etat.avec_dossier_imports(d.clone());
+    }
+    let auditeur = etat.auditeur.clone();
+    let s = &c.brute.serveur;
+    let mut serveur = actix_web::HttpServer::new(move || onde_api::app(etat.clone()))
+        .shutdown_timeout(s.arret_gracieux_s)
+        .client_request_timeout(std::time::Duration::from_secs(s.delai_client_s));
+    serveur = match &c.tls {
+        Some((certificat, cle)) => serveur
+            .bind_rustls_0_23(c.adresse, tls::config(certificat, cle)?)
+            .with_context(|| format!("écoute impossible sur {}", c.adresse))?,
+        None => serveur
+            .bind(c.adresse)
+            .with_context(|| format!("écoute impossible sur {}", c.adresse))?,
+    };
+    if s.workers > 0 {
+        serveur = serveur.workers(s.workers);
+    }
+    let ecoute = serveur.addrs().first().copied().unwrap_or(c.adresse);
+    tracing::info!(
+        adresse = %ecoute,
+        tls = c.tls.is_some(),
+        base = %store.url().masquee(),
+        replique = c.url_lecture.is_some(),
+        "passerelle prête"
+    );
     if let Some(fichier) = &identifiants_demo {
         demo::annoncer(ecoute, fichier);
     }

@@ -204,3 +204,178 @@ fn serve_demo_de_bout_en_bout() {
     assert!(ids1.iter().all(|id| !ids2.contains(id)), "pages disjointes");
     assert!(ids1.last().unwrap() < ids2.first().unwrap(), "la page 2 suit la page 1");
 }
+
+/// `serve` on a free port of loopback with these variables (SQLite in a temporary folder);
+/// waits for its JSON "passerelle prête" line and keeps draining its logs. Returns the
+/// process, its address and the announce line.
+fn serve_avec(dossier: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> (Processus, String, serde_json::Value) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dossier)
+        .env_remove("DATABASE_URL")
+        .env("ONDE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut enfant = Processus(cmd.spawn().unwrap());
+    let mut lignes = BufReader::new(enfant.0.stderr.take().unwrap()).lines();
+    let mut annonce = None;
+    for ligne in lignes.by_ref() {
+        let ligne = ligne.unwrap();
+        if ligne.contains("passerelle prête") {
+            annonce = Some(serde_json::from_str::<serde_json::Value>(&ligne).unwrap());
+            break;
+        }
+    }
+    // Keep reading its logs: a closed pipe must not be what the server meets.
+    std::thread::spawn(move || lignes.for_each(drop));
+    let annonce = annonce.expect("démarrage annoncé");
+    let hote = annonce["fields"]["adresse"].as_str().unwrap().to_owned();
+    (enfant, hote, annonce)
+}
+
+/// In-process TLS: a throwaway certificate (openssl), HTTPS answers, plain HTTP does not.
+#[test]
+fn tls_dans_le_processus() {
+    let dossier = tempfile::tempdir().unwrap();
+    let (cert, cle) = (dossier.path().join("cert.pem"), dossier.path().join("cle.pem"));
+    let genere = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&cle)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(genere.status.success(), "{genere:?}");
+    let (_enfant, hote, annonce) = serve_avec(
+        dossier.path(),
+        &[
+            ("ONDE__SERVEUR__TLS_CERTIFICAT", cert.as_os_str()),
+            ("ONDE__SERVEUR__TLS_CLE", cle.as_os_str()),
+        ],
+    );
+    assert_eq!(annonce["fields"]["tls"], true, "{annonce}");
+    // The line comes just before the server accepts: a few tries.
+    let mut texte = String::new();
+    for _ in 0..50 {
+        let sortie = Command::new("curl")
+            .args(["-sk", "--http2", "-w", "\n%{http_code} %{http_version}"])
+            .arg(format!("https://{hote}/health/ready"))
+            .output()
+            .unwrap();
+        texte = String::from_utf8(sortie.stdout).unwrap();
+        if texte.ends_with("200 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(texte.ends_with("200 2"), "{texte}");
+    assert!(texte.contains("\"statut\":\"ok\""), "{texte}");
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let clair = Command::new("curl")
+        .args(["-s", "-m", "5"])
+        .arg(format!("http://{hote}/health/live"))
+        .output()
+        .unwrap();
+    assert!(!clair.status.success() || clair.stdout.is_empty());
+}
+
+/// OpenTelemetry behind a setting: the spans of the requests reach an OTLP/HTTP collector
+/// (a fake one here, that records what it receives), at the latest when the gateway stops.
+#[test]
+fn traces_opentelemetry_vers_un_collecteur() {
+    let ecoute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let collecteur = format!("http://{}", ecoute.local_addr().unwrap());
+    let recu: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let r = recu.clone();
+    std::thread::spawn(move || {
+        for flux in ecoute.incoming() {
+            let Ok(mut flux) = flux else { continue };
+            let r = r.clone();
+            std::thread::spawn(move || {
+                let mut lecteur = BufReader::new(flux.try_clone().unwrap());
+                loop {
+                    let mut tete = Vec::new();
+                    let mut longueur = 0usize;
+                    loop {
+                        let mut ligne = String::new();
+                        if lecteur.read_line(&mut ligne).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if ligne == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = ligne.to_ascii_lowercase().strip_prefix("content-length:") {
+                            longueur = v.trim().parse().unwrap_or(0);
+                        }
+                        tete.push(ligne.trim_end().to_owned());
+                    }
+                    let mut corps = vec![0u8; longueur];
+                    if lecteur.read_exact(&mut corps).is_err() {
+                        return;
+                    }
+                    r.lock()
+                        .unwrap()
+                        .push(format!("{} ({longueur} octets)", tete.join(" | ")));
+                    if flux.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dossier = tempfile::tempdir().unwrap();
+    let (mut enfant, hote, _) = serve_avec(
+        dossier.path(),
+        &[(
+            "ONDE__OPENTELEMETRIE__POINT_DE_COLLECTE",
+            std::ffi::OsStr::new(&collecteur),
+        )],
+    );
+    let mut servies = 0;
+    for _ in 0..100 {
+        if TcpStream::connect(&hote).is_ok() {
+            for _ in 0..5 {
+                assert_eq!(http_get(&hote, "", "/health/live").0, 200);
+                servies += 1;
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(servies, 5);
+    // A graceful stop flushes the batch exporter.
+    let arret = Command::new("kill")
+        .args(["-TERM", &enfant.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(arret.success());
+    let debut = Instant::now();
+    while enfant.0.try_wait().unwrap().is_none() {
+        assert!(debut.elapsed() < Duration::from_secs(30), "arrêt trop long");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let recu = recu.lock().unwrap();
+    let envois: Vec<&String> = recu.iter().filter(|l| l.starts_with("POST /v1/traces")).collect();
+    assert!(!envois.is_empty(), "{recu:?}");
+    assert!(
+        envois
+            .iter()
+            .all(|l| l.to_ascii_lowercase().contains("application/x-protobuf")),
+        "{envois:?}"
+    );
+}

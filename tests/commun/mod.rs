@@ -70,8 +70,20 @@ where
 }
 
 /// The application state of a test database (signing key created on the fly).
+/// The application state, with rate limits far above what a test sends (tests/limites.rs
+/// tests the limits themselves).
 pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
-    onde_api::EtatApp::ouvrir(base.store.clone(), onde_api::jeton::ConfigJetons::default()).unwrap()
+    let large = onde_api::limites::Regle {
+        par_seconde: 100_000,
+        rafale: 100_000,
+        simultanees: 10_000,
+    };
+    onde_api::EtatApp::ouvrir(base.store.clone(), onde_api::jeton::ConfigJetons::default())
+        .unwrap()
+        .avec_limites(onde_api::limites::ConfigLimites {
+            defaut: large,
+            partenaires: Default::default(),
+        })
 }
 
 /// Credentials of a partner created directly in the store.

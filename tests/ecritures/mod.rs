@@ -396,13 +396,24 @@ pub fn etat_neuf(base: &BaseDeTest, taille: u32) -> onde_api::EtatApp {
         attente_max: std::time::Duration::from_secs(30),
         // No background refill while the test process exits (libpq's exit handlers).
         min_inactives: 0,
+        delai_requete: None,
     };
     let store = onde_store::Store::ouvrir(&base.url, &options).unwrap();
     // Open every connection now (they stay idle in the pool): racing writers then meet in
     // the database, not in the connection handshake.
     let ouvertes: Vec<_> = (0..taille).map(|_| store.connexion().unwrap()).collect();
     drop(ouvertes);
-    onde_api::EtatApp::ouvrir(store, onde_api::jeton::ConfigJetons::default()).unwrap()
+    let large = onde_api::limites::Regle {
+        par_seconde: 100_000,
+        rafale: 100_000,
+        simultanees: 10_000,
+    };
+    onde_api::EtatApp::ouvrir(store, onde_api::jeton::ConfigJetons::default())
+        .unwrap()
+        .avec_limites(onde_api::limites::ConfigLimites {
+            defaut: large,
+            partenaires: Default::default(),
+        })
 }
 
 /// A POST to send from another thread.

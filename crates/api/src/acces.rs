@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use onde_domain::{CibleMandat, Partenaire, Perimetre, ProfilDonnees, Scope, Scopes, TypePartenaire};
 use uuid::Uuid;
@@ -41,6 +41,10 @@ pub struct Acces {
     pub operation: String,
     pub scope: Scope,
     pub id_requete: String,
+    /// This request counted in its client's requests in flight until the last clone goes.
+    pub en_vol: Option<Arc<crate::limites::EnVol>>,
+    /// A read (GET): the pupils it shows were read, not written (activity metrics).
+    pub lecture: bool,
 }
 
 /// Partners by id with the version they were read at; bounded, and only a cache: every
@@ -109,6 +113,7 @@ impl FromRequest for Acces {
         let jeton = jeton_porteur(req);
         let mandat = mandat_demande(req);
         let id_requete = identifiant_requete::courant().unwrap_or_default();
+        let requete = req.clone();
         Box::pin(async move {
             let etat = etat.ok_or_else(|| ApiError::Interne("état de l'application absent".into()))?;
             // Fail closed: an operation with no declared requirement cannot take an Acces.
@@ -136,6 +141,20 @@ impl FromRequest for Acces {
                 }
             }
             let rev = verification.map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
+            // Rate and concurrency limits, before any database work.
+            let sujet = Uuid::parse_str(&rev.sub).ok();
+            let limite = etat
+                .limiteur
+                .debit(sujet, &rev.client_id)
+                .map_err(ApiError::TropDeRequetes)?;
+            requete.extensions_mut().insert(limite);
+            if let Some(p) = sujet {
+                requete.extensions_mut().insert(crate::metriques::PartenaireRequete(p));
+            }
+            let en_vol = etat
+                .limiteur
+                .entrer(sujet, &rev.client_id)
+                .map_err(ApiError::TropDeRequetes)?;
             let scopes = Scopes::parse_liste(&rev.scope)
                 .map_err(|_| ApiError::NonAuthentifie(Some("scopes du jeton illisibles".into())))?;
             let scope = exigence
@@ -172,6 +191,8 @@ impl FromRequest for Acces {
                 operation: exigence.operation,
                 scope,
                 id_requete,
+                en_vol: Some(en_vol),
+                lecture: methode == "GET",
             })
         })
     }

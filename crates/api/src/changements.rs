@@ -172,6 +172,7 @@ pub async fn lire(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
+    crate::metriques::synchro(acces.partenaire_id);
     let mut l = Lecteur::default();
     let page = pagination::demande(&mut l, p.limit.as_deref(), None);
     let depuis = p.depuis.as_deref().map(|texte| {
@@ -187,7 +188,7 @@ pub async fn lire(
     });
     l.terminer()?;
     let Some(Some(depuis)) = depuis else {
-        let maintenant = executer(&etat.store, changements::position_courante).await?;
+        let maintenant = executer(&etat.lecture, changements::position_courante).await?;
         return Ok(pagination::reponse(
             &PageChangements {
                 elements: Vec::new(),
@@ -201,7 +202,7 @@ pub async fn lire(
     let ressources = acces.ressources_du_flux();
     let perimetre = acces.perimetre.clone();
     let limite = page.limite;
-    let (lecture, etats) = executer(&etat.store, move |c| {
+    let (lecture, etats) = executer(&etat.lecture, move |c| {
         let lecture = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
         let etats = etats(c, &perimetre, &lecture.changements)?;
         Ok((lecture, etats))

@@ -81,7 +81,7 @@ pub async fn lister(
     };
     let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
     l.terminer()?;
-    let resultat = executer(&etat.store, move |c| {
+    let resultat = executer(&etat.lecture, move |c| {
         onde_store::ecoles::lister(c, &acces.perimetre, &filtre, &page)
     })
     .await?;

@@ -96,7 +96,7 @@ pub async fn lister(
         return Ok(exporter(&etat, acces, filtre, page.apres));
     }
     let perimetre = acces.perimetre.clone();
-    let resultat = executer(&etat.store, move |c| {
+    let resultat = executer(&etat.lecture, move |c| {
         onde_store::eleves::lister(c, &perimetre, &filtre, &page)
     })
     .await?;
@@ -155,7 +155,7 @@ fn exporter(
         ajouter(resp && contacts, &noms.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let auditeur = etat.auditeur.clone();
-    export::reponse(etat.store.clone(), "eleves.csv", entete, depuis, move |c, apres| {
+    export::reponse(etat.lecture.clone(), "eleves.csv", entete, depuis, move |c, apres| {
         let page = onde_store::DemandePage {
             limite: export::TRANCHE,
             apres,

@@ -83,6 +83,9 @@ pub enum ApiError {
     CorpsTropGrand,
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
+    /// Over the client's rate limit (or its cap of requests in flight).
+    #[error("trop de requêtes")]
+    TropDeRequetes(crate::limites::Depassement),
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -160,6 +163,8 @@ impl ApiError {
             ApiError::NonConforme(_) => "contenu_invalide",
             ApiError::Conflit { code, .. } => code,
             ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
+            ApiError::TropDeRequetes(crate::limites::Depassement::Debit { .. }) => "trop_de_requetes",
+            ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { .. }) => "trop_de_requetes_simultanees",
             ApiError::CorpsTropGrand => "corps_trop_grand",
             ApiError::Interne(_) => "erreur_interne",
         }
@@ -184,6 +189,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "Contenu refusé",
             ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
+            ApiError::TropDeRequetes(_) => "Trop de requêtes",
             ApiError::CorpsTropGrand => "Corps de requête trop volumineux",
             ApiError::Interne(_) => "Erreur interne",
         }
@@ -231,6 +237,15 @@ impl ApiError {
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
             }
+            ApiError::TropDeRequetes(crate::limites::Depassement::Debit { reessayer, etat }) => format!(
+                "Limite de {} requêtes par seconde (rafales de {}) dépassée pour ce client ; réessayez dans {} s (en-tête Retry-After).",
+                etat.par_seconde,
+                etat.rafale,
+                secondes(*reessayer)
+            ),
+            ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { max }) => format!(
+                "Ce client a déjà {max} requêtes en cours ; attendez leurs réponses avant d'en envoyer d'autres."
+            ),
             ApiError::CorpsTropGrand => format!(
                 "Le corps d'une requête fait au plus {} Mio : découpez le lot, ou envoyez un fichier par POST /v1/imports.",
                 crate::TAILLE_MAX_CORPS / (1024 * 1024)
@@ -296,6 +311,7 @@ impl ResponseError for ApiError {
             ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflit { .. } => StatusCode::CONFLICT,
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TropDeRequetes(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CorpsTropGrand => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -312,8 +328,23 @@ impl ResponseError for ApiError {
                 reponse.insert_header((header::ALLOW, v));
             }
         }
-        if matches!(self, ApiError::Indisponible) {
-            reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self {
+            ApiError::Indisponible => {
+                reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::TropDeRequetes(d) => {
+                let (attente, etat) = match d {
+                    crate::limites::Depassement::Debit { reessayer, etat } => (secondes(*reessayer), Some(etat)),
+                    crate::limites::Depassement::Simultanees { .. } => (1, None),
+                };
+                reponse.insert_header((header::RETRY_AFTER, HeaderValue::from(attente)));
+                for (nom, valeur) in etat.map(crate::limites::entetes).into_iter().flatten() {
+                    if let Ok(v) = HeaderValue::from_str(&valeur) {
+                        reponse.insert_header((nom, v));
+                    }
+                }
+            }
+            _ => {}
         }
         // RFC 6750 section 3: tell the client how to authenticate and what went wrong.
         let defi = match self {
@@ -333,6 +364,11 @@ impl ResponseError for ApiError {
         }
         reponse.json(self.probleme())
     }
+}
+
+/// Whole seconds to wait, rounded up (Retry-After takes seconds).
+fn secondes(d: std::time::Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Fallback for requests no handler matched: 405 with `Allow` on a path the OpenAPI document

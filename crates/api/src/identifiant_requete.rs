@@ -36,10 +36,28 @@ pub async fn middleware(
     let id_client = req.headers().get(&X_REQUEST_ID).and_then(acceptable);
     let debut = Instant::now();
     let methode = req.method().clone();
-    let mut reponse = ID_REQUETE.scope(id.clone(), next.call(req)).await?;
+    // One span per request (exported as a trace when OpenTelemetry is configured).
+    let span = tracing::info_span!(
+        "requête",
+        request_id = %id,
+        methode = %methode,
+        route = tracing::field::Empty,
+        statut = tracing::field::Empty,
+        partenaire = tracing::field::Empty,
+    );
+    let mut reponse =
+        tracing::Instrument::instrument(ID_REQUETE.scope(id.clone(), next.call(req)), span.clone()).await?;
     let route = reponse.request().match_pattern().unwrap_or_else(|| "(inconnue)".into());
+    let partenaire = actix_web::HttpMessage::extensions(reponse.request())
+        .get::<crate::metriques::PartenaireRequete>()
+        .map(|p| p.0.to_string())
+        .unwrap_or_default();
+    span.record("route", route.as_str());
+    span.record("statut", reponse.status().as_u16());
+    span.record("partenaire", partenaire.as_str());
     tracing::info!(
         request_id = %id,
+        partenaire = %partenaire,
         id_client = id_client.as_deref().unwrap_or(""),
         methode = %methode,
         route = %route,

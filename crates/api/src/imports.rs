@@ -38,9 +38,10 @@ pub const CSV: &str = "text/csv";
 /// temporary directory).
 pub const VARIABLE_SPOOL: &str = "ONDE_IMPORTS_DOSSIER";
 
-fn dossier_spool() -> PathBuf {
-    std::env::var_os(VARIABLE_SPOOL)
-        .map(PathBuf::from)
+fn dossier_spool(etat: &EtatApp) -> PathBuf {
+    etat.dossier_imports
+        .clone()
+        .or_else(|| std::env::var_os(VARIABLE_SPOOL).map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("onde-echanges-imports"))
 }
 
@@ -291,7 +292,7 @@ pub async fn lancer(
     } else {
         FormatImport::Ndjson
     };
-    let dossier = dossier_spool();
+    let dossier = dossier_spool(&etat);
     std::fs::create_dir_all(&dossier).map_err(|e| ApiError::Interne(format!("dossier des imports : {e}")))?;
     let chemin_fichier = dossier.join(format!("{}.{}", Uuid::now_v7(), format.as_str()));
     let mut garde = Televersement(Some(chemin_fichier.clone()));

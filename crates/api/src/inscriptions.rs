@@ -116,7 +116,7 @@ pub async fn lister(
     if csv {
         return Ok(exporter(&etat, acces, filtre, page.apres));
     }
-    let resultat = executer(&etat.store, move |c| {
+    let resultat = executer(&etat.lecture, move |c| {
         onde_store::inscriptions::lister(c, &perimetre, &filtre, &page)
     })
     .await?;
@@ -164,7 +164,7 @@ fn exporter(
     }
     let auditeur = etat.auditeur.clone();
     export::reponse(
-        etat.store.clone(),
+        etat.lecture.clone(),
         "inscriptions.csv",
         entete,
         depuis,

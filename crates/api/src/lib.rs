@@ -21,6 +21,8 @@ mod export;
 mod identifiant_requete;
 pub mod imports;
 pub mod jeton;
+pub mod limites;
+pub mod metriques;
 mod oauth;
 pub mod pagination;
 mod parametres;
@@ -59,6 +61,11 @@ pub struct EtatApp {
     pub chemins: Arc<exigences::Chemins>,
     pub partenaires: Arc<acces::CachePartenaires>,
     pub auditeur: auditeur::Auditeur,
+    pub limiteur: Arc<limites::Limiteur>,
+    /// Where pulls read (lists, CSV exports, the change feed): a read replica, or the primary.
+    pub lecture: Store,
+    /// Spool directory of uploads (`None`: `ONDE_IMPORTS_DOSSIER` or the temporary directory).
+    pub dossier_imports: Option<std::path::PathBuf>,
 }
 
 impl EtatApp {
@@ -73,11 +80,32 @@ impl EtatApp {
         Ok(Self {
             chemins: Arc::new(exigences::Chemins::depuis(&document)),
             auditeur: auditeur::Auditeur::demarrer(store.clone()),
+            lecture: store.clone(),
             store,
             trousseau: Arc::new(trousseau),
             exigences: Arc::new(exigences),
             partenaires: Arc::new(acces::CachePartenaires::default()),
+            limiteur: limites::Limiteur::new(limites::ConfigLimites::default()),
+            dossier_imports: None,
         })
+    }
+
+    /// Pulls read from this store (a PostgreSQL read replica). Writes, single resources read
+    /// before a write, and everything a partner reads right after writing stay on the primary.
+    pub fn avec_lecture(mut self, lecture: Store) -> Self {
+        self.lecture = lecture;
+        self
+    }
+
+    pub fn avec_dossier_imports(mut self, dossier: std::path::PathBuf) -> Self {
+        self.dossier_imports = Some(dossier);
+        self
+    }
+
+    /// Replaces the default rate limits (configuration).
+    pub fn avec_limites(mut self, config: limites::ConfigLimites) -> Self {
+        self.limiteur = limites::Limiteur::new(config);
+        self
     }
 }
 
@@ -92,7 +120,8 @@ where
             cfg.service(sante::vivant)
                 .service(sante::pret)
                 .service(oauth::jeton)
-                .service(oauth::jwks);
+                .service(oauth::jwks)
+                .service(metriques::exposer);
             cfg.service(
                 utoipa_actix_web::scope("/v1")
                     .service(ecoles::lister)
@@ -152,6 +181,8 @@ pub fn app(
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(error::route_inconnue))
         .wrap(from_fn(conditionnel::middleware))
+        .wrap(from_fn(limites::middleware))
+        .wrap(from_fn(metriques::middleware))
         .wrap(
             actix_web::middleware::ErrorHandlers::new()
                 .handler(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, error::corps_trop_grand),

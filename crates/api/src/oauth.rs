@@ -219,6 +219,11 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
             return Err(Ok(r));
         }
     };
+    // Token requests of a client id share its bucket: secrets cannot be guessed at speed,
+    // and argon2's cost cannot be turned against the gateway.
+    etat.limiteur
+        .debit(None, &format!("oauth:{client_id}"))
+        .map_err(|d| Err(ApiError::TropDeRequetes(d)))?;
     let demandes = champs
         .get("scope")
         .map(|s| Scopes::parse_liste(s))

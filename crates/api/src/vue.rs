@@ -149,6 +149,7 @@ impl Acces {
         if eleves.is_empty() {
             return;
         }
+        crate::metriques::enregistrements(self.partenaire_id, self.lecture, eleves.len());
         let mut ids = String::with_capacity(eleves.len() * 37);
         for (i, id) in eleves.iter().enumerate() {
             if i > 0 {

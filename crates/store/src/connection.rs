@@ -97,6 +97,7 @@ impl UrlBase {
 /// r2d2 manager that opens the backend named by the URL.
 pub struct Gestionnaire {
     url: UrlBase,
+    delai_requete: Option<Duration>,
 }
 
 impl ManageConnection for Gestionnaire {
@@ -104,7 +105,12 @@ impl ManageConnection for Gestionnaire {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.url.ouvrir().map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = self.url.ouvrir().map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let (Some(d), DbConnection::Pg(c)) = (self.delai_requete, &mut conn) {
+            c.batch_execute(&format!("SET statement_timeout = {}", d.as_millis()))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
@@ -139,6 +145,9 @@ pub struct OptionsPool {
     pub min_inactives: u32,
     /// How long a request waits for a connection before failing fast (503, not a hang).
     pub attente_max: Duration,
+    /// PostgreSQL `statement_timeout` of every connection: no statement holds a connection
+    /// (and its locks) forever.
+    pub delai_requete: Option<Duration>,
 }
 
 impl Default for OptionsPool {
@@ -147,6 +156,7 @@ impl Default for OptionsPool {
             taille_max: 16,
             min_inactives: 1,
             attente_max: Duration::from_secs(3),
+            delai_requete: None,
         }
     }
 }
@@ -176,7 +186,10 @@ impl Store {
             .min_idle(Some(options.min_inactives.min(options.taille_max)))
             .connection_timeout(options.attente_max)
             .error_handler(Box::new(JournalErreurs))
-            .build(Gestionnaire { url: url.clone() })
+            .build(Gestionnaire {
+                url: url.clone(),
+                delai_requete: options.delai_requete,
+            })
             .map_err(|e| StoreError::Indisponible(format!("{} : {e}", url.masquee())))?;
         Ok(Self { pool, url })
     }

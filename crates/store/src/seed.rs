@@ -80,6 +80,10 @@ pub fn generer(
                 "la base contient déjà des données : le jeu synthétique ne se génère que dans une base vide".into(),
             ));
         }
+        // An empty base's initial load is a snapshot, not a history: the change feed records
+        // nothing of it (partners start from a cursor taken afterwards). The row is never
+        // seen outside this transaction.
+        diesel::sql_query("INSERT INTO changements_suspendus (raison) VALUES ('seed')").execute(conn)?;
         let max_parametres = max_parametres(conn)?;
         let mut g = Generateur::nouveau(p, annee)?;
         g.communes(nb_communes, p.eleves)?;
@@ -100,6 +104,7 @@ pub fn generer(
         }
         g.vider(conn, max_parametres)?;
         progression(g.bilan.eleves, total);
+        diesel::sql_query("DELETE FROM changements_suspendus").execute(conn)?;
         Ok(g.bilan)
     });
     let retabli = match (cache, conn) {

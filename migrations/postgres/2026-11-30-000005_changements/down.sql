@@ -21,5 +21,6 @@ DROP FUNCTION changements_cles_eleves(TEXT[]);
 DROP FUNCTION changements_cles_ecoles(TEXT[]);
 DROP FUNCTION changements_noter(TEXT, TEXT[], TEXT[], TEXT[], TEXT[], TEXT[]);
 DROP FUNCTION changements_rang(TEXT);
+DROP TABLE changements_suspendus;
 DROP TABLE changements_portee;
 DROP TABLE changements;

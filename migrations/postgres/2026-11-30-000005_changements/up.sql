@@ -32,6 +32,13 @@ CREATE TABLE changements_portee (
     PRIMARY KEY (cle, xid, seq)
 );
 
+-- While a row exists here the triggers record nothing. Only the seed of an empty base writes
+-- one, inside its own transaction and deleted before it commits: no other session ever sees
+-- it, and partners start from a cursor taken after the seed (a snapshot, not a history).
+CREATE TABLE changements_suspendus (
+    raison TEXT NOT NULL PRIMARY KEY
+);
+
 -- Which operation an event of several merged statements reports.
 CREATE FUNCTION changements_rang(op TEXT) RETURNS INTEGER LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE op WHEN 'suppression' THEN 5 WHEN 'creation' THEN 4 WHEN 'changement_cle' THEN 3
@@ -104,6 +111,9 @@ $$;
 -- Schools: row by row (rare writes), so that a corrected UAI pairs its old and new values.
 CREATE FUNCTION changements_ecoles() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM changements_suspendus) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM changements_noter('ecole', ARRAY[NEW.uai], ARRAY['creation'], NULL,
             ARRAY[NEW.uai, NEW.uai], ARRAY['c:' || NEW.code_commune, 'u:' || NEW.uai]);
@@ -129,6 +139,9 @@ CREATE FUNCTION changements_eleves() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ids TEXT[]; ops TEXT[]; anc TEXT[]; k_ids TEXT[]; k_cles TEXT[]; v_ids TEXT[]; v_cles TEXT[];
 BEGIN
+    IF EXISTS (SELECT 1 FROM changements_suspendus) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.id), array_agg('creation'::text) INTO ids, ops FROM nouveau n;
         SELECT array_agg(k.id), array_agg(k.cle) INTO k_ids, k_cles FROM changements_cles_eleves(ids) k;
@@ -173,6 +186,9 @@ DECLARE
     ids TEXT[]; ops TEXT[]; eleves TEXT[]; uais TEXT[]; vis BOOLEAN[];
     k_ids TEXT[]; k_cles TEXT[]; v_ids TEXT[]; v_cles TEXT[];
 BEGIN
+    IF EXISTS (SELECT 1 FROM changements_suspendus) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.id), array_agg('creation'::text), array_agg(n.eleve_id), array_agg(n.uai), array_agg(TRUE)
           INTO ids, ops, eleves, uais, vis FROM nouveau n;
@@ -215,6 +231,9 @@ CREATE FUNCTION changements_responsables() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE
     ids TEXT[]; ops TEXT[]; k_ids TEXT[]; k_cles TEXT[]; e_ids TEXT[]; e_cles TEXT[];
 BEGIN
+    IF EXISTS (SELECT 1 FROM changements_suspendus) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.id), array_agg('creation'::text) INTO ids, ops FROM nouveau n;
     ELSIF TG_OP = 'DELETE' THEN
@@ -251,6 +270,9 @@ CREATE FUNCTION changements_liens() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     eleves TEXT[]; k_ids TEXT[]; k_cles TEXT[];
 BEGIN
+    IF EXISTS (SELECT 1 FROM changements_suspendus) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.eleve_id) INTO eleves FROM nouveau n;
     ELSIF TG_OP = 'DELETE' THEN

@@ -15,5 +15,6 @@ DROP TRIGGER responsables_changements_suppression;
 DROP TRIGGER liens_changements_insertion;
 DROP TRIGGER liens_changements_modification;
 DROP TRIGGER liens_changements_suppression;
+DROP TABLE changements_suspendus;
 DROP TABLE changements_portee;
 DROP TABLE changements;

@@ -24,8 +24,15 @@ CREATE TABLE changements_portee (
     PRIMARY KEY (cle, xid, seq)
 ) WITHOUT ROWID;
 
+-- While a row exists here the triggers record nothing: only the seed of an empty base writes
+-- one, inside its own transaction, deleted before it commits (see the PostgreSQL migration).
+CREATE TABLE changements_suspendus (
+    raison TEXT NOT NULL PRIMARY KEY
+);
+
 -- Schools: a corrected UAI is a key change.
 CREATE TRIGGER ecoles_changements_insertion AFTER INSERT ON ecoles
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', NEW.uai, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -35,7 +42,7 @@ BEGIN
 END;
 
 CREATE TRIGGER ecoles_changements_modification AFTER UPDATE ON ecoles
-    WHEN OLD.uai IS NOT NEW.uai OR OLD.nom IS NOT NEW.nom OR OLD.type_ecole IS NOT NEW.type_ecole OR OLD.secteur IS NOT NEW.secteur OR OLD.code_commune IS NOT NEW.code_commune OR OLD.circonscription IS NOT NEW.circonscription OR OLD.adresse IS NOT NEW.adresse OR OLD.rpi IS NOT NEW.rpi OR OLD.date_ouverture IS NOT NEW.date_ouverture OR OLD.date_fermeture IS NOT NEW.date_fermeture
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.uai IS NOT NEW.uai OR OLD.nom IS NOT NEW.nom OR OLD.type_ecole IS NOT NEW.type_ecole OR OLD.secteur IS NOT NEW.secteur OR OLD.code_commune IS NOT NEW.code_commune OR OLD.circonscription IS NOT NEW.circonscription OR OLD.adresse IS NOT NEW.adresse OR OLD.rpi IS NOT NEW.rpi OR OLD.date_ouverture IS NOT NEW.date_ouverture OR OLD.date_fermeture IS NOT NEW.date_fermeture)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', NEW.uai, CASE WHEN OLD.uai <> NEW.uai THEN 'changement_cle' ELSE 'modification' END, CASE WHEN OLD.uai <> NEW.uai THEN OLD.uai END, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -45,6 +52,7 @@ BEGIN
 END;
 
 CREATE TRIGGER ecoles_changements_suppression AFTER DELETE ON ecoles
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', OLD.uai, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -55,6 +63,7 @@ END;
 
 -- Pupils: a change of INE is a key change; a new residence moves the pupil and its guardians.
 CREATE TRIGGER eleves_changements_insertion AFTER INSERT ON eleves
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -64,7 +73,7 @@ BEGIN
 END;
 
 CREATE TRIGGER eleves_changements_modification AFTER UPDATE ON eleves
-    WHEN OLD.id IS NOT NEW.id OR OLD.ine IS NOT NEW.ine OR OLD.nom IS NOT NEW.nom OR OLD.prenom1 IS NOT NEW.prenom1 OR OLD.prenom2 IS NOT NEW.prenom2 OR OLD.prenom3 IS NOT NEW.prenom3 OR OLD.sexe IS NOT NEW.sexe OR OLD.date_naissance IS NOT NEW.date_naissance OR OLD.lieu_naissance IS NOT NEW.lieu_naissance OR OLD.adresse_voie IS NOT NEW.adresse_voie OR OLD.adresse_code_postal IS NOT NEW.adresse_code_postal OR OLD.adresse_commune IS NOT NEW.adresse_commune OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le OR OLD.version IS NOT NEW.version OR OLD.cle_doublon IS NOT NEW.cle_doublon
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.id IS NOT NEW.id OR OLD.ine IS NOT NEW.ine OR OLD.nom IS NOT NEW.nom OR OLD.prenom1 IS NOT NEW.prenom1 OR OLD.prenom2 IS NOT NEW.prenom2 OR OLD.prenom3 IS NOT NEW.prenom3 OR OLD.sexe IS NOT NEW.sexe OR OLD.date_naissance IS NOT NEW.date_naissance OR OLD.lieu_naissance IS NOT NEW.lieu_naissance OR OLD.adresse_voie IS NOT NEW.adresse_voie OR OLD.adresse_code_postal IS NOT NEW.adresse_code_postal OR OLD.adresse_commune IS NOT NEW.adresse_commune OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le OR OLD.version IS NOT NEW.version OR OLD.cle_doublon IS NOT NEW.cle_doublon)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, CASE WHEN OLD.ine IS NOT NULL AND OLD.ine IS NOT NEW.ine THEN 'changement_cle' ELSE 'modification' END, CASE WHEN OLD.ine IS NOT NULL AND OLD.ine IS NOT NEW.ine THEN OLD.ine END, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -74,7 +83,7 @@ BEGIN
 END;
 
 CREATE TRIGGER eleves_changements_residence AFTER UPDATE ON eleves
-    WHEN OLD.adresse_commune IS NOT NEW.adresse_commune
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.adresse_commune IS NOT NEW.adresse_commune)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -89,6 +98,7 @@ BEGIN
 END;
 
 CREATE TRIGGER eleves_changements_suppression AFTER DELETE ON eleves
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -100,6 +110,7 @@ END;
 -- Inscriptions: keyed by their school before and after; the pupil and its guardians too when
 -- the change can move the pupil in or out of a perimeter.
 CREATE TRIGGER inscriptions_changements_insertion AFTER INSERT ON inscriptions
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -119,7 +130,7 @@ BEGIN
 END;
 
 CREATE TRIGGER inscriptions_changements_modification AFTER UPDATE ON inscriptions
-    WHEN OLD.id IS NOT NEW.id OR OLD.eleve_id IS NOT NEW.eleve_id OR OLD.uai IS NOT NEW.uai OR OLD.annee_scolaire IS NOT NEW.annee_scolaire OR OLD.niveau IS NOT NEW.niveau OR OLD.classe IS NOT NEW.classe OR OLD.dispositif IS NOT NEW.dispositif OR OLD.statut IS NOT NEW.statut OR OLD.admission_provisoire IS NOT NEW.admission_provisoire OR OLD.date_inscription IS NOT NEW.date_inscription OR OLD.date_admission IS NOT NEW.date_admission OR OLD.date_radiation IS NOT NEW.date_radiation OR OLD.motif_radiation IS NOT NEW.motif_radiation OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le OR OLD.version IS NOT NEW.version
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.id IS NOT NEW.id OR OLD.eleve_id IS NOT NEW.eleve_id OR OLD.uai IS NOT NEW.uai OR OLD.annee_scolaire IS NOT NEW.annee_scolaire OR OLD.niveau IS NOT NEW.niveau OR OLD.classe IS NOT NEW.classe OR OLD.dispositif IS NOT NEW.dispositif OR OLD.statut IS NOT NEW.statut OR OLD.admission_provisoire IS NOT NEW.admission_provisoire OR OLD.date_inscription IS NOT NEW.date_inscription OR OLD.date_admission IS NOT NEW.date_admission OR OLD.date_radiation IS NOT NEW.date_radiation OR OLD.motif_radiation IS NOT NEW.motif_radiation OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le OR OLD.version IS NOT NEW.version)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', NEW.id, CASE WHEN NEW.statut = 'radie' AND OLD.statut <> 'radie' THEN 'radiation' ELSE 'modification' END, NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -129,7 +140,7 @@ BEGIN
 END;
 
 CREATE TRIGGER inscriptions_changements_visibilite AFTER UPDATE ON inscriptions
-    WHEN OLD.uai <> NEW.uai OR (OLD.statut = 'radie') <> (NEW.statut = 'radie') OR OLD.eleve_id <> NEW.eleve_id
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.uai <> NEW.uai OR (OLD.statut = 'radie') <> (NEW.statut = 'radie') OR OLD.eleve_id <> NEW.eleve_id)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -144,6 +155,7 @@ BEGIN
 END;
 
 CREATE TRIGGER inscriptions_changements_suppression AFTER DELETE ON inscriptions
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -165,6 +177,7 @@ END;
 -- Guardians: seen through their pupils, keyed by their pupils' keys; the pupils, whose records
 -- carry their guardians, change with them.
 CREATE TRIGGER responsables_changements_insertion AFTER INSERT ON responsables
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -174,7 +187,7 @@ BEGIN
 END;
 
 CREATE TRIGGER responsables_changements_modification AFTER UPDATE ON responsables
-    WHEN OLD.id IS NOT NEW.id OR OLD.nom IS NOT NEW.nom OR OLD.prenom IS NOT NEW.prenom OR OLD.telephone IS NOT NEW.telephone OR OLD.courriel IS NOT NEW.courriel OR OLD.adresse IS NOT NEW.adresse OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.id IS NOT NEW.id OR OLD.nom IS NOT NEW.nom OR OLD.prenom IS NOT NEW.prenom OR OLD.telephone IS NOT NEW.telephone OR OLD.courriel IS NOT NEW.courriel OR OLD.adresse IS NOT NEW.adresse OR OLD.cree_le IS NOT NEW.cree_le OR OLD.modifie_le IS NOT NEW.modifie_le)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -189,6 +202,7 @@ BEGIN
 END;
 
 CREATE TRIGGER responsables_changements_suppression AFTER DELETE ON responsables
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -199,6 +213,7 @@ END;
 
 -- Links: the guardian and the pupil both change, under the pupil's keys.
 CREATE TRIGGER liens_changements_insertion AFTER INSERT ON eleves_responsables
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -213,7 +228,7 @@ BEGIN
 END;
 
 CREATE TRIGGER liens_changements_modification AFTER UPDATE ON eleves_responsables
-    WHEN OLD.eleve_id IS NOT NEW.eleve_id OR OLD.responsable_id IS NOT NEW.responsable_id OR OLD.lien IS NOT NEW.lien OR OLD.autorite_parentale IS NOT NEW.autorite_parentale OR OLD.rang IS NOT NEW.rang
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus) AND (OLD.eleve_id IS NOT NEW.eleve_id OR OLD.responsable_id IS NOT NEW.responsable_id OR OLD.lien IS NOT NEW.lien OR OLD.autorite_parentale IS NOT NEW.autorite_parentale OR OLD.rang IS NOT NEW.rang)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
@@ -238,6 +253,7 @@ BEGIN
 END;
 
 CREATE TRIGGER liens_changements_suppression AFTER DELETE ON eleves_responsables
+    WHEN NOT EXISTS (SELECT 1 FROM changements_suspendus)
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));

@@ -1,0 +1,397 @@
+//! The gateway's configuration: defaults, then a TOML file (`--config`, `ONDE_CONFIG`), then
+//! `ONDE__SECTION__CLE` environment variables, then the historical variables and flags
+//! (`DATABASE_URL`, `ONDE_BIND`, `ONDE_WORKERS`, `ONDE_POOL_TAILLE`). Unknown keys and
+//! inconsistent values stop the start with one clear line. Secrets may come from files
+//! (`base.url_fichier`), and are never printed: `afficher` masks them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use onde_api::limites::{ConfigLimites, Regle};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub serveur: Serveur,
+    pub base: Base,
+    pub journaux: Journaux,
+    pub limites: Limites,
+    pub imports: Imports,
+    pub opentelemetrie: Opentelemetrie,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Opentelemetrie {
+    /// OTLP/HTTP collector (e.g. http://otel-collector:4318): one span per request is sent
+    /// there. Unset: no traces.
+    pub point_de_collecte: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serveur {
+    /// Listening address.
+    pub adresse: String,
+    /// HTTP workers (0: one per core).
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub arret_gracieux_s: u64,
+    /// Seconds a client has to send its request head.
+    pub delai_client_s: u64,
+    /// In-process TLS: PEM certificate chain and private key (both or neither).
+    pub tls_certificat: Option<PathBuf>,
+    pub tls_cle: Option<PathBuf>,
+}
+
+impl Default for Serveur {
+    fn default() -> Self {
+        Self {
+            adresse: "127.0.0.1:8080".into(),
+            workers: 0,
+            arret_gracieux_s: 25,
+            delai_client_s: 10,
+            tls_certificat: None,
+            tls_cle: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Base {
+    /// `postgres://…` or `sqlite://PATH`; or read from `url_fichier` (a secret file).
+    pub url: Option<String>,
+    pub url_fichier: Option<PathBuf>,
+    /// Optional read replica for pulls (lists, CSV exports, the change feed).
+    pub url_lecture: Option<String>,
+    pub url_lecture_fichier: Option<PathBuf>,
+    pub pool_taille: u32,
+    /// Milliseconds a request waits for a connection before a 503.
+    pub attente_max_ms: u64,
+    /// PostgreSQL statement_timeout, milliseconds (0: none).
+    pub delai_requete_ms: u64,
+}
+
+impl Default for Base {
+    fn default() -> Self {
+        Self {
+            url: None,
+            url_fichier: None,
+            url_lecture: None,
+            url_lecture_fichier: None,
+            pool_taille: 16,
+            attente_max_ms: 3000,
+            delai_requete_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Journaux {
+    /// `texte` or `json`.
+    pub format: String,
+    /// tracing filter (overridden by RUST_LOG).
+    pub niveau: String,
+}
+
+impl Default for Journaux {
+    fn default() -> Self {
+        Self {
+            format: "texte".into(),
+            niveau: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limites {
+    pub par_seconde: u32,
+    pub rafale: u32,
+    pub simultanees: u32,
+    /// Partner id -> its own rule.
+    pub partenaires: HashMap<String, RegleConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegleConfig {
+    pub par_seconde: u32,
+    pub rafale: u32,
+    pub simultanees: u32,
+}
+
+impl Default for Limites {
+    fn default() -> Self {
+        let r = Regle::default();
+        Self {
+            par_seconde: r.par_seconde,
+            rafale: r.rafale,
+            simultanees: r.simultanees,
+            partenaires: HashMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Imports {
+    /// Spool directory of uploads (default: the system's temporary directory).
+    pub dossier: Option<PathBuf>,
+}
+
+/// Values given on the command line or by the historical variables (they win).
+#[derive(Debug, Default)]
+pub struct Surcharges {
+    pub adresse: Option<String>,
+    pub database_url: Option<String>,
+    pub pool_taille: Option<u32>,
+    pub workers: Option<usize>,
+}
+
+/// The configuration checked and resolved: what `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Resolue {
+    pub brute: Config,
+    pub adresse: SocketAddr,
+    pub url: String,
+    pub url_lecture: Option<String>,
+    pub limites: ConfigLimites,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+pub const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
+
+fn lire_secret(chemin: &Path, cle: &str) -> anyhow::Result<String> {
+    let texte = std::fs::read_to_string(chemin).with_context(|| format!("{cle} : lecture de {}", chemin.display()))?;
+    let t = texte.trim();
+    if t.is_empty() {
+        bail!("{cle} : {} est vide", chemin.display());
+    }
+    Ok(t.to_owned())
+}
+
+/// Loads, merges and checks the configuration.
+pub fn charger(fichier: Option<&Path>, s: Surcharges) -> anyhow::Result<Resolue> {
+    let mut f = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(chemin) = fichier {
+        if !chemin.is_file() {
+            bail!("fichier de configuration introuvable : {}", chemin.display());
+        }
+        f = f.merge(Toml::file(chemin));
+    }
+    f = f.merge(Env::prefixed("ONDE__").split("__"));
+    let mut c: Config = f.extract().map_err(|e| anyhow::anyhow!("configuration : {e}"))?;
+    if let Some(a) = s.adresse {
+        c.serveur.adresse = a;
+    }
+    if let Some(u) = s.database_url {
+        c.base.url = Some(u);
+    }
+    if let Some(p) = s.pool_taille {
+        c.base.pool_taille = p;
+    }
+    if let Some(w) = s.workers {
+        if w == 0 {
+            bail!("ONDE_WORKERS/--workers doit être au moins 1");
+        }
+        c.serveur.workers = w;
+    }
+    verifier(c)
+}
+
+fn verifier(c: Config) -> anyhow::Result<Resolue> {
+    let adresse: SocketAddr = c.serveur.adresse.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "serveur.adresse (ONDE_BIND, --bind) « {} » n'est pas une adresse d'écoute (ex. 127.0.0.1:8080)",
+            c.serveur.adresse
+        )
+    })?;
+    let url = match (&c.base.url, &c.base.url_fichier) {
+        (Some(_), Some(_)) => bail!("base.url et base.url_fichier s'excluent : n'en donnez qu'un"),
+        (Some(u), None) => u.clone(),
+        (None, Some(f)) => lire_secret(f, "base.url_fichier")?,
+        (None, None) => URL_PAR_DEFAUT.into(),
+    };
+    let url_lecture = match (&c.base.url_lecture, &c.base.url_lecture_fichier) {
+        (Some(_), Some(_)) => bail!("base.url_lecture et base.url_lecture_fichier s'excluent"),
+        (Some(u), None) => Some(u.clone()),
+        (None, Some(f)) => Some(lire_secret(f, "base.url_lecture_fichier")?),
+        (None, None) => None,
+    };
+    if let Some(l) = &url_lecture {
+        let principal = onde_store::UrlBase::parse(&url).map_err(|e| anyhow::anyhow!("base.url : {e}"))?;
+        let lecture = onde_store::UrlBase::parse(l).map_err(|e| anyhow::anyhow!("base.url_lecture : {e}"))?;
+        if principal.backend() != onde_store::Backend::Postgres || lecture.backend() != onde_store::Backend::Postgres {
+            bail!("base.url_lecture (réplique en lecture) suppose PostgreSQL pour les deux bases");
+        }
+    }
+    if c.base.pool_taille == 0 {
+        bail!("base.pool_taille (ONDE_POOL_TAILLE, --pool-taille) doit être au moins 1");
+    }
+    if c.base.attente_max_ms == 0 {
+        bail!("base.attente_max_ms doit être au moins 1");
+    }
+    if !["texte", "json"].contains(&c.journaux.format.as_str()) {
+        bail!("journaux.format vaut texte ou json, pas « {} »", c.journaux.format);
+    }
+    if tracing_subscriber::EnvFilter::try_new(&c.journaux.niveau).is_err() {
+        bail!(
+            "journaux.niveau « {} » n'est pas un filtre de journaux (ex. info, warn,onde_api=debug)",
+            c.journaux.niveau
+        );
+    }
+    let tls = match (&c.serveur.tls_certificat, &c.serveur.tls_cle) {
+        (None, None) => None,
+        (Some(cert), Some(cle)) => {
+            for (nom, f) in [("serveur.tls_certificat", cert), ("serveur.tls_cle", cle)] {
+                if !f.is_file() {
+                    bail!("{nom} : {} introuvable", f.display());
+                }
+            }
+            Some((cert.clone(), cle.clone()))
+        }
+        _ => bail!("serveur.tls_certificat et serveur.tls_cle vont ensemble"),
+    };
+    if let Some(p) = &c.opentelemetrie.point_de_collecte {
+        if !(p.starts_with("http://") || p.starts_with("https://")) {
+            bail!("opentelemetrie.point_de_collecte : une URL http:// ou https:// est attendue, pas « {p} »");
+        }
+    }
+    let regle = |r: &RegleConfig| Regle {
+        par_seconde: r.par_seconde,
+        rafale: r.rafale,
+        simultanees: r.simultanees,
+    };
+    let mut partenaires = HashMap::new();
+    for (id, r) in &c.limites.partenaires {
+        let id = Uuid::parse_str(id)
+            .map_err(|_| anyhow::anyhow!("limites.partenaires : « {id} » n'est pas un identifiant de partenaire"))?;
+        partenaires.insert(id, regle(r));
+    }
+    let limites = ConfigLimites {
+        defaut: Regle {
+            par_seconde: c.limites.par_seconde,
+            rafale: c.limites.rafale,
+            simultanees: c.limites.simultanees,
+        },
+        partenaires,
+    };
+    limites.verifier().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Resolue {
+        brute: c,
+        adresse,
+        url,
+        url_lecture,
+        limites,
+        tls,
+    })
+}
+
+impl Resolue {
+    pub fn options_pool(&self) -> onde_store::OptionsPool {
+        onde_store::OptionsPool {
+            taille_max: self.brute.base.pool_taille,
+            attente_max: Duration::from_millis(self.brute.base.attente_max_ms),
+            delai_requete: (self.brute.base.delai_requete_ms > 0)
+                .then(|| Duration::from_millis(self.brute.base.delai_requete_ms)),
+            ..onde_store::OptionsPool::default()
+        }
+    }
+}
+
+/// The effective configuration as TOML, secrets masked (for `serve --afficher-config`).
+pub fn afficher(r: &Resolue) -> anyhow::Result<String> {
+    let mut c = r.brute.clone();
+    c.base.url = Some(
+        onde_store::UrlBase::parse(&r.url)
+            .map(|u| u.masquee().to_string())
+            .unwrap_or_default(),
+    );
+    c.base.url_fichier = None;
+    c.base.url_lecture = r.url_lecture.as_deref().map(|u| {
+        onde_store::UrlBase::parse(u)
+            .map(|u| u.masquee().to_string())
+            .unwrap_or_default()
+    });
+    c.base.url_lecture_fichier = None;
+    toml::to_string_pretty(&c).context("configuration")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn fichier(texte: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), texte).unwrap();
+        f
+    }
+
+    #[test]
+    fn valeurs_par_defaut_valides() {
+        let r = charger(None, Surcharges::default()).unwrap();
+        assert_eq!(r.url, URL_PAR_DEFAUT);
+        assert_eq!(r.adresse.port(), 8080);
+        assert!(r.tls.is_none() && r.url_lecture.is_none());
+    }
+
+    #[test]
+    fn fichier_puis_options() {
+        let id = Uuid::now_v7();
+        let f = fichier(&format!(
+            "[serveur]\nadresse = \"0.0.0.0:9000\"\n[base]\nurl = \"sqlite:///tmp/x.sqlite\"\npool_taille = 4\n\
+             [limites]\npar_seconde = 5\n[limites.partenaires.\"{id}\"]\npar_seconde = 500\nrafale = 1000\nsimultanees = 64\n"
+        ));
+        let r = charger(
+            Some(f.path()),
+            Surcharges {
+                pool_taille: Some(8),
+                ..Surcharges::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.adresse.port(), 9000);
+        assert_eq!(r.brute.base.pool_taille, 8, "l'option l'emporte sur le fichier");
+        assert_eq!(r.limites.defaut.par_seconde, 5);
+        assert_eq!(r.limites.partenaires[&id].simultanees, 64);
+    }
+
+    #[test]
+    fn erreurs_claires() {
+        let erreur = |texte: &str| {
+            charger(Some(fichier(texte).path()), Surcharges::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(erreur("[serveur]\nport = 1\n").contains("port"));
+        assert!(erreur("[serveur]\nadresse = \"nulle part\"\n").contains("serveur.adresse"));
+        assert!(erreur("[base]\nurl = \"sqlite://a\"\nurl_fichier = \"/b\"\n").contains("s'excluent"));
+        assert!(erreur("[journaux]\nformat = \"xml\"\n").contains("journaux.format"));
+        assert!(erreur("[limites]\nrafale = 0\n").contains("au moins 1"));
+        assert!(erreur("[serveur]\ntls_cle = \"/k.pem\"\n").contains("vont ensemble"));
+        assert!(erreur("[base]\nurl = \"sqlite://a\"\nurl_lecture = \"postgres://r/x\"\n").contains("PostgreSQL"));
+        let absent = charger(Some(Path::new("/nulle/part.toml")), Surcharges::default()).unwrap_err();
+        assert!(absent.to_string().contains("introuvable"));
+    }
+
+    #[test]
+    fn secret_lu_dans_un_fichier_et_jamais_affiche() {
+        let secret = fichier("postgres://onde:motdepasse@db:5432/onde\n");
+        let f = fichier(&format!("[base]\nurl_fichier = \"{}\"\n", secret.path().display()));
+        let r = charger(Some(f.path()), Surcharges::default()).unwrap();
+        assert_eq!(r.url, "postgres://onde:motdepasse@db:5432/onde");
+        let affiche = afficher(&r).unwrap();
+        assert!(!affiche.contains("motdepasse"), "{affiche}");
+    }
+}
