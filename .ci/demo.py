@@ -51,6 +51,15 @@ def main():
     valeurs["UAI_ECOLE"] = i["uai"]
     valeurs["INE_ECOLE"] = i["eleve"]["ine"]
     valeurs["ANNEE_ECOLE"] = i["annee_scolaire"]
+    # A partner of its own for the admin operations that change or revoke one (schemathesis).
+    req = urllib.request.Request(
+        url + "/v1/admin/partenaires",
+        data=json.dumps({"nom": "Partenaire d'essai du contrat", "type": "mairie", "scopes": ["ecoles:read"],
+                         "communes": [par_type["mairie"]["perimetre"]["communes"][0]]}).encode(),
+        headers={"Authorization": "Bearer " + valeurs["JETON_ADMIN"], "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        valeurs["PARTENAIRE_ESSAI"] = json.load(r)["partenaire"]["id"]
     for cle, valeur in valeurs.items():
         print(f"{cle}='{valeur}'")
 

@@ -75,6 +75,11 @@ fn la_spec_porte_les_regles_des_identifiants() {
     assert_eq!(uai["schema"]["$ref"], "#/components/schemas/Uai");
 }
 
+/// Absent, not a string, or blank.
+fn sans_texte(v: &serde_json::Value) -> bool {
+    v.as_str().is_none_or(|s| s.trim().is_empty())
+}
+
 /// The `$ref`-resolved schema (one level of `oneOf: [null, $ref]` too).
 fn resolu<'a>(doc: &'a serde_json::Value, s: &'a serde_json::Value) -> &'a serde_json::Value {
     let mut s = s;
@@ -110,7 +115,7 @@ fn la_spec_est_documentee_pour_les_integrateurs() {
         for (methode, op) in item.as_object().unwrap() {
             let ici = format!("{methode} {chemin}");
             for champ in ["summary", "description"] {
-                if op[champ].as_str().is_none_or(|s| s.trim().is_empty()) {
+                if sans_texte(&op[champ]) {
                     manques.push(format!("{ici} : {champ}"));
                 }
             }
@@ -119,7 +124,7 @@ fn la_spec_est_documentee_pour_les_integrateurs() {
             }
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let nom = p["name"].as_str().unwrap_or("?");
-                if p["description"].as_str().is_none_or(|s| s.is_empty()) {
+                if sans_texte(&p["description"]) {
                     manques.push(format!("{ici} : description du paramètre {nom}"));
                 }
                 if p.get("example").is_none() && !a_un_exemple(&doc, &p["schema"]) {
@@ -127,7 +132,7 @@ fn la_spec_est_documentee_pour_les_integrateurs() {
                 }
             }
             if let Some(corps) = op.get("requestBody") {
-                if corps["description"].as_str().is_none_or(|s| s.is_empty()) {
+                if sans_texte(&corps["description"]) {
                     manques.push(format!("{ici} : description du corps"));
                 }
             }
@@ -154,7 +159,7 @@ fn la_spec_est_documentee_pour_les_integrateurs() {
         }
     }
     for (nom, schema) in doc["components"]["schemas"].as_object().unwrap() {
-        if schema["description"].as_str().is_none_or(|s| s.is_empty()) {
+        if sans_texte(&schema["description"]) {
             manques.push(format!("schéma {nom} : description"));
         }
         let mut proprietes: Vec<(&String, &serde_json::Value)> = Vec::new();

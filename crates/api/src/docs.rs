@@ -194,7 +194,8 @@ fn borner_entete(nom: &str, schema: &mut RefOr<Schema>) {
             o.maximum.get_or_insert(86_400.into());
         }
         "ETag" => {
-            o.max_length.get_or_insert(24);
+            // `"v3"` for a resource, `"<22 base64url characters>"` for a page.
+            o.max_length.get_or_insert(64);
             o.examples.push("\"v3\"".into());
         }
         "Location" => {

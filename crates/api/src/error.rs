@@ -90,6 +90,33 @@ pub enum ApiError {
     Interne(String),
 }
 
+/// Longest `detail` and violation `message` sent (as the OpenAPI document declares); a message
+/// that echoes what the client sent is cut there.
+pub const TEXTE_MAX: usize = 2000;
+
+fn borne(mut v: Violation) -> Violation {
+    v.message = texte_borne(v.message);
+    // Pointers and parameter names are built from known names; a client's key is shortened
+    // where it is read. Cut at the declared length all the same.
+    for champ in [&mut v.pointer, &mut v.parametre] {
+        if let Some(t) = champ.as_mut() {
+            if t.chars().count() > 200 {
+                *t = t.chars().take(200).collect();
+            }
+        }
+    }
+    v
+}
+
+fn texte_borne(s: String) -> String {
+    if s.chars().count() <= TEXTE_MAX {
+        return s;
+    }
+    let mut court: String = s.chars().take(TEXTE_MAX - 1).collect();
+    court.push('…');
+    court
+}
+
 /// The note of a `detail` whose list of violations is cut at [`VIOLATIONS_MAX`].
 fn tronque(v: &[Violation]) -> String {
     if v.len() > VIOLATIONS_MAX {
@@ -234,7 +261,7 @@ impl ApiError {
             type_probleme: format!("/problemes/{}", self.code()),
             title: self.titre().into(),
             status: self.status_code().as_u16(),
-            detail: self.detail(),
+            detail: texte_borne(self.detail()),
             instance: identifiant_requete::courant().map(|id| format!("urn:uuid:{id}")),
             code: self.code().into(),
             candidat: match self {
@@ -260,7 +287,7 @@ impl ApiError {
             },
             erreurs: match self {
                 ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) => {
-                    v.iter().take(VIOLATIONS_MAX).cloned().collect()
+                    v.iter().take(VIOLATIONS_MAX).cloned().map(borne).collect()
                 }
                 _ => Vec::new(),
             },
@@ -468,5 +495,10 @@ mod tests {
             "{}",
             p.detail
         );
+        // Found by schemathesis: a message echoing a long input exceeded the declared maxLength.
+        let long = Violation::parametre("x", "code", "é".repeat(TEXTE_MAX + 10));
+        let p = ApiError::NonConforme(vec![long]).probleme();
+        assert_eq!(p.erreurs[0].message.chars().count(), TEXTE_MAX);
+        assert_eq!(p.detail.chars().count(), TEXTE_MAX);
     }
 }

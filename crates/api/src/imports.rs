@@ -154,7 +154,7 @@ pub struct RejetVue {
     #[schema(example = "ine_cle", max_length = 100)]
     pub code: String,
     /// Message en français.
-    #[schema(example = "INE « 0494004062N » : la lettre clé devrait être M", max_length = 500)]
+    #[schema(example = "INE « 0494004062N » : la lettre clé devrait être M", max_length = 2000)]
     pub message: String,
 }
 

@@ -88,7 +88,7 @@ pub struct Violation {
     pub pointer: Option<String>,
     /// Nom du paramètre de chemin ou de requête en cause.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "uai", max_length = 100)]
+    #[schema(example = "uai", max_length = 200)]
     pub parametre: Option<String>,
     /// Code machine stable de la règle.
     #[schema(example = "uai_cle", max_length = 100)]
@@ -96,7 +96,7 @@ pub struct Violation {
     /// Message en français.
     #[schema(
         example = "UAI « 0750655F » : la lettre clé devrait être E (reste modulo 23 des 7 chiffres)",
-        max_length = 500
+        max_length = 2000
     )]
     pub message: String,
 }

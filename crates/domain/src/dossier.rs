@@ -49,8 +49,15 @@ impl Lecture {
         };
         for cle in o.keys() {
             if !connus.contains(&cle.as_str()) {
+                // The key is the client's: echoed shortened, so that a pointer and a message
+                // stay of bounded length whatever is sent.
+                let cle: String = if cle.chars().count() > 60 {
+                    cle.chars().take(60).chain(std::iter::once('…')).collect()
+                } else {
+                    cle.clone()
+                };
                 self.signaler(
-                    &format!("{pointeur}/{}", segment(cle)),
+                    &format!("{pointeur}/{}", segment(&cle)),
                     "champ_inconnu",
                     format!("champ inconnu « {cle} » ; champs acceptés : {}", connus.join(", ")),
                 );
@@ -501,6 +508,20 @@ mod tests {
 
     fn jour() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    #[test]
+    fn cle_inconnue_longue_citee_en_bref() {
+        let mut v = valide();
+        v["x".repeat(5000)] = json!(1);
+        let mut l = Lecture::default();
+        assert!(DossierEleve::lire(&v, "", jour(), &mut l).is_none());
+        let m = &l.manquements[0];
+        assert_eq!(m.code, "champ_inconnu");
+        assert!(
+            m.pointeur.chars().count() < 70 && m.message.chars().count() < 300,
+            "{m:?}"
+        );
     }
 
     fn valide() -> Value {

@@ -93,11 +93,28 @@ pub fn verifier_entete(entete: &[String]) -> Result<(), ErreurFichier> {
         }
     }
     if !inconnues.is_empty() {
+        // The file's own names are echoed shortened, five at most: a header of any size gives
+        // a message of bounded length.
+        let mut citees: Vec<String> = inconnues
+            .iter()
+            .take(5)
+            .map(|n| {
+                let court: String = n.chars().take(40).collect();
+                if court.len() < n.len() {
+                    format!("{court}…")
+                } else {
+                    court
+                }
+            })
+            .collect();
+        if inconnues.len() > 5 {
+            citees.push(format!("… ({} en tout)", inconnues.len()));
+        }
         return Err(ErreurFichier {
             code: "csv_colonne_inconnue",
             message: format!(
                 "colonne(s) inconnue(s) : {} ; colonnes acceptées : {}",
-                inconnues.join(", "),
+                citees.join(", "),
                 connues.join(";")
             ),
         });
@@ -438,6 +455,17 @@ fn valeur_csv(e: &Value, colonne: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colonnes_inconnues_citees_en_bref() {
+        // Found by schemathesis: every unknown name was echoed whole in the message.
+        let mut entete: Vec<String> = OBLIGATOIRES.iter().map(|s| s.to_string()).collect();
+        entete.extend((0..1000).map(|i| format!("{i}{}", "x".repeat(500))));
+        let e = verifier_entete(&entete).unwrap_err();
+        assert_eq!(e.code, "csv_colonne_inconnue");
+        assert!(e.message.contains("(1000 en tout)"), "{}", e.message);
+        assert!(e.message.chars().count() < 1500, "{}", e.message.chars().count());
+    }
 
     #[test]
     fn entete_verifiee() {
