@@ -53,10 +53,52 @@ impl StoreError {
     pub fn est_indisponibilite(&self) -> bool {
         match self {
             StoreError::Indisponible(_) => true,
-            StoreError::Requete(diesel::result::Error::DatabaseError(kind, _)) => {
-                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
+            StoreError::Requete(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand
+                ) || connexion_perdue(info.message())
             }
+            // A transaction whose connection died mid-way.
+            StoreError::Requete(diesel::result::Error::BrokenTransactionManager) => true,
             _ => false,
         }
+    }
+}
+
+/// libpq's wording when the server or the network goes away in the middle of a statement
+/// (reported as an unknown database error, not as a closed connection).
+fn connexion_perdue(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "server closed the connection",
+        "could not receive data from server",
+        "could not send data to server",
+        "no connection to the server",
+        "terminating connection",
+        "connection to server",
+        "broken pipe",
+        "connection reset",
+        "ssl syscall error",
+        "lost synchronization with server",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_de_connexion_perdue() {
+        assert!(super::connexion_perdue(
+            "server closed the connection unexpectedly\n\tThis probably means..."
+        ));
+        assert!(super::connexion_perdue(
+            "could not receive data from server: Connection reset by peer"
+        ));
+        assert!(!super::connexion_perdue(
+            "duplicate key value violates unique constraint \"eleves_ine_key\""
+        ));
     }
 }
