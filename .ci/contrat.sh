@@ -16,7 +16,7 @@
 # Settings (environment):
 #   ONDE_BINAIRE         the onde-echanges binary (default: target/release, else target/debug;
 #                        built in debug mode when neither exists)
-#   ONDE_CONTRAT_PORT    port of the demo server (default 18181)
+#   ONDE_CONTRAT_PORT    port of the demo server (default: a free port)
 #   ONDE_ST_EXEMPLES     schemathesis examples per operation (default 15)
 #   ONDE_FUZZ_SECONDES   seconds per fuzz target, 0 to skip the fuzzing (default 10)
 #   ONDE_CONTRAT_ETAPES  steps to run, among spec,spectral,schemathesis,clients,navigateur,fuzz
@@ -26,8 +26,14 @@ cd "$(dirname "$0")/.."
 RACINE=$PWD
 export CARGO_TERM_COLOR=never
 
-PORT="${ONDE_CONTRAT_PORT:-18181}"
+# A free port unless one is given: another run (or another server) may hold any fixed one.
+libre() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="${ONDE_CONTRAT_PORT:-$(libre)}"
 URL="http://127.0.0.1:$PORT"
+if curl -s -o /dev/null "$URL/" 2>/dev/null; then
+    echo "le port $PORT est déjà pris : choisir ONDE_CONTRAT_PORT" >&2
+    exit 1
+fi
 ST_EXEMPLES="${ONDE_ST_EXEMPLES:-15}"
 FUZZ_SECONDES="${ONDE_FUZZ_SECONDES:-10}"
 ETAPES="${ONDE_CONTRAT_ETAPES:-spec,spectral,schemathesis,clients,navigateur,fuzz}"
@@ -80,8 +86,11 @@ arreter() {
 trap arreter EXIT
 
 demarrer() {
+    # Rate limits raised for the run: schemathesis sends a few hundred requests a second with
+    # one token (the RateLimit headers are still there; tests/limites.rs covers the 429s).
     (cd "$TEMP" && exec env DATABASE_URL="sqlite://$TEMP/onde.sqlite" ONDE_BIND="127.0.0.1:$PORT" \
-        ONDE_WORKERS=2 RUST_LOG=warn "$BINAIRE" serve --demo >"$TEMP/serveur.log" 2>&1) &
+        ONDE_WORKERS=2 ONDE__LIMITES__PAR_SECONDE=2000 ONDE__LIMITES__RAFALE=4000 RUST_LOG=warn \
+        "$BINAIRE" serve --demo >"$TEMP/serveur.log" 2>&1) &
     PID_SERVEUR=$!
     for _ in $(seq 1 300); do
         if curl -fsS "$URL/health/ready" >/dev/null 2>&1; then return 0; fi

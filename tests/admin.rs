@@ -462,6 +462,9 @@ onde_store::tests_deux_backends! {
             let r = appeler(&app, brute(Method::PATCH, &lieu, &ja, Some("application/merge-patch+json"), r#"{"scopes": ["inscriptions:read"]}"#)).await;
             assert_eq!(r.statut, 200, "{}", r.texte);
             assert_eq!(r.corps["communes"], json!([codes[1]]), "le reste est conservé");
+            let r = appeler(&app, brute(Method::PATCH, &lieu, &ja, Some("application/merge-patch+json"), r#"{"scope": null}"#)).await;
+            assert_probleme(&r, 422, "contenu_invalide");
+            assert_eq!(r.corps["erreurs"][0]["pointer"], "/scope");
             assert_probleme(&get(&app, &jm, "/v1/ecoles").await, 403, "insufficient_scope");
 
             // Bodies refused, each violation located.

@@ -132,6 +132,11 @@ onde_store::tests_deux_backends! {
             assert_eq!(r.corps["prenoms"], json!(["Léa", "Rose"]));
             assert_eq!(r.corps["nom"], "Morel-Dupuis");
             assert_eq!(r.entete("etag"), Some("\"v3\""));
+            // An unknown member is refused, even to remove it (found by schemathesis).
+            let r = envoyer(&app, &j, "PATCH", &uri, &json!({"prenom": null, "adresse": {"rue": null}}), &[]).await;
+            assert_probleme(&r, 422, "contenu_invalide");
+            let pointeurs: Vec<&str> = r.corps["erreurs"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+            assert_eq!(pointeurs, ["/prenom", "/adresse/rue"]);
 
             // INE in the body must be the path's; every violation is listed with its pointer.
             let mut faux = d.clone();

@@ -223,6 +223,41 @@ fn traduire_attendu(attendu: &str) -> String {
     }
 }
 
+/// Refuses the unknown members of a merge patch (RFC 7396) like unknown fields of any body,
+/// `null` ones included: merging `{"nomm": null}` removes nothing and would silently succeed,
+/// hiding the typo (found by schemathesis). `objets` lists the members patched member by member
+/// and their own fields.
+pub fn verifier_correctif(
+    correctif: &serde_json::Value,
+    connus: &[&str],
+    objets: &[(&str, &[&str])],
+) -> Result<(), ApiError> {
+    let mut violations = Vec::new();
+    let mut verifier = |objet: &serde_json::Map<String, serde_json::Value>, base: &str, connus: &[&str]| {
+        for cle in objet.keys().filter(|c| !connus.contains(&c.as_str())) {
+            let court: String = cle.chars().take(60).collect();
+            violations.push(violation(
+                format!("{base}/{}", segment(&court)),
+                "champ_inconnu",
+                format!("champ inconnu « {court} » ; champs acceptés : {}", connus.join(", ")),
+            ));
+        }
+    };
+    if let Some(objet) = correctif.as_object() {
+        verifier(objet, "", connus);
+        for (membre, champs) in objets {
+            if let Some(sous) = objet.get(*membre).and_then(serde_json::Value::as_object) {
+                verifier(sous, &format!("/{membre}"), champs);
+            }
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::NonConforme(violations))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +340,29 @@ mod tests {
             autre => panic!("400 attendu : {autre:?}"),
         }
         assert!(lire::<Externe>(&req, br#"{"nom": "a"}"#, &[JSON]).is_ok());
+    }
+
+    #[test]
+    fn correctif_aux_champs_connus() {
+        let connus = ["nom", "adresse"];
+        let objets: [(&str, &[&str]); 1] = [("adresse", &["voie"])];
+        assert!(verifier_correctif(
+            &serde_json::json!({"nom": null, "adresse": {"voie": "x"}}),
+            &connus,
+            &objets
+        )
+        .is_ok());
+        match verifier_correctif(
+            &serde_json::json!({"nomm": null, "adresse": {"rue": null}}),
+            &connus,
+            &objets,
+        ) {
+            Err(ApiError::NonConforme(v)) => {
+                let pointeurs: Vec<_> = v.iter().filter_map(|v| v.pointer.as_deref()).collect();
+                assert_eq!(pointeurs, ["/nomm", "/adresse/rue"]);
+            }
+            autre => panic!("422 attendu : {autre:?}"),
+        }
     }
 
     #[test]

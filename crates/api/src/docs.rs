@@ -93,7 +93,7 @@ pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
     if let Some(composants) = api.components.as_mut() {
         composants.schemas.values_mut().for_each(borner);
     }
-    for item in api.paths.paths.values_mut() {
+    for (chemin, item) in api.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -123,6 +123,11 @@ pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
                     }
                 }
             }
+            // Rate limits (crate::limites): every /v1 operation, once the token is verified, and
+            // the token endpoint per client id.
+            if chemin.starts_with("/v1/") || chemin == "/oauth/token" {
+                documenter_limites(chemin.starts_with("/v1/"), &mut op.responses.responses);
+            }
             // Any operation may fail unexpectedly; the answer is a problem document too.
             op.responses.responses.entry("500".into()).or_insert_with(|| {
                 let mut r =
@@ -150,6 +155,96 @@ pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
         }
     }
     api
+}
+
+/// The `RateLimit-*` headers (IETF draft) a limited answer carries.
+fn entetes_limite() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let entier = |description: &str, exemple: u32| {
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                    .minimum(Some(0))
+                    .maximum(Some(1_000_000))
+                    .examples([exemple]),
+            )
+            .description(Some(description))
+            .build()
+    };
+    vec![
+        (
+            "RateLimit-Limit",
+            entier("Requêtes permises d'affilée (rafale) pour ce client.", 100),
+        ),
+        (
+            "RateLimit-Remaining",
+            entier("Requêtes encore permises tout de suite.", 97),
+        ),
+        (
+            "RateLimit-Reset",
+            entier("Secondes avant que la réserve soit pleine de nouveau.", 1),
+        ),
+        (
+            "RateLimit-Policy",
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(40))
+                        .pattern(Some(r"^[0-9]+;w=[0-9]+$"))
+                        .examples(["100;w=2"]),
+                )
+                .description(Some("Politique : rafale ; fenêtre en secondes."))
+                .build(),
+        ),
+    ]
+}
+
+/// Rate limits: a 429 answer with `Retry-After`, and on a /v1 operation the `RateLimit-*`
+/// headers on every answer given once the token is verified (all but 401).
+fn documenter_limites(v1: bool, reponses: &mut std::collections::BTreeMap<String, RefOr<Response>>) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    if v1 {
+        for (statut, reponse) in reponses.iter_mut() {
+            if let (false, RefOr::T(r)) = (statut == "401", reponse) {
+                for (nom, entete) in entetes_limite() {
+                    r.headers.entry(nom.into()).or_insert(entete);
+                }
+            }
+        }
+    }
+    let mut r = Response::new(
+        "Trop de requêtes pour ce client : débit (requêtes par seconde, en rafales) ou requêtes \
+simultanées dépassés ; réessayer après `Retry-After` secondes.",
+    );
+    r.headers.insert(
+        "Retry-After".into(),
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                    .minimum(Some(0))
+                    .maximum(Some(86_400))
+                    .examples([1]),
+            )
+            .description(Some("Délai conseillé avant un nouvel essai, en secondes"))
+            .build(),
+    );
+    for (nom, entete) in entetes_limite() {
+        r.headers.insert(nom.into(), entete);
+    }
+    r.content.insert(
+        TYPE_PROBLEME_JSON.into(),
+        utoipa::openapi::ContentBuilder::new()
+            .schema(Some(utoipa::openapi::Ref::from_schema_name("Probleme")))
+            .build(),
+    );
+    reponses.entry("429".into()).or_insert(RefOr::T(r));
 }
 
 /// utoipa spells an optional request body (`Option<T>`) as « `T` or `null` » and marks it not

@@ -445,6 +445,11 @@ pub async fn modifier(
             "un correctif JSON (merge patch) est un objet",
         )]));
     }
+    corps::verifier_correctif(
+        &correctif,
+        &onde_domain::dossier::CHAMPS_ELEVE,
+        &[("adresse", &onde_domain::dossier::CHAMPS_ADRESSE)],
+    )?;
     let a = acces.clone();
     ecriture::executer(&etat, &acces, &req, &octets, move |c| {
         let (id, _) =

@@ -435,6 +435,7 @@ pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     (413, &["corps_trop_grand", "fichier_trop_grand"]),
     (415, &["type_contenu_non_pris_en_charge"]),
     (422, &["contenu_invalide", "cle_idempotence_reutilisee", "lot_refuse"]),
+    (429, &["trop_de_requetes", "trop_de_requetes_simultanees"]),
     (500, &["erreur_interne"]),
     (503, &["service_indisponible"]),
 ];
@@ -471,6 +472,14 @@ pub fn exemple(statut: u16) -> Option<Probleme> {
             code: "age_hors_premier_degre".into(),
             message: "un élève du premier degré a entre 2 et 12 ans".into(),
         }]),
+        429 => ApiError::TropDeRequetes(crate::limites::Depassement::Debit {
+            reessayer: std::time::Duration::from_secs(1),
+            etat: crate::limites::EtatLimite {
+                rafale: 100,
+                par_seconde: 50,
+                restant: 0,
+            },
+        }),
         500 => ApiError::Interne(String::new()),
         503 => ApiError::Indisponible,
         _ => return None,

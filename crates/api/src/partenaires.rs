@@ -654,6 +654,7 @@ pub fn modifier_partiellement(
             "un correctif JSON (merge patch) est un objet",
         )]));
     }
+    corps::verifier_correctif(patch, &["nom", "scopes", "communes", "uais", "mandats", "actif"], &[])?;
     let stocke = onde_store::partenaires::trouver(conn, id)?.ok_or_else(introuvable)?;
     let mut document = serde_json::to_value(DefinitionPartenaire::from(&stocke.partenaire))
         .map_err(|e| ApiError::Interne(format!("sérialisation d'un partenaire : {e}")))?;

@@ -265,7 +265,7 @@ pub const CHAMPS_ELEVE: [&str; 8] = [
     "adresse",
     "responsables",
 ];
-const CHAMPS_ADRESSE: [&str; 3] = ["voie", "code_postal", "commune"];
+pub const CHAMPS_ADRESSE: [&str; 3] = ["voie", "code_postal", "commune"];
 const CHAMPS_RESPONSABLE: [&str; 7] = [
     "nom",
     "prenom",
