@@ -153,7 +153,7 @@ fn attendu(base: &BaseDeTest, perimetre: &onde_domain::Perimetre) -> BTreeMap<(S
     };
     let mut a = BTreeMap::new();
     let uais = ids(c, "SELECT uai AS id FROM ecoles");
-    for e in onde_store::changements::ecoles_visibles(c, perimetre, &uais).unwrap() {
+    for e in onde_store::ecoles::par_uais(c, perimetre, &uais).unwrap() {
         a.insert(("ecole".into(), e.uai.as_str().to_owned()), e.nom.clone());
     }
     let eleves = ids(c, "SELECT id FROM eleves");

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use onde_domain::{ChampEleve, Ecole};
+use onde_domain::Ecole;
 use onde_store::changements::{self, Changement, Position, ResponsableSeul, Ressource};
 use onde_store::Curseur;
 use serde::{Deserialize, Serialize};
@@ -72,26 +72,6 @@ pub struct Evenement {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = schema_donnees)]
     pub donnees: Option<serde_json::Value>,
-}
-
-/// Un responsable légal seul (le lien avec chaque élève est dans le dossier de l'élève).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResponsableSeulVue {
-    pub id: Uuid,
-    #[schema(example = "Martin")]
-    pub nom: String,
-    #[schema(example = "Sophie")]
-    pub prenom: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "0612345678")]
-    pub telephone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "sophie.martin@example.fr")]
-    pub courriel: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub adresse: Option<String>,
-    /// Ses élèves visibles de l'appelant (à travers qui il le voit).
-    pub eleves: Vec<Uuid>,
 }
 
 /// `donnees`: a free-form object (the resource as `GET` shows it), with an inscription's example.
@@ -213,19 +193,7 @@ pub async fn lire(
     let (elements, exposes) = evenements(&acces, lecture.changements, etats)?;
     acces.tracer(&etat.auditeur, &exposes);
     let curseur_suivant = suivant.curseur();
-    let lien = (!a_jour).then(|| {
-        let mut paires: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| k != "depuis")
-            .collect();
-        paires.push(("depuis".into(), curseur_suivant.encoder()));
-        format!(
-            "{}?{}",
-            req.path(),
-            serde_urlencoded::to_string(&paires).unwrap_or_default()
-        )
-    });
+    let lien = (!a_jour).then(|| pagination::lien_avec(&req, "depuis", &curseur_suivant));
     let corps = PageChangements {
         elements,
         curseur_suivant: curseur_suivant.encoder(),
@@ -246,7 +214,7 @@ fn etats(
     }
     let mut etats = Etats::default();
     let liste = |r: Ressource| ids.get(&r).cloned().unwrap_or_default();
-    for e in changements::ecoles_visibles(c, perimetre, &liste(Ressource::Ecole))? {
+    for e in onde_store::ecoles::par_uais(c, perimetre, &liste(Ressource::Ecole))? {
         etats.ecoles.insert(e.uai.as_str().to_owned(), e);
     }
     for e in onde_store::eleves::par_ids(c, perimetre, &liste(Ressource::Eleve))? {
@@ -258,16 +226,26 @@ fn etats(
     for r in changements::responsables_visibles(c, perimetre, &liste(Ressource::Responsable))? {
         etats.responsables.insert(r.id.to_string(), r);
     }
-    for e in lus {
-        let vu = match e.ressource {
-            Ressource::Ecole => etats.ecoles.contains_key(&e.id),
-            Ressource::Eleve => etats.eleves.contains_key(&e.id),
-            Ressource::Inscription => etats.inscriptions.contains_key(&e.id),
-            Ressource::Responsable => etats.responsables.contains_key(&e.id),
-        };
-        if !vu && !changements::existe(c, e.ressource, &e.id)? {
-            etats.disparues.insert((e.ressource, e.id.clone()));
-        }
+    // Resources not seen now: gone from the base, or out of the perimeter.
+    for r in Ressource::TOUTES {
+        let absents: Vec<String> = lus
+            .iter()
+            .filter(|e| e.ressource == r)
+            .filter(|e| match r {
+                Ressource::Ecole => !etats.ecoles.contains_key(&e.id),
+                Ressource::Eleve => !etats.eleves.contains_key(&e.id),
+                Ressource::Inscription => !etats.inscriptions.contains_key(&e.id),
+                Ressource::Responsable => !etats.responsables.contains_key(&e.id),
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        let existants = changements::existants(c, r, &absents)?;
+        etats.disparues.extend(
+            absents
+                .into_iter()
+                .filter(|id| !existants.contains(id))
+                .map(|id| (r, id)),
+        );
     }
     Ok(etats)
 }
@@ -285,8 +263,6 @@ fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(
     }
     let mut exposes = Vec::new();
     let mut elements = Vec::new();
-    let lit_ine = acces.profil.lit(ChampEleve::Ine);
-    let contacts = acces.profil.lit(ChampEleve::ContactsResponsables);
     for (i, e) in lus.into_iter().enumerate() {
         if dernier.get(&(e.ressource, e.id.clone())) != Some(&i) {
             continue;
@@ -310,15 +286,7 @@ fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(
             Ressource::Responsable => match etats.responsables.remove(&e.id) {
                 Some(r) => {
                     exposes.extend(r.eleves.iter().copied());
-                    Some(json(ResponsableSeulVue {
-                        id: r.id,
-                        nom: r.nom,
-                        prenom: r.prenom,
-                        telephone: r.telephone.filter(|_| contacts),
-                        courriel: r.courriel.filter(|_| contacts),
-                        adresse: r.adresse.filter(|_| contacts),
-                        eleves: r.eleves,
-                    })?)
+                    Some(json(acces.vue_responsable_seul(r))?)
                 }
                 None => None,
             },
@@ -331,10 +299,10 @@ fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(
             (None, _) if etats.disparues.contains(&(e.ressource, e.id.clone())) => "suppression",
             (None, _) => "sortie_perimetre",
         };
-        // A former INE is shown only to who may read INEs.
         let ancienne_cle = e
             .ancienne_cle
-            .filter(|_| operation == "changement_cle" && (e.ressource != Ressource::Eleve || lit_ine));
+            .filter(|_| operation == "changement_cle")
+            .and_then(|c| acces.ancienne_cle_visible(e.ressource, c));
         elements.push(Evenement {
             curseur: e.position.curseur().encoder(),
             ressource: e.ressource.as_str(),

@@ -113,7 +113,7 @@ pub async fn lister(
 }
 
 /// Guardians per row of the pupils' CSV export (as in the import's columns).
-const RESPONSABLES_CSV: usize = 4;
+const RESPONSABLES_CSV: usize = onde_store::imports::lecture::RESPONSABLES_MAX;
 
 fn exporter(
     etat: &EtatApp,

@@ -13,7 +13,7 @@ use onde_store::{Curseur, DbConnection, Store, StoreError};
 use crate::parametres::Lecteur;
 use crate::probleme::Violation;
 
-pub const CSV: &str = "text/csv";
+use crate::imports::CSV;
 /// Rows read (and sent) at a time.
 pub const TRANCHE: u32 = 1000;
 const BOM: &[u8] = b"\xEF\xBB\xBF";

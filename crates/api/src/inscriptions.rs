@@ -139,23 +139,12 @@ fn exporter(
     let profil = &acces.profil;
     let ine = profil.lit(ChampEleve::Ine);
     let identite = profil.lit(ChampEleve::Identite);
-    let mut entete: Vec<String> = [
-        "identifiant",
-        "uai",
-        "annee_scolaire",
-        "niveau",
-        "classe",
-        "dispositif",
-        "statut",
-        "admission_provisoire",
-        "date_inscription",
-        "date_admission",
-        "date_radiation",
-        "motif_radiation",
-        "eleve_id",
-    ]
-    .map(String::from)
-    .to_vec();
+    // The pushed inscription's fields (as the import reads them), framed by what the base adds.
+    let mut entete: Vec<String> = std::iter::once("identifiant")
+        .chain(onde_domain::poussee::CHAMPS_INSCRIPTION)
+        .chain(["date_radiation", "motif_radiation", "eleve_id"])
+        .map(String::from)
+        .collect();
     if ine {
         entete.push("ine".into());
     }

@@ -139,8 +139,10 @@ impl Limiteur {
         }
     }
 
-    /// Takes one token of `cle`'s bucket (under its partner's rule, if any).
-    pub fn debit(&self, partenaire: Option<Uuid>, cle: &str) -> Result<EtatLimite, Depassement> {
+    /// Takes one token of `cle`'s bucket (under its partner's rule, if any). The key is the
+    /// client id the token already holds: no allocation on the request path.
+    #[allow(clippy::ptr_arg)] // governor keys by &String.
+    pub fn debit(&self, partenaire: Option<Uuid>, cle: &String) -> Result<EtatLimite, Depassement> {
         if self.appels.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 100_000 == 99_999 {
             self.menage();
         }
@@ -150,7 +152,7 @@ impl Limiteur {
             par_seconde: regle.par_seconde,
             restant,
         };
-        match seau.check_key(&cle.to_owned()) {
+        match seau.check_key(cle) {
             Ok(s) => Ok(etat(s.remaining_burst_capacity())),
             Err(n) => Err(Depassement::Debit {
                 reessayer: n.wait_time_from(DefaultClock::default().now()),
@@ -163,11 +165,13 @@ impl Limiteur {
     pub fn entrer(self: &Arc<Self>, partenaire: Option<Uuid>, cle: &str) -> Result<Arc<EnVol>, Depassement> {
         let max = self.regle(partenaire).0.simultanees;
         let mut carte = self.en_vol.lock().map_err(|_| Depassement::Simultanees { max })?;
-        let n = carte.entry(cle.to_owned()).or_insert(0);
-        if *n >= max {
-            return Err(Depassement::Simultanees { max });
+        match carte.get_mut(cle) {
+            Some(n) if *n >= max => return Err(Depassement::Simultanees { max }),
+            Some(n) => *n += 1,
+            None => {
+                carte.insert(cle.to_owned(), 1);
+            }
         }
-        *n += 1;
         Ok(Arc::new(EnVol {
             limiteur: self.clone(),
             cle: cle.to_owned(),

@@ -44,12 +44,17 @@ pub fn demande(lecteur: &mut Lecteur, limit: Option<&str>, curseur: Option<&str>
 
 /// The same request with `curseur` replaced: the next page's URL (path and query).
 pub fn lien_suivant(req: &HttpRequest, curseur: &Curseur) -> String {
+    lien_avec(req, "curseur", curseur)
+}
+
+/// The same request with the query parameter `nom` set to `curseur` (the feed's `depuis`).
+pub fn lien_avec(req: &HttpRequest, nom: &str, curseur: &Curseur) -> String {
     let mut paires: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
         .into_iter()
-        .filter(|(k, _)| k != "curseur")
+        .filter(|(k, _)| k != nom)
         .collect();
-    paires.push(("curseur".into(), curseur.encoder()));
+    paires.push((nom.into(), curseur.encoder()));
     let requete = serde_urlencoded::to_string(&paires).unwrap_or_default();
     format!("{}?{requete}", req.path())
 }

@@ -80,6 +80,26 @@ pub struct ResponsableVue {
     pub adresse: Option<String>,
 }
 
+/// Un responsable légal seul (le lien avec chaque élève est dans le dossier de l'élève).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResponsableSeulVue {
+    pub id: Uuid,
+    #[schema(example = "Martin")]
+    pub nom: String,
+    #[schema(example = "Sophie")]
+    pub prenom: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0612345678")]
+    pub telephone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "sophie.martin@example.fr")]
+    pub courriel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adresse: Option<String>,
+    /// Ses élèves visibles de l'appelant (à travers qui il le voit).
+    pub eleves: Vec<Uuid>,
+}
+
 /// L'identité d'un élève dans une liste, limitée au profil de l'appelant.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ResumeEleveVue {
@@ -204,6 +224,26 @@ impl Acces {
             inscription: i.inscription,
             eleve: resume(&self.profil, i.eleve),
         }
+    }
+
+    /// A guardian on their own (change feed), contacts as the profile allows. The caller
+    /// records the pupils it is seen through.
+    pub fn vue_responsable_seul(&self, r: onde_store::changements::ResponsableSeul) -> ResponsableSeulVue {
+        let contacts = self.profil.lit(ChampEleve::ContactsResponsables);
+        ResponsableSeulVue {
+            id: r.id,
+            nom: r.nom,
+            prenom: r.prenom,
+            telephone: r.telephone.filter(|_| contacts),
+            courriel: r.courriel.filter(|_| contacts),
+            adresse: r.adresse.filter(|_| contacts),
+            eleves: r.eleves,
+        }
+    }
+
+    /// A key change's former key (change feed): a former INE only to who may read INEs.
+    pub fn ancienne_cle_visible(&self, r: onde_store::changements::Ressource, cle: String) -> Option<String> {
+        (r != onde_store::changements::Ressource::Eleve || self.profil.lit(ChampEleve::Ine)).then_some(cle)
     }
 
     /// The view of a pupil just written, without an audit record.

@@ -9,10 +9,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-use onde_domain::{Ecole, Perimetre};
+use onde_domain::Perimetre;
 use uuid::Uuid;
 
-use crate::lignes::{lire_uuid, LigneEcole, LigneResponsable};
+use crate::lignes::{lire_uuid, LigneResponsable};
 use crate::schema::{ecoles, eleves, eleves_responsables, inscriptions, responsables};
 use crate::{perimetre, Curseur, DbConnection, StoreError};
 
@@ -133,8 +133,10 @@ pub fn position_courante(conn: &mut DbConnection) -> Result<Position, StoreError
     }
 }
 
-/// The perimeter's keys, as the triggers write them.
-fn cles(p: &Perimetre) -> Option<Vec<String>> {
+/// The perimeter's keys, as the triggers write them, as SQL literals (`'c:75056'`). They are
+/// built from parsed identifiers (digits and capital letters); the check keeps anything else
+/// out of the SQL text should that ever change.
+fn cles_sql(p: &Perimetre) -> Option<Vec<String>> {
     match p {
         Perimetre::National => None,
         Perimetre::Restreint { communes, uais } => Some(
@@ -142,6 +144,8 @@ fn cles(p: &Perimetre) -> Option<Vec<String>> {
                 .iter()
                 .map(|c| format!("c:{}", c.as_str()))
                 .chain(uais.iter().map(|u| format!("u:{}", u.as_str())))
+                .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
+                .map(|c| format!("'{c}'"))
                 .collect(),
         ),
     }
@@ -186,15 +190,10 @@ pub fn lire(
         None => (format!("seq > {}", apres.seq), "seq"),
     };
     let colonnes = "c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage";
-    let cles_perimetre = cles(perimetre);
-    let sql = match cles_perimetre.clone() {
+    let cles_perimetre = cles_sql(perimetre);
+    let sql = match &cles_perimetre {
         None => format!("SELECT {colonnes} FROM changements c WHERE {apres_sql} ORDER BY {ordre} LIMIT {limite}"),
         Some(cles) => {
-            let cles: Vec<String> = cles
-                .into_iter()
-                .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
-                .map(|c| format!("'{c}'"))
-                .collect();
             let apres_p = apres_sql
                 .replace("(xid, seq)", "(p.xid, p.seq)")
                 .replace("AND xid", "AND p.xid");
@@ -263,11 +262,7 @@ pub fn lire(
                 Some(cles) => format!(
                     "SELECT count(*) AS n FROM (SELECT 1 FROM changements_portee WHERE cle = ANY (ARRAY[{}]::text[]) \
                      AND (xid, seq) > ({}, {}) AND xid >= {h} LIMIT 1) AS x",
-                    cles.iter()
-                        .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
-                        .map(|c| format!("'{c}'"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    cles.join(", "),
                     p.xid,
                     p.seq
                 ),
@@ -283,22 +278,6 @@ pub fn lire(
         plein,
         retenus,
     })
-}
-
-/// The schools among `uais` the perimeter sees.
-pub fn ecoles_visibles(conn: &mut DbConnection, p: &Perimetre, uais: &[String]) -> Result<Vec<Ecole>, StoreError> {
-    if uais.is_empty() {
-        return Ok(Vec::new());
-    }
-    ecoles::table
-        .into_boxed()
-        .filter(perimetre::ecoles(p))
-        .filter(ecoles::uai.eq_any(uais.to_vec()))
-        .select(LigneEcole::as_select())
-        .load::<LigneEcole>(conn)?
-        .into_iter()
-        .map(Ecole::try_from)
-        .collect()
 }
 
 /// A guardian on their own (the link to each pupil is in the pupil's record).
@@ -368,19 +347,34 @@ pub fn responsables_visibles(
         .collect()
 }
 
-/// Whether a resource exists at all (to tell a deletion from a move out of the perimeter).
-pub fn existe(conn: &mut DbConnection, r: Ressource, id: &str) -> Result<bool, StoreError> {
-    let n: i64 = match r {
-        Ressource::Ecole => ecoles::table.filter(ecoles::uai.eq(id)).count().get_result(conn)?,
-        Ressource::Eleve => eleves::table.filter(eleves::id.eq(id)).count().get_result(conn)?,
+/// Which of `ids` still exist (to tell a deletion from a move out of the perimeter), in one
+/// query.
+pub fn existants(
+    conn: &mut DbConnection,
+    r: Ressource,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids = ids.to_vec();
+    let trouves: Vec<String> = match r {
+        Ressource::Ecole => ecoles::table
+            .filter(ecoles::uai.eq_any(ids))
+            .select(ecoles::uai)
+            .load(conn)?,
+        Ressource::Eleve => eleves::table
+            .filter(eleves::id.eq_any(ids))
+            .select(eleves::id)
+            .load(conn)?,
         Ressource::Inscription => inscriptions::table
-            .filter(inscriptions::id.eq(id))
-            .count()
-            .get_result(conn)?,
+            .filter(inscriptions::id.eq_any(ids))
+            .select(inscriptions::id)
+            .load(conn)?,
         Ressource::Responsable => responsables::table
-            .filter(responsables::id.eq(id))
-            .count()
-            .get_result(conn)?,
+            .filter(responsables::id.eq_any(ids))
+            .select(responsables::id)
+            .load(conn)?,
     };
-    Ok(n > 0)
+    Ok(trouves.into_iter().collect())
 }

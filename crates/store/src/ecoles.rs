@@ -56,3 +56,19 @@ pub fn trouver(conn: &mut DbConnection, perimetre: &Perimetre, uai: &Uai) -> Res
         .map(Ecole::try_from)
         .transpose()
 }
+
+/// The schools among `uais` the perimeter sees, in one query.
+pub fn par_uais(conn: &mut DbConnection, perimetre: &Perimetre, uais: &[String]) -> Result<Vec<Ecole>, StoreError> {
+    if uais.is_empty() {
+        return Ok(Vec::new());
+    }
+    ecoles::table
+        .into_boxed()
+        .filter(perimetre::ecoles(perimetre))
+        .filter(ecoles::uai.eq_any(uais.to_vec()))
+        .select(LigneEcole::as_select())
+        .load::<LigneEcole>(conn)?
+        .into_iter()
+        .map(Ecole::try_from)
+        .collect()
+}

@@ -35,17 +35,6 @@ const RESPONSABLE: [&str; 7] = [
     "courriel",
     "adresse",
 ];
-const INSCRIPTION: [&str; 9] = [
-    "uai",
-    "annee_scolaire",
-    "niveau",
-    "classe",
-    "dispositif",
-    "statut",
-    "admission_provisoire",
-    "date_inscription",
-    "date_admission",
-];
 pub const RESPONSABLES_MAX: usize = 4;
 const BOOLEENS: [&str; 2] = ["autorite_parentale", "admission_provisoire"];
 
@@ -56,7 +45,7 @@ pub fn colonnes_csv() -> Vec<String> {
     for n in 1..=RESPONSABLES_MAX {
         c.extend(RESPONSABLE.iter().map(|s| format!("responsable{n}_{s}")));
     }
-    c.extend(INSCRIPTION.iter().map(|s| s.to_string()));
+    c.extend(onde_domain::poussee::CHAMPS_INSCRIPTION.iter().map(|s| s.to_string()));
     c
 }
 
@@ -386,7 +375,7 @@ pub fn ligne_csv(entete: &[String], record: &csv::ByteRecord) -> Option<Value> {
         eleve.insert("responsables".into(), Value::Array(responsables));
     }
     let mut inscription = Map::new();
-    for champ in INSCRIPTION {
+    for champ in onde_domain::poussee::CHAMPS_INSCRIPTION {
         if let Some(v) = cellules.get(champ) {
             inscription.insert(champ.to_owned(), cellule(v, champ));
         }
