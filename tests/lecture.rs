@@ -26,8 +26,12 @@ onde_store::tests_deux_backends! {
             let j = jeton(&app, &mairie_de_toutes_les_communes(base)).await;
             let complet = get(&app, &j, "/v1/inscriptions?limit=1000").await;
             assert_eq!(complet.statut, 200);
-            let attendu: Vec<String> = complet.corps["elements"].as_array().unwrap().iter()
-                .map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+            let attendu: Vec<(String, String, String)> = complet.corps["elements"].as_array().unwrap().iter()
+                .map(|i| (
+                    i["uai"].as_str().unwrap().to_owned(),
+                    i["annee_scolaire"].as_str().unwrap().to_owned(),
+                    i["id"].as_str().unwrap().to_owned(),
+                )).collect();
             assert!(attendu.len() > 300, "{} inscriptions", attendu.len());
             assert!(complet.corps["curseur_suivant"].is_null());
 
@@ -38,7 +42,14 @@ onde_store::tests_deux_backends! {
                 assert_eq!(r.statut, 200, "{}", r.texte);
                 let elements = r.corps["elements"].as_array().unwrap();
                 assert!(elements.len() <= 50);
-                vus.extend(elements.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+                vus.extend(elements.iter().map(|i| {
+                    // The list's order: school, school year, id.
+                    (
+                        i["uai"].as_str().unwrap().to_owned(),
+                        i["annee_scolaire"].as_str().unwrap().to_owned(),
+                        i["id"].as_str().unwrap().to_owned(),
+                    )
+                }));
                 match r.corps["lien_suivant"].as_str() {
                     Some(lien) => {
                         assert_eq!(elements.len(), 50);

@@ -47,7 +47,7 @@ pub struct ParametresInscriptions {
     format: Option<String>,
 }
 
-/// Une page d'inscriptions, dans un ordre stable.
+/// Une page d'inscriptions, triées par école (UAI), année scolaire puis identifiant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageInscriptions {
     /// Les inscriptions de la page, 1000 au plus (`limit`).
@@ -72,7 +72,7 @@ pub struct PageInscriptions {
 ///
 /// Inscriptions des écoles du périmètre de l'appelant avec l'identité de chaque élève —
 /// la liste qu'une mairie tire pour la cantine, le périscolaire ou le transport scolaire.
-/// Filtres cumulables ; ordre stable ; pagination par curseur : suivre `lien_suivant`
+/// Filtres cumulables ; tri par école (UAI), année scolaire puis identifiant ; pagination par curseur : suivre `lien_suivant`
 /// (ou l'en-tête `Link: <…>; rel="next"`) jusqu'à son absence. Chaque page porte un `ETag` :
 /// `If-None-Match` répond 304 sans corps si elle n'a pas changé.
 ///

@@ -32,7 +32,25 @@ fn convertir((i, e): (LigneInscription, LigneResumeEleve)) -> Result<Inscription
     })
 }
 
-/// Inscriptions of schools in the perimeter matching the filter, in id order.
+/// The sort key of a list: school, school year, id. A commune's or a school's page is then
+/// read school by school along the index `inscriptions_par_ecole (uai, annee_scolaire, id)`
+/// and stops at the page's end, whatever the size of the town: in id order, every page of a
+/// city of 100,000 pupils sorted all of them.
+fn cle_liste(i: &Inscription) -> String {
+    format!("i{}|{}|{}", i.uai.as_str(), i.annee_scolaire.as_str(), i.id)
+}
+
+/// `(uai, annee_scolaire, id)` from a list cursor; `None` for a cursor of another kind.
+fn lire_cle_liste(cle: &str) -> Option<(String, String, String)> {
+    let mut parties = cle.strip_prefix('i')?.splitn(3, '|');
+    Some((
+        parties.next()?.to_owned(),
+        parties.next()?.to_owned(),
+        parties.next()?.to_owned(),
+    ))
+}
+
+/// Inscriptions of schools in the perimeter matching the filter, by school, year and id.
 pub fn lister(
     conn: &mut DbConnection,
     perimetre: &Perimetre,
@@ -45,7 +63,13 @@ pub fn lister(
         .into_boxed()
         .filter(perimetre::ecoles(perimetre))
         .select((LigneInscription::as_select(), LigneResumeEleve::as_select()))
-        .order(inscriptions::id.asc())
+        // By the school's own column: the ordered scan of the commune's schools is then the
+        // sort's presorted prefix.
+        .order((
+            ecoles::uai.asc(),
+            inscriptions::annee_scolaire.asc(),
+            inscriptions::id.asc(),
+        ))
         .limit(i64::from(page.limite) + 1);
     if let Some(c) = &filtre.commune {
         q = q.filter(ecoles::code_commune.eq(c.as_str().to_owned()));
@@ -63,12 +87,26 @@ pub fn lister(
         q = q.filter(inscriptions::statut.eq(s.as_str()));
     }
     if let Some(apres) = &page.apres {
-        q = q.filter(inscriptions::id.gt(apres.cle().to_owned()));
+        let Some((uai, annee, id)) = lire_cle_liste(apres.cle()) else {
+            // Not a list cursor (the API only hands out its own): nothing after it.
+            return Ok(Page {
+                elements: Vec::new(),
+                suivant: None,
+            });
+        };
+        // The redundant bound on the school lets the planner skip the schools already read.
+        q = q.filter(ecoles::uai.ge(uai.clone())).filter(
+            ecoles::uai.gt(uai.clone()).or(ecoles::uai.eq(uai).and(
+                inscriptions::annee_scolaire
+                    .gt(annee.clone())
+                    .or(inscriptions::annee_scolaire.eq(annee).and(inscriptions::id.gt(id))),
+            )),
+        );
     }
     let lignes = q.load::<(LigneInscription, LigneResumeEleve)>(conn)?;
     let elements = lignes.into_iter().map(convertir).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::depuis_lignes(elements, page.limite, |i| {
-        i.inscription.id.to_string()
+        cle_liste(&i.inscription)
     }))
 }
 

@@ -144,7 +144,7 @@ pub struct LigneResponsable {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = eleves_responsables)]
+#[diesel(table_name = eleves_responsables, treat_none_as_default_value = false)]
 pub struct LigneLien {
     pub eleve_id: String,
     pub responsable_id: String,

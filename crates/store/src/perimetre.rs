@@ -25,8 +25,12 @@ where
     ecoles::code_commune: SelectableExpression<QS> + AppearsOnTable<QS>,
     ecoles::uai: SelectableExpression<QS> + AppearsOnTable<QS>,
 {
+    // An empty list is left out rather than OR-ed as `= ANY('{}')`: the planner then keeps
+    // the ordered index scan of a commune's schools that list queries rely on.
     match listes(p) {
         None => Box::new(true.into_sql::<Bool>()),
+        Some((communes, uais)) if uais.is_empty() => Box::new(ecoles::code_commune.eq_any(communes)),
+        Some((communes, uais)) if communes.is_empty() => Box::new(ecoles::uai.eq_any(uais)),
         Some((communes, uais)) => Box::new(ecoles::code_commune.eq_any(communes).or(ecoles::uai.eq_any(uais))),
     }
 }

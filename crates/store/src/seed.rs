@@ -85,27 +85,57 @@ pub fn generer(
         // seen outside this transaction.
         diesel::sql_query("INSERT INTO changements_suspendus (raison) VALUES ('seed')").execute(conn)?;
         let max_parametres = max_parametres(conn)?;
+        let differes = preparer_chargement(conn)?;
         let mut g = Generateur::nouveau(p, annee)?;
         g.communes(nb_communes, p.eleves)?;
         g.ecoles()?;
         g.ecrire_reference(conn, max_parametres)?;
+        let mut bilan = g.bilan;
 
+        // Generation (one core: the random stream, string formatting) runs on its own thread
+        // while this one writes the previous batch; two batches in flight bound the memory.
         let total = u64::from(p.eleves);
-        for c in 0..g.communes.len() {
-            let mut restants = g.communes[c].eleves;
-            while restants > 0 {
-                restants -= g.foyer_suivant(c, restants)?;
-                // Flush between households (never inside one), even in a large town.
-                if g.tampons.eleves.len() >= ELEVES_PAR_LOT {
-                    g.vider(conn, max_parametres)?;
-                    progression(g.bilan.eleves, total);
+        std::thread::scope(|s| -> Result<(), StoreError> {
+            let (envoi, reception) = std::sync::mpsc::sync_channel::<Tampons>(1);
+            let generateur = s.spawn(move || -> Result<(), StoreError> {
+                for c in 0..g.communes.len() {
+                    let mut restants = g.communes[c].eleves;
+                    while restants > 0 {
+                        restants -= g.foyer_suivant(c, restants)?;
+                        // Flush between households (never inside one), even in a large town.
+                        if g.tampons.eleves.len() >= ELEVES_PAR_LOT
+                            && envoi.send(std::mem::take(&mut g.tampons)).is_err()
+                        {
+                            // The writer stopped on an error, which it reports.
+                            return Ok(());
+                        }
+                    }
                 }
+                // A closed channel means the writer failed: its error is the one reported.
+                let _ = envoi.send(std::mem::take(&mut g.tampons));
+                Ok(())
+            });
+            let mut ecrit = Ok(());
+            for t in reception.iter() {
+                ecrit = ecrire(conn, &t, max_parametres);
+                if ecrit.is_err() {
+                    break;
+                }
+                bilan.responsables += t.responsables.len() as u64;
+                bilan.eleves += t.eleves.len() as u64;
+                bilan.inscriptions += t.inscriptions.len() as u64;
+                progression(bilan.eleves, total);
             }
-        }
-        g.vider(conn, max_parametres)?;
-        progression(g.bilan.eleves, total);
+            // Dropping the receiver unblocks a generator waiting to send.
+            drop(reception);
+            let genere = generateur
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Generation("le générateur s'est arrêté brutalement".into())));
+            ecrit.and(genere)
+        })?;
+        terminer_chargement(conn, &differes)?;
         diesel::sql_query("DELETE FROM changements_suspendus").execute(conn)?;
-        Ok(g.bilan)
+        Ok(bilan)
     });
     let retabli = match (cache, conn) {
         (Some(avant), DbConnection::Sqlite(c)) => c.batch_execute(&format!("PRAGMA cache_size = {avant}")),
@@ -175,6 +205,108 @@ macro_rules! inserer {
             $crate::par_backend!(&mut *$conn, c => diesel::insert_into($table).values(lot).execute(c))?;
         }
     }};
+}
+
+/// Writes buffered households, parents before children: binary COPY on PostgreSQL,
+/// multi-row inserts under the bind-parameter limit on SQLite.
+fn ecrire(conn: &mut DbConnection, t: &Tampons, max: usize) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Pg(c) => {
+            diesel::copy_from(responsables::table)
+                .from_insertable(&t.responsables)
+                .execute(c)?;
+            diesel::copy_from(eleves::table).from_insertable(&t.eleves).execute(c)?;
+            diesel::copy_from(eleves_responsables::table)
+                .from_insertable(&t.liens)
+                .execute(c)?;
+            diesel::copy_from(inscriptions::table)
+                .from_insertable(&t.inscriptions)
+                .execute(c)?;
+        }
+        DbConnection::Sqlite(_) => {
+            inserer!(conn, responsables::table, t.responsables, 8, max);
+            inserer!(conn, eleves::table, t.eleves, 15, max);
+            inserer!(conn, eleves_responsables::table, t.liens, 5, max);
+            inserer!(conn, inscriptions::table, t.inscriptions, 16, max);
+        }
+    }
+    Ok(())
+}
+
+/// Tables bulk-loaded by the seed.
+const TABLES_CHARGEES: [&str; 4] = ["responsables", "eleves", "eleves_responsables", "inscriptions"];
+
+/// An index or a constraint set aside during the load: how to drop it, how to build it again.
+#[derive(QueryableByName)]
+struct ObjetDifere {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    suppression: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    creation: String,
+}
+
+/// PostgreSQL, inside the seed's transaction on an empty base: the change-feed triggers are
+/// disabled (their transition tables would copy every row once more) and the constraints and
+/// indexes of the loaded tables dropped, to be built again once at the end: COPY then only
+/// appends to the heap, one sort builds each index instead of millions of random insertions
+/// into B-trees larger than the cache, and one join validates each foreign key instead of a
+/// lookup per row. Uniqueness and references are still checked, at the rebuild. All of it is
+/// transactional: a failed seed leaves the schema as it was. What to rebuild is read from the
+/// catalogue, so that it follows the migrations.
+fn preparer_chargement(conn: &mut DbConnection) -> Result<Vec<ObjetDifere>, StoreError> {
+    let DbConnection::Pg(c) = conn else {
+        return Ok(Vec::new());
+    };
+    // `ordre`: built in increasing order (keys, then indexes, then the foreign keys that need
+    // them), dropped in decreasing order.
+    let objets: Vec<ObjetDifere> = diesel::sql_query(
+        "WITH charge AS (
+            SELECT oid FROM pg_class WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace)
+         SELECT suppression, creation FROM (
+            SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', t.relname, k.conname) AS suppression,
+                   format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, k.conname, pg_get_constraintdef(k.oid)) AS creation,
+                   CASE k.contype WHEN 'f' THEN 3 ELSE 1 END AS ordre, k.conname AS nom
+              FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+             WHERE (k.contype IN ('p', 'u') AND k.conrelid IN (SELECT oid FROM charge))
+                OR (k.contype = 'f' AND (k.conrelid IN (SELECT oid FROM charge) OR k.confrelid IN (SELECT oid FROM charge)))
+            UNION ALL
+            SELECT format('DROP INDEX %I', i.relname), pg_get_indexdef(i.oid), 2, i.relname
+              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+             WHERE x.indrelid IN (SELECT oid FROM charge)
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                                WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))
+         ) o ORDER BY ordre, nom",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(TABLES_CHARGEES.to_vec())
+    .load(c)?;
+    let mut ddl = String::from("SET LOCAL maintenance_work_mem = '256MB';");
+    for t in TABLES_CHARGEES {
+        ddl.push_str(&format!("ALTER TABLE {t} DISABLE TRIGGER USER;"));
+    }
+    for o in objets.iter().rev() {
+        ddl.push_str(&o.suppression);
+        ddl.push(';');
+    }
+    c.batch_execute(&ddl)?;
+    Ok(objets)
+}
+
+/// Rebuilds what [`preparer_chargement`] set aside and refreshes the planner's statistics.
+fn terminer_chargement(conn: &mut DbConnection, objets: &[ObjetDifere]) -> Result<(), StoreError> {
+    let DbConnection::Pg(c) = conn else {
+        return Ok(());
+    };
+    let mut ddl = String::new();
+    for o in objets {
+        ddl.push_str(&o.creation);
+        ddl.push(';');
+    }
+    for t in TABLES_CHARGEES {
+        ddl.push_str(&format!("ALTER TABLE {t} ENABLE TRIGGER USER;"));
+    }
+    ddl.push_str("ANALYZE communes, ecoles, responsables, eleves, eleves_responsables, inscriptions;");
+    c.batch_execute(&ddl)?;
+    Ok(())
 }
 
 /// A date drawn uniformly between two bounds (inclusive).
@@ -630,19 +762,6 @@ impl Generateur {
         inserer!(conn, ecoles::table, lignes, 10, max);
         self.bilan.communes = self.communes.len() as u64;
         self.bilan.ecoles = self.ecoles.len() as u64;
-        Ok(())
-    }
-
-    /// Writes the buffered households, parents before children.
-    fn vider(&mut self, conn: &mut DbConnection, max: usize) -> Result<(), StoreError> {
-        let t = std::mem::take(&mut self.tampons);
-        inserer!(conn, responsables::table, t.responsables, 8, max);
-        inserer!(conn, eleves::table, t.eleves, 15, max);
-        inserer!(conn, eleves_responsables::table, t.liens, 5, max);
-        inserer!(conn, inscriptions::table, t.inscriptions, 16, max);
-        self.bilan.responsables += t.responsables.len() as u64;
-        self.bilan.eleves += t.eleves.len() as u64;
-        self.bilan.inscriptions += t.inscriptions.len() as u64;
         Ok(())
     }
 

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""Benchmark harness at national scale (docs/BENCHMARKS.md, section "Échelle nationale").
+
+One run reports, measured side by side so that the ratios survive a noisy machine:
+  - pull: a mairie's inscription list page (limit=500) under 64 connections, gateway (wrk, a
+    separate process on loopback) beside pgbench running the same SQL (extended protocol, as
+    the gateway sends it, and prepared, the database's best) on the same base, requests/s and
+    p50/p99; for the largest commune and for a mid-sized town;
+  - push: POST /v1/lots/eleves (batches of 1,000, several clients) records/s beside COPY of the
+    same records (psql \\copy of the CSV export into a flat table);
+  - feed: a page of 1,000 changes (GET /v1/changements?limit=1000) p50/p99, at each base size;
+  - memory: the gateway's RSS idle, peak (VmHWM) under 200 connections, and idle again.
+
+Usage: python3 docs/bench/harnais.py [--eleves 1000000,6300000] [--duree 20] [--poussee 100000]
+       python3 docs/bench/harnais.py --petit      (CI: a few thousand pupils, seconds per step)
+Environment: ONDE_BIN (default target/release/onde-echanges), BENCH_DIR (/tmp/onde-bench),
+PGHOST/PGUSER-free: PostgreSQL at 127.0.0.1:5432, user postgres. Needs wrk and pgbench.
+Bases `onde_harnais_<n>` are kept between runs (seeding 6.3M pupils takes minutes); the push
+base is recreated every run. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
+"""
+import argparse, base64, json, os, re, signal, statistics, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+a = argparse.ArgumentParser()
+a.add_argument("--eleves", default="1000000,6300000")
+a.add_argument("--duree", type=int, default=20, help="seconds per wrk/pgbench run")
+a.add_argument("--poussee", type=int, default=100_000, help="records pushed over HTTP")
+a.add_argument("--clients", type=int, default=4, help="parallel clients pushing batches")
+a.add_argument("--connexions", type=int, default=64)
+a.add_argument("--petit", action="store_true", help="small bases and short runs: checks the harness works")
+o = a.parse_args()
+if o.petit:
+    o.eleves, o.duree, o.poussee, o.clients = "3000,6000", 2, 2000, 2
+
+B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
+W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/harnais"
+os.makedirs(W, exist_ok=True)
+SIZES = [int(s) for s in o.eleves.split(",")]
+PORT = 18095
+ANNEE = "2026-2027"
+PG = ["-h", "127.0.0.1", "-U", "postgres"]
+# Limits raised for the measure: the gateway's own rate limiter would otherwise be what is measured.
+env = dict(os.environ, RUST_LOG="warn", ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000",
+           ONDE__LIMITES__SIMULTANEES="100000", ONDE_IMPORTS_DOSSIER=W + "/spool")
+for outil in ("wrk", "pgbench", "psql"):
+    if subprocess.run(["which", outil], capture_output=True).returncode != 0:
+        sys.exit(f"{outil} est nécessaire (apt-get install wrk postgresql-client)")
+
+
+def url(base):
+    return f"postgres://postgres@127.0.0.1:5432/{base}"
+
+
+def psql(base, sql):
+    return subprocess.run(["psql", "-tAq", *PG, "-d", base, "-c", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def cli(base, *args, **k):
+    return subprocess.run([B, *args], check=True, capture_output=True, text=True,
+                          env={**env, "DATABASE_URL": url(base)}, **k).stdout
+
+
+def recreer(base):
+    subprocess.run(["psql", "-q", *PG, "-c", f"DROP DATABASE IF EXISTS {base} WITH (FORCE)",
+                    "-c", f"CREATE DATABASE {base}"], check=True, capture_output=True)
+
+
+def base_nationale(n):
+    """A base of n pupils, seeded once (seed 42, rentrée 2026) and kept."""
+    base = f"onde_harnais_{n}"
+    existe = psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{base}'")
+    if existe == "1" and psql(base, "SELECT count(*) FROM eleves") == str(n):
+        return base, None
+    recreer(base)
+    debut = time.perf_counter()
+    subprocess.run([B, "seed", "--eleves", str(n), "--seed", "42", "--rentree", "2026"], check=True,
+                   env={**env, "DATABASE_URL": url(base)})
+    duree = time.perf_counter() - debut
+    psql(base, "VACUUM ANALYZE")
+    return base, duree
+
+
+class Passerelle:
+    def __init__(self, base):
+        self.base = base
+        self.p = subprocess.Popen([B, "serve", "--bind", f"127.0.0.1:{PORT}"], env={**env, "DATABASE_URL": url(base)},
+                                  stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health/ready", timeout=2)
+                return
+            except Exception:
+                if self.p.poll() is not None:
+                    sys.exit(f"la passerelle s'est arrêtée (voir {W}/serve.log)")
+                time.sleep(0.1)
+        sys.exit("la passerelle ne démarre pas")
+
+    def memoire(self):
+        """(VmRSS, VmHWM) in MiB."""
+        etat = open(f"/proc/{self.p.pid}/status").read()
+        val = lambda k: int(re.search(rf"{k}:\s+(\d+) kB", etat).group(1)) / 1024
+        return val("VmRSS"), val("VmHWM")
+
+    def remettre_pic(self):
+        # Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
+        with open(f"/proc/{self.p.pid}/clear_refs", "w") as f:
+            f.write("5")
+
+    def arreter(self):
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(60)
+
+
+def partenaire(base, *args):
+    p = json.loads(cli(base, "partenaire", "creer", "--json", *args))
+    return {"id": p["partenaire"]["id"], **p["identifiants"]}
+
+
+def jeton(p):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
+        headers={"Authorization": "Basic " + base64.b64encode(f"{p['client_id']}:{p['client_secret']}".encode()).decode(),
+                 "Content-Type": "application/x-www-form-urlencoded"})
+    return json.load(urllib.request.urlopen(req))["access_token"]
+
+
+def get(chemin, tok):
+    r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{PORT}{chemin}",
+                                                      headers={"Authorization": "Bearer " + tok}), timeout=60)
+    return json.load(r)
+
+
+def duree_ms(texte):
+    v, u = re.match(r"([\d.]+)(us|ms|s)", texte).groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+
+
+def wrk(chemin, tok, connexions, duree, threads=2):
+    """Requests/s, p50 and p99 (ms), non-2xx count, from wrk --latency."""
+    out = subprocess.run(["wrk", f"-t{min(threads, connexions)}", f"-c{connexions}", f"-d{duree}s", "--latency",
+                          "--timeout", "10s", "-H", f"Authorization: Bearer {tok}", f"http://127.0.0.1:{PORT}{chemin}"],
+                         check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = duree_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = duree_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    erreurs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(erreurs.group(1)) if erreurs else 0}
+
+
+def pgbench(base, sql, connexions, duree, mode):
+    """Transactions/s, p50 and p99 (ms) of pgbench running `sql`, from its per-transaction log."""
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "requete.sql")
+        open(script, "w").write(sql + ";\n")
+        out = subprocess.run(["pgbench", "-n", *PG, "-c", str(connexions), "-j", "2", "-T", str(duree), "-M", mode,
+                              "-f", script, "-l", "--log-prefix", os.path.join(d, "log"), base],
+                             check=True, capture_output=True, text=True).stdout
+        tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
+        lat = sorted(int(l.split()[2]) / 1000 for f in os.listdir(d) if f.startswith("log")
+                     for l in open(os.path.join(d, f)))
+    return {"rps": tps, "p50_ms": lat[len(lat) // 2], "p99_ms": lat[int(len(lat) * 0.99) - 1]}
+
+
+def sql_liste(commune):
+    """The SQL the gateway runs for GET /v1/inscriptions?commune=…&annee_scolaire=…&limit=500 by a
+    mairie of `commune` (crates/store/src/inscriptions.rs `lister`, perimeter clause included),
+    as diesel writes it."""
+    return f"""SELECT inscriptions.id, inscriptions.eleve_id, inscriptions.uai, inscriptions.annee_scolaire,
+ inscriptions.niveau, inscriptions.classe, inscriptions.dispositif, inscriptions.statut,
+ inscriptions.admission_provisoire, inscriptions.date_inscription, inscriptions.date_admission,
+ inscriptions.date_radiation, inscriptions.motif_radiation, inscriptions.cree_le, inscriptions.modifie_le,
+ inscriptions.version, eleves.id, eleves.ine, eleves.nom, eleves.prenom1, eleves.prenom2, eleves.prenom3,
+ eleves.sexe, eleves.date_naissance
+ FROM ((inscriptions INNER JOIN ecoles ON (inscriptions.uai = ecoles.uai))
+       INNER JOIN eleves ON (inscriptions.eleve_id = eleves.id))
+ WHERE ((ecoles.code_commune = ANY(ARRAY['{commune}']::text[]) AND (ecoles.code_commune = '{commune}'))
+   AND (inscriptions.annee_scolaire = '{ANNEE}'))
+ ORDER BY ecoles.uai ASC, inscriptions.annee_scolaire ASC, inscriptions.id ASC LIMIT 501""".replace("\n", " ")
+
+
+def tirer(base, g, resultats):
+    """Pull: the largest commune and a mid-sized town (the smallest with 1,000 inscriptions this year)."""
+    communes = {
+        "grande_ville": psql(base, f"SELECT e.code_commune FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
+        "ville_moyenne": psql(base, f"SELECT code_commune FROM (SELECT e.code_commune, count(*) n FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1) t WHERE n >= {1000 if not o.petit else 100} ORDER BY n, 1 LIMIT 1"),
+    }
+    for nom, commune in communes.items():
+        tok = jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
+                               "--scopes", "ecoles:read eleves:read inscriptions:read"))
+        chemin = f"/v1/inscriptions?commune={commune}&annee_scolaire={ANNEE}&limit=500"
+        lignes = len(get(chemin, tok)["elements"])
+        sql = sql_liste(commune)
+        verif = int(psql(base, f"SELECT count(*) FROM ({sql}) t"))
+        assert verif == min(lignes + 1, 501) or verif == lignes, (verif, lignes)
+        inscrits = int(psql(base, f"SELECT count(*) FROM inscriptions i JOIN ecoles e USING (uai) WHERE e.code_commune = '{commune}' AND i.annee_scolaire = '{ANNEE}'"))
+        r = {"commune": commune, "inscriptions_annee": inscrits, "lignes_page": lignes,
+             "passerelle": wrk(chemin, tok, o.connexions, o.duree),
+             "pgbench_extended": pgbench(base, sql, o.connexions, o.duree, "extended"),
+             "pgbench_prepared": pgbench(base, sql, o.connexions, o.duree, "prepared")}
+        r["ratio_extended"] = r["passerelle"]["rps"] / r["pgbench_extended"]["rps"]
+        r["ratio_prepared"] = r["passerelle"]["rps"] / r["pgbench_prepared"]["rps"]
+        resultats[nom] = r
+        print(f"  tirage {nom} ({commune}, {inscrits} inscriptions) : {json.dumps(r)}", flush=True)
+    return communes["grande_ville"], chemin, tok
+
+
+def memoire(g, chemin, tok):
+    time.sleep(1)
+    repos, _ = g.memoire()
+    g.remettre_pic()
+    charge = wrk(chemin, tok, 200, o.duree)
+    _, pic = g.memoire()
+    time.sleep(2)
+    apres, _ = g.memoire()
+    return {"repos_mib": repos, "pic_200_connexions_mib": pic, "repos_apres_mib": apres, "charge_200": charge}
+
+
+def flux(base, g, commune):
+    """A page of 1,000 changes: 1,000 inscriptions of `commune` reclassed after the mairie's cursor."""
+    tok = jeton(partenaire(base, "--nom", f"Mairie flux {commune}", "--type", "mairie", "--commune", commune,
+                           "--scopes", "ecoles:read eleves:read inscriptions:read"))
+    depuis = get("/v1/changements", tok)["curseur_suivant"]
+    psql(base, f"""UPDATE inscriptions SET classe = 'Mesure ' || substr(md5(random()::text), 1, 6)
+                   WHERE id IN (SELECT i.id FROM inscriptions i JOIN ecoles e ON e.uai = i.uai
+                                WHERE e.code_commune = '{commune}' ORDER BY i.id LIMIT 1000)""")
+    chemin = f"/v1/changements?limit=1000&depuis={depuis}"
+    page = get(chemin, tok)
+    r = wrk(chemin, tok, 1, o.duree, threads=1)
+    r["evenements_page"] = len(page["elements"])
+    return r
+
+
+def pousser(resultats):
+    """Push into a fresh base of 10,000 pupils, by an editor mandated by every commune."""
+    base = "onde_harnais_poussee"
+    recreer(base)
+    cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
+    args = ["--nom", "Éditeur de mesure", "--type", "editeur"]
+    for c in psql(base, "SELECT code_insee FROM communes").split():
+        args += ["--mandat", c]
+    p = partenaire(base, *args)
+    n = o.poussee
+    ndjson, fcsv = f"{W}/poussee.ndjson", f"{W}/poussee.csv"
+    for chemin, fmt in ((ndjson, "ndjson"), (fcsv, "csv")):
+        with open(chemin, "w") as f:
+            subprocess.run([B, "import", "exemple", "--eleves", str(n), "--seed", "7", "--annee", ANNEE,
+                            "--format", fmt], check=True, stdout=f, env={**env, "DATABASE_URL": url(base)})
+    lignes = open(ndjson).read().splitlines()
+    lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i + 1000]) + "]}").encode()
+            for i in range(0, n, 1000)]
+    g = Passerelle(base)
+    try:
+        tok = jeton(p)
+        file, crees, erreurs, verrou = list(lots), [0], [], threading.Lock()
+
+        def client():
+            while True:
+                with verrou:
+                    if not file:
+                        return
+                    corps = file.pop()
+                try:
+                    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/lots/eleves", data=corps, method="POST",
+                                                 headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+                    rep = json.load(urllib.request.urlopen(req, timeout=600))
+                    with verrou:
+                        crees[0] += rep["resume"]["crees"]
+                except Exception as e:  # reported below: a failed batch fails the run
+                    erreurs.append(repr(e))
+                    return
+
+        debut = time.perf_counter()
+        fils = [threading.Thread(target=client) for _ in range(o.clients)]
+        for f in fils:
+            f.start()
+        for f in fils:
+            f.join()
+        d_http = time.perf_counter() - debut
+    finally:
+        g.arreter()
+    if erreurs or crees[0] != n:
+        sys.exit(f"poussée incomplète : {crees[0]} créés sur {n}, erreurs {erreurs[:3]}")
+    entete = open(fcsv, encoding="utf-8-sig").readline().strip().split(";")
+    psql(base, f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({', '.join(f'{c} TEXT' for c in entete)})")
+    debut = time.perf_counter()
+    subprocess.run(["psql", "-q", *PG, "-d", base, "-c",
+                    f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)
+    d_copy = time.perf_counter() - debut
+    resultats["poussee"] = {"enregistrements": n, "clients": o.clients, "http_par_s": n / d_http,
+                            "copy_par_s": n / d_copy, "ratio": (n / d_http) / (n / d_copy)}
+    print(f"  poussée : {json.dumps(resultats['poussee'])}", flush=True)
+
+
+def main():
+    machine = {"coeurs": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M"),
+               "charge": open("/proc/loadavg").read().split()[:3],
+               "postgresql": psql("postgres", "SHOW server_version")}
+    print(f"machine : {machine}", flush=True)
+    res = {"machine": machine, "flux": {}, "seed_s": {}}
+    for i, n in enumerate(SIZES):
+        base, seed = base_nationale(n)
+        if seed is not None:
+            res["seed_s"][n] = seed
+            print(f"seed {n} : {seed:.0f} s", flush=True)
+        g = Passerelle(base)
+        try:
+            if i == len(SIZES) - 1:
+                res["tirage"] = {}
+                grande, chemin, tok = tirer(base, g, res["tirage"])
+                res["memoire"] = memoire(g, chemin, tok)
+                print(f"  mémoire : {json.dumps(res['memoire'])}", flush=True)
+            else:
+                grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+            res["flux"][n] = flux(base, g, grande)
+            print(f"  flux {n} : {json.dumps(res['flux'][n])}", flush=True)
+        finally:
+            g.arreter()
+    pousser(res)
+    json.dump(res, open(W + "/harnais.json", "w"), indent=2)
+    resume(res)
+
+
+def resume(r):
+    print("\n| mesure | passerelle | base seule | ratio |")
+    print("|---|---:|---:|---:|")
+    for nom, t in r["tirage"].items():
+        pg, pe = t["pgbench_prepared"], t["pgbench_extended"]
+        print(f"| tirage {nom} ({t['inscriptions_annee']} inscr.) req/s | {t['passerelle']['rps']:.0f} | "
+              f"{pe['rps']:.0f} (extended) / {pg['rps']:.0f} (prepared) | {t['ratio_extended']:.2f} / {t['ratio_prepared']:.2f} |")
+        print(f"| tirage {nom} p50 / p99 ms | {t['passerelle']['p50_ms']:.1f} / {t['passerelle']['p99_ms']:.1f} | "
+              f"{pe['p50_ms']:.1f} / {pe['p99_ms']:.1f} (extended) | |")
+    p = r["poussee"]
+    print(f"| poussée enregistrements/s | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
+    for n, f in r["flux"].items():
+        print(f"| flux {n:,} élèves, page de {f['evenements_page']} p50 / p99 ms | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | | |")
+    m = r["memoire"]
+    print(f"| RSS Mio repos / pic 200 connexions / repos après | {m['repos_mib']:.0f} / {m['pic_200_connexions_mib']:.0f} / "
+          f"{m['repos_apres_mib']:.0f} | | |")
+
+
+main()
