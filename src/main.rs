@@ -327,9 +327,19 @@ async fn servir(
             .bind(c.adresse)
             .with_context(|| format!("écoute impossible sur {}", c.adresse))?,
     };
-    if s.workers > 0 {
-        serveur = serveur.workers(s.workers);
-    }
+    let workers = if s.workers > 0 {
+        s.workers
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    };
+    // Database work runs on each worker's blocking pool (512 threads by default). A thread
+    // beyond the connection pool's size would only wait for a connection, with its stack and
+    // allocator arena: the blocking pools together hold what the pools can serve, plus slack
+    // for the CPU-only blocking work (password hashing, serialisation of exports).
+    let connexions = c.brute.base.pool_taille as usize * if c.url_lecture.is_some() { 2 } else { 1 };
+    serveur = serveur
+        .workers(workers)
+        .worker_max_blocking_threads(connexions.div_ceil(workers) + 2);
     let ecoute = serveur.addrs().first().copied().unwrap_or(c.adresse);
     tracing::info!(
         adresse = %ecoute,

@@ -185,10 +185,12 @@ def tirer(base, g, resultats):
         "grande_ville": psql(base, f"SELECT e.code_commune FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
         "ville_moyenne": psql(base, f"SELECT code_commune FROM (SELECT e.code_commune, count(*) n FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1) t WHERE n >= {1000 if not o.petit else 100} ORDER BY n, 1 LIMIT 1"),
     }
+    pages = []
     for nom, commune in communes.items():
         tok = jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
                                "--scopes", "ecoles:read eleves:read inscriptions:read"))
         chemin = f"/v1/inscriptions?commune={commune}&annee_scolaire={ANNEE}&limit=500"
+        pages.append((chemin, tok))
         lignes = len(get(chemin, tok)["elements"])
         sql = sql_liste(commune)
         verif = int(psql(base, f"SELECT count(*) FROM ({sql}) t"))
@@ -202,17 +204,25 @@ def tirer(base, g, resultats):
         r["ratio_prepared"] = r["passerelle"]["rps"] / r["pgbench_prepared"]["rps"]
         resultats[nom] = r
         print(f"  tirage {nom} ({commune}, {inscrits} inscriptions) : {json.dumps(r)}", flush=True)
-    return communes["grande_ville"], chemin, tok
+    # The memory is measured on the largest commune's page.
+    return pages[0]
 
 
-def memoire(g, chemin, tok):
-    time.sleep(1)
-    repos, _ = g.memoire()
-    g.remettre_pic()
-    charge = wrk(chemin, tok, 200, o.duree)
-    _, pic = g.memoire()
-    time.sleep(2)
-    apres, _ = g.memoire()
+def memoire(base, chemin, tok):
+    """A fresh gateway: RSS once started and warmed by one request, peak under 200 connections,
+    RSS idle again."""
+    g = Passerelle(base)
+    try:
+        get(chemin, tok)
+        time.sleep(1)
+        repos, _ = g.memoire()
+        g.remettre_pic()
+        charge = wrk(chemin, tok, 200, o.duree)
+        _, pic = g.memoire()
+        time.sleep(2)
+        apres, _ = g.memoire()
+    finally:
+        g.arreter()
     return {"repos_mib": repos, "pic_200_connexions_mib": pic, "repos_apres_mib": apres, "charge_200": charge}
 
 
@@ -252,7 +262,8 @@ def pousser(resultats):
     g = Passerelle(base)
     try:
         tok = jeton(p)
-        file, crees, erreurs, verrou = list(lots), [0], [], threading.Lock()
+        file, erreurs, verrou = list(lots), [], threading.Lock()
+        resume = {"crees": 0, "modifies": 0, "inchanges": 0, "rejetes": 0}
 
         def client():
             while True:
@@ -265,7 +276,8 @@ def pousser(resultats):
                                                  headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
                     rep = json.load(urllib.request.urlopen(req, timeout=600))
                     with verrou:
-                        crees[0] += rep["resume"]["crees"]
+                        for k in resume:
+                            resume[k] += rep["resume"][k]
                 except Exception as e:  # reported below: a failed batch fails the run
                     erreurs.append(repr(e))
                     return
@@ -279,15 +291,17 @@ def pousser(resultats):
         d_http = time.perf_counter() - debut
     finally:
         g.arreter()
-    if erreurs or crees[0] != n:
-        sys.exit(f"poussée incomplète : {crees[0]} créés sur {n}, erreurs {erreurs[:3]}")
+    # Every record gets an outcome (the generated file holds a few duplicates of seeded pupils,
+    # rejected as such); a failed request fails the run.
+    if erreurs or sum(resume.values()) != n:
+        sys.exit(f"poussée incomplète : {resume} pour {n} enregistrements, erreurs {erreurs[:3]}")
     entete = open(fcsv, encoding="utf-8-sig").readline().strip().split(";")
     psql(base, f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({', '.join(f'{c} TEXT' for c in entete)})")
     debut = time.perf_counter()
     subprocess.run(["psql", "-q", *PG, "-d", base, "-c",
                     f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)
     d_copy = time.perf_counter() - debut
-    resultats["poussee"] = {"enregistrements": n, "clients": o.clients, "http_par_s": n / d_http,
+    resultats["poussee"] = {"enregistrements": n, **resume, "clients": o.clients, "http_par_s": n / d_http,
                             "copy_par_s": n / d_copy, "ratio": (n / d_http) / (n / d_copy)}
     print(f"  poussée : {json.dumps(resultats['poussee'])}", flush=True)
 
@@ -305,17 +319,17 @@ def main():
             print(f"seed {n} : {seed:.0f} s", flush=True)
         g = Passerelle(base)
         try:
-            if i == len(SIZES) - 1:
-                res["tirage"] = {}
-                grande, chemin, tok = tirer(base, g, res["tirage"])
-                res["memoire"] = memoire(g, chemin, tok)
-                print(f"  mémoire : {json.dumps(res['memoire'])}", flush=True)
-            else:
-                grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+            grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
             res["flux"][n] = flux(base, g, grande)
             print(f"  flux {n} : {json.dumps(res['flux'][n])}", flush=True)
+            if i == len(SIZES) - 1:
+                res["tirage"] = {}
+                chemin, tok = tirer(base, g, res["tirage"])
         finally:
             g.arreter()
+        if i == len(SIZES) - 1:
+            res["memoire"] = memoire(base, chemin, tok)
+            print(f"  mémoire : {json.dumps(res['memoire'])}", flush=True)
     pousser(res)
     json.dump(res, open(W + "/harnais.json", "w"), indent=2)
     resume(res)
