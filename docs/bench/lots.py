@@ -4,7 +4,9 @@
 (psql \\copy) of the same rows into a flat table of text columns; prints records/s and the
 HTTP/COPY ratio.
 
-Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT)
+Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT;
+JOURNAL_SQL=1 logs every statement of the gateway with its duration in the server's log;
+SANS_FLUX=1 suspends the change feed's triggers, to measure their share)
 Each run starts the gateway on a fresh database seeded with 10,000 pupils (seed 42, rentrée
 2026) and an editor mandated by every commune (a restricted perimeter covering every school)."""
 import base64, json, os, signal, statistics, subprocess, threading, time, urllib.request
@@ -54,6 +56,7 @@ def stop(s):
 def pousser(tok, lots):
     """Sends every batch with C clients in parallel; returns (seconds, summed resume)."""
     suivant, verrou, total, erreurs = [0], threading.Lock(), {"crees": 0, "modifies": 0, "inchanges": 0, "rejetes": 0}, []
+    codes = {}
     def client():
         while True:
             with verrou:
@@ -62,17 +65,22 @@ def pousser(tok, lots):
             req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/lots/eleves", data=lots[i], method="POST",
                 headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
             try:
-                r = json.load(urllib.request.urlopen(req, timeout=600))["resume"]
+                rep = json.load(urllib.request.urlopen(req, timeout=600))
             except Exception as e:
                 erreurs.append(repr(e)); return
             with verrou:
-                for k in total: total[k] += r[k]
+                for k in total: total[k] += rep["resume"][k]
+                for x in rep["resultats"]:
+                    if x["resultat"] == "rejete":
+                        p = x["probleme"]; code = (p.get("erreurs") or [{}])[0].get("code") or p["code"]
+                        codes[code] = codes.get(code, 0) + 1
     t = time.perf_counter()
     fils = [threading.Thread(target=client) for _ in range(C)]
     for f in fils: f.start()
     for f in fils: f.join()
     d = time.perf_counter() - t
     if erreurs: raise SystemExit(f"échecs : {erreurs[:3]}")
+    if codes: print("rejets", codes, flush=True)
     return d, total
 
 res = {"http": [], "http_inchange": [], "copy": []}
@@ -86,6 +94,13 @@ for r in range(RUNS):
             subprocess.run([B, "import", "exemple", "--eleves", str(N), "--seed", "1", "--annee", "2026-2027", "--format", "csv"], check=True, stdout=f, env=env)
     lignes = open(fichier).read().splitlines()
     lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i + TAILLE]) + "]}").encode() for i in range(0, N, TAILLE)]
+    if os.environ.get("SANS_FLUX"):
+        # Profiling only: the change feed's triggers record nothing (what the seed does), to
+        # measure their share. Never a valid measure of the gateway.
+        subprocess.run(PSQL + ["-d", "onde_bench_lots", "-c", "INSERT INTO changements_suspendus VALUES ('mesure')"], check=True, capture_output=True)
+    if os.environ.get("JOURNAL_SQL"):
+        # Profiling: every statement of the gateway's sessions with its duration, in the server log.
+        subprocess.run(PSQL + ["-c", "ALTER DATABASE onde_bench_lots SET log_min_duration_statement = 0"], check=True, capture_output=True)
     s = serve()
     try:
         tok = jeton(p)
