@@ -223,3 +223,187 @@ onde_store::tests_deux_backends! {
         });
     }
 }
+
+/// Replaces every UUID by its rank of first appearance and drops the request ids, so that two
+/// answers compare equal when they name the same pupils in the same places.
+fn normaliser(v: &Value, vus: &mut Vec<String>) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "instance")
+                .map(|(k, x)| (k.clone(), normaliser(x, vus)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| normaliser(x, vus)).collect()),
+        Value::String(s) if uuid::Uuid::parse_str(s).is_ok() => {
+            let rang = vus.iter().position(|x| x == s).unwrap_or_else(|| {
+                vus.push(s.clone());
+                vus.len() - 1
+            });
+            json!(format!("uuid#{rang}"))
+        }
+        autre => autre.clone(),
+    }
+}
+
+/// The answers to a batch mixing every outcome (and items repeating an INE or a duplicate key
+/// of an earlier item), normalised; PostgreSQL applies it set-based, SQLite item by item.
+fn lot_melange(base: &onde_store::testing::BaseDeTest) -> Vec<Value> {
+    // Enough pupils for communes with several schools (a maternelle among them).
+    seeder_communes(base, 1500, 5);
+    let mut reponses = Vec::new();
+    executer(async {
+        let app = test::init_service(onde_api::app(etat(base))).await;
+        let ecoles = toutes_les_ecoles(base);
+        // A school that does not teach every niveau, and two that teach the elementary ones.
+        let partielle = ecoles
+            .iter()
+            .find(|e| e.type_ecole == onde_domain::TypeEcole::Maternelle)
+            .unwrap();
+        let refuse = "CP";
+        let mut autres = ecoles
+            .iter()
+            .filter(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle && e.uai != partielle.uai);
+        let (u, v) = (autres.next().unwrap().uai.as_str(), autres.next().unwrap().uai.as_str());
+        let m = partielle.uai.as_str();
+        let id = partenaire(
+            base,
+            TypePartenaire::EcolePrivee,
+            "ecoles:read eleves:read eleves:write inscriptions:read inscriptions:write",
+            &[],
+            &[u, v, m],
+            &[],
+        );
+        let j = jeton(&app, &id).await;
+        // A seeded pupil with no inscription in those schools is outside the perimeter.
+        let inscriptions = toutes_les_inscriptions(base);
+        let dans = |ine: &str| {
+            inscriptions.iter().any(|i| {
+                i.eleve.ine.as_ref().map(|x| x.as_str()) == Some(ine) && [u, v, m].contains(&i.inscription.uai.as_str())
+            })
+        };
+        let dehors = inscriptions
+            .iter()
+            .filter_map(|i| i.eleve.ine.as_ref().map(|x| x.as_str().to_owned()))
+            .find(|ine| !dans(ine))
+            .unwrap();
+        let insc = |uai: &str, niveau: &str, statut: &str| json!({"uai": uai, "annee_scolaire": "2026-2027", "niveau": niveau, "statut": statut});
+        let el = |d: Value, i: Vec<Value>| json!({"eleve": d, "inscriptions": i});
+
+        // The pupils the second batch works on.
+        let lot1 = json!({"elements": [
+            el(dossier(100, "Alpha"), vec![insc(u, "CP", "admis_definitif")]),
+            el(dossier(101, "Bravo"), vec![insc(u, "CE1", "admis_definitif")]),
+            el(dossier(102, "Charlie"), vec![insc(u, "CP", "inscrit")]),
+            el(dossier(103, "Delta"), vec![insc(u, "CE1", "admis_definitif")]),
+        ]});
+        let r = envoyer(&app, &j, "POST", "/v1/lots/eleves", &lot1, &[]).await;
+        assert_eq!(r.corps["resume"]["crees"], 4, "{}", r.texte);
+        let alpha_id = r.corps["resultats"][0]["eleve_id"].clone();
+
+        let mut bravo = dossier(101, "Bravo");
+        bravo["nom"] = json!("Bravo-Martin");
+        let mut invalide = dossier(104, "Echo");
+        invalide["ine"] = json!("0494004062N");
+        let mut foxtrot_bis = dossier(105, "Foxtrot");
+        foxtrot_bis["prenoms"] = json!(["Rose"]);
+        let mut hors = dossier(107, "Golf");
+        hors["ine"] = json!(dehors);
+        let lot2 = json!({"elements": [
+            // 0 unchanged, 1 modified, 2 created
+            el(dossier(100, "Alpha"), vec![insc(u, "CP", "admis_definitif")]),
+            el(bravo, vec![insc(u, "CE1", "admis_definitif")]),
+            el(dossier(105, "Foxtrot"), vec![insc(u, "CP", "inscrit")]),
+            // 3 INE of a pupil outside the perimeter
+            el(hors, vec![insc(u, "CP", "inscrit")]),
+            // 4 a new INE with Alpha's identity
+            el(dossier(108, "Alpha"), vec![insc(u, "CP", "inscrit")]),
+            // 5 unknown school, 6 niveau the school does not teach
+            el(dossier(109, "Hotel"), vec![insc("0750655E", "CP", "inscrit")]),
+            el(dossier(110, "India"), vec![insc(m, refuse, "inscrit")]),
+            // 7 Charlie already enrolled elsewhere this year, 8 Delta going back in the workflow
+            el(dossier(102, "Charlie"), vec![insc(v, "CP", "inscrit")]),
+            el(dossier(103, "Delta"), vec![insc(u, "CE1", "en_attente")]),
+            // 9 unreadable
+            el(invalide, vec![]),
+            // 10 Foxtrot again, renamed (applied after item 2: modified)
+            el(foxtrot_bis.clone(), vec![insc(u, "CP", "inscrit")]),
+            // 11 a new INE with Foxtrot's new identity: a duplicate of item 2's pupil
+            el(dossier(111, "Foxtrot").as_object().map(|o| { let mut o = o.clone(); o.insert("prenoms".into(), json!(["Rose"])); Value::Object(o) }).unwrap(), vec![insc(u, "CP", "inscrit")]),
+            // 12 a new INE with Foxtrot's first identity, freed by item 10: created
+            el(dossier(112, "Foxtrot"), vec![insc(u, "CP", "inscrit")]),
+            // 13 a duplicate of Alpha with an unknown school: the duplicate is reported
+            el(dossier(113, "Alpha"), vec![insc("0750655E", "CP", "inscrit")]),
+            // 14 Delta: forbidden change before an unknown school, 15 the other way round
+            el(dossier(103, "Delta"), vec![insc(u, "CE1", "en_attente"), json!({"uai": "0750655E", "annee_scolaire": "2027-2028", "niveau": "CE1"})]),
+            el(dossier(103, "Delta"), vec![json!({"uai": "0750655E", "annee_scolaire": "2027-2028", "niveau": "CE1"}), insc(u, "CE1", "en_attente")]),
+        ]});
+        let r = envoyer(&app, &j, "POST", "/v1/lots/eleves", &lot2, &[]).await;
+        assert_eq!(r.statut, 200, "{}", r.texte);
+        let res = r.corps["resultats"].as_array().unwrap();
+        let codes: Vec<String> = res
+            .iter()
+            .map(|x| match x["resultat"].as_str().unwrap() {
+                "rejete" => x["probleme"]["erreurs"][0]["code"]
+                    .as_str()
+                    .or(x["probleme"]["code"].as_str())
+                    .unwrap()
+                    .to_owned(),
+                autre => autre.to_owned(),
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "inchange",
+                "modifie",
+                "cree",
+                "ine_hors_perimetre",
+                "eleve_en_doublon",
+                "ecole_inconnue",
+                "niveau_non_accueilli",
+                "inscription_active_existante",
+                "transition_interdite",
+                "ine_cle",
+                "modifie",
+                "eleve_en_doublon",
+                "cree",
+                "eleve_en_doublon",
+                "transition_interdite",
+                "ecole_inconnue",
+            ],
+            "{}",
+            r.texte
+        );
+        assert_eq!(res[4]["probleme"]["candidat"]["id"], alpha_id);
+        assert_eq!(res[4]["probleme"]["status"], 409);
+        assert_eq!(res[10]["eleve_id"], res[2]["eleve_id"]);
+        assert_eq!(res[11]["probleme"]["candidat"]["id"], res[2]["eleve_id"]);
+        assert_eq!(res[8]["probleme"]["statut_actuel"], "admis_definitif");
+        assert_eq!(
+            res[15]["probleme"]["erreurs"][0]["pointer"],
+            "/elements/15/inscriptions/0/uai"
+        );
+        assert_eq!(
+            r.corps["resume"],
+            json!({"crees": 2, "modifies": 2, "inchanges": 1, "rejetes": 11})
+        );
+        let mut vus = Vec::new();
+        reponses.push(normaliser(&r.corps, &mut vus));
+
+        // The same batch all or nothing: refused whole, and again identical on both backends.
+        let mut lot3 = lot2.clone();
+        lot3["mode"] = json!("tout_ou_rien");
+        let r = envoyer(&app, &j, "POST", "/v1/lots/eleves", &lot3, &[]).await;
+        assert_probleme(&r, 422, "lot_refuse");
+        reponses.push(normaliser(&r.corps["resultats"], &mut vus));
+    });
+    reponses
+}
+
+#[::core::prelude::v1::test]
+fn lot_melange_identique_sur_les_deux_backends() {
+    let sqlite = lot_melange(&onde_store::testing::BaseDeTest::sqlite());
+    let postgres = lot_melange(&onde_store::testing::BaseDeTest::postgres());
+    assert_eq!(sqlite, postgres);
+}

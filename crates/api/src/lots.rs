@@ -1,8 +1,13 @@
 //! `POST /v1/lots/eleves`: up to 1,000 pupil records with their inscriptions in one request,
-//! one result per item. In `partiel` mode each item is applied or rejected on its own (a
-//! savepoint per item inside one transaction); in `tout_ou_rien` mode one rejection rolls
-//! everything back. Either way an item is never half-applied, and the whole answer is stored
-//! under the `Idempotency-Key` in the same transaction.
+//! one result per item. In `partiel` mode each item is applied or rejected on its own; in
+//! `tout_ou_rien` mode one rejection rolls everything back. Either way an item is never
+//! half-applied, and the whole answer is stored under the `Idempotency-Key` in the same
+//! transaction.
+//!
+//! On PostgreSQL the items are applied set-based, with the large import's machinery
+//! ([`onde_store::lots`]); on SQLite, where statements are cheap, one savepoint per item
+//! ([`appliquer`]). Both give every item the outcome of applying the items one after the
+//! other, in their order.
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -10,6 +15,8 @@ use chrono::Utc;
 use onde_domain::dossier::Lecture;
 use onde_domain::poussee::ElementPousse;
 use onde_domain::{Inscription, Perimetre};
+use onde_store::imports::{Cause, Etat, Rejet};
+use onde_store::lots::IssueElement;
 use onde_store::DbConnection;
 use serde::Serialize;
 use serde_json::Value;
@@ -95,6 +102,76 @@ pub struct ReponseLot {
 const CHAMPS_LOT: [&str; 2] = ["mode", "elements"];
 fn probleme(e: &ApiError) -> Probleme {
     e.probleme()
+}
+
+/// The problem of an item the set-based path rejected: the one the item-by-item path gives.
+fn refus(r: Rejet) -> ApiError {
+    match (r.code.as_str(), r.cause) {
+        (_, Some(Cause::Doublon { candidat, ine })) => ApiError::Doublon { candidat, ine },
+        (_, Some(Cause::Transition(e))) => ApiError::Transition(e),
+        ("ine_hors_perimetre", None) => ApiError::Conflit {
+            code: "ine_hors_perimetre",
+            detail: r.message,
+        },
+        ("inscription_active_existante", None) => ApiError::Conflit {
+            code: "inscription_active_existante",
+            detail: r.message,
+        },
+        ("ecole_inconnue", None) => corps::non_conforme(&r.pointeur, "ecole_inconnue", r.message),
+        ("niveau_non_accueilli", None) => corps::non_conforme(&r.pointeur, "niveau_non_accueilli", r.message),
+        (code, None) => ApiError::Interne(format!("rejet inattendu du lot : {code}")),
+    }
+}
+
+/// Every item's outcome, in the items' order: set-based on PostgreSQL, item by item elsewhere.
+fn appliquer_tous(
+    c: &mut DbConnection,
+    acces: &Acces,
+    lus: Vec<Result<ElementPousse, ApiError>>,
+) -> Result<Vec<Result<(Uuid, Resultat), Probleme>>, ApiError> {
+    if !matches!(c, DbConnection::Pg(_)) {
+        return Ok(lus
+            .iter()
+            .map(|lu| match lu {
+                Err(e) => Err(probleme(e)),
+                // A savepoint per item: a failure undoes that item only.
+                Ok(e) => diesel::Connection::transaction(c, |c| appliquer(c, acces, e)).map_err(|e| probleme(&e)),
+            })
+            .collect());
+    }
+    let mut issues: Vec<Option<Result<(Uuid, Resultat), Probleme>>> = Vec::with_capacity(lus.len());
+    let mut valides = Vec::with_capacity(lus.len());
+    for (index, lu) in lus.into_iter().enumerate() {
+        match lu {
+            Ok(e) => {
+                valides.push((index, e));
+                issues.push(None);
+            }
+            Err(e) => issues.push(Some(Err(probleme(&e)))),
+        }
+    }
+    let faits = onde_store::lots::appliquer(c, &acces.perimetre, valides, Utc::now().naive_utc())?
+        .ok_or_else(|| ApiError::Interne("lot ensembliste indisponible".into()))?;
+    for (index, fait) in faits {
+        let issue = match fait {
+            IssueElement::Applique(l) => Ok((
+                l.eleve_id,
+                match l.etat {
+                    Etat::Cree => Resultat::Cree,
+                    Etat::Modifie => Resultat::Modifie,
+                    Etat::Inchange => Resultat::Inchange,
+                },
+            )),
+            IssueElement::Rejete(r) => Err(probleme(&refus(r))),
+        };
+        if let Some(place) = issues.get_mut(index) {
+            *place = Some(issue);
+        }
+    }
+    issues
+        .into_iter()
+        .map(|i| i.ok_or_else(|| ApiError::Interne("élément du lot sans résultat".into())))
+        .collect()
 }
 
 /// Applies one item; `Err` rolls back its savepoint.
@@ -253,7 +330,9 @@ pub async fn pousser(
     corps::verifier_type(&req, &[corps::JSON])?;
     let v: Value = corps::depuis_octets(&octets)?;
     let mut l = Lecture::default();
-    let o = l.objet(&v, "", &CHAMPS_LOT).cloned().unwrap_or_default();
+    let vide = serde_json::Map::new();
+    // Read in place: the items are borrowed from the body, never copied.
+    let o = l.objet(&v, "", &CHAMPS_LOT).unwrap_or(&vide);
     let tout_ou_rien = match o.get("mode").and_then(Value::as_str) {
         None | Some("partiel") => false,
         Some("tout_ou_rien") => true,
@@ -262,10 +341,10 @@ pub async fn pousser(
             false
         }
     };
-    let elements = match o.get("elements") {
+    let elements: &[Value] = match o.get("elements") {
         Some(Value::Array(e)) if e.is_empty() => {
             l.signaler("/elements", "lot_vide", "un lot contient au moins un élément");
-            Vec::new()
+            &[]
         }
         Some(Value::Array(e)) if e.len() > TAILLE_MAX_LOT => {
             l.signaler(
@@ -273,43 +352,43 @@ pub async fn pousser(
                 "lot_trop_grand",
                 format!("un lot contient au plus {TAILLE_MAX_LOT} éléments ({} reçus)", e.len()),
             );
-            Vec::new()
+            &[]
         }
-        Some(Value::Array(e)) => e.clone(),
+        Some(Value::Array(e)) => e,
         _ => {
             l.signaler(
                 "/elements",
                 "champ_obligatoire",
                 "le champ « elements » (liste) est obligatoire",
             );
-            Vec::new()
+            &[]
         }
     };
     if !l.est_vide() {
         return Err(ApiError::NonConforme(depuis_manquements(l.manquements)));
     }
     // Items are read (and their format errors found) before any transaction.
+    let aujourdhui = Utc::now().date_naive();
     let lus: Vec<Result<ElementPousse, ApiError>> = elements
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let mut l = Lecture::default();
-            ElementPousse::lire(e, &format!("/elements/{i}"), Utc::now().date_naive(), &mut l)
+            ElementPousse::lire(e, &format!("/elements/{i}"), aujourdhui, &mut l)
                 .filter(|_| l.est_vide())
                 .ok_or_else(|| ApiError::NonConforme(depuis_manquements(l.manquements)))
         })
         .collect();
     let a = acces.clone();
     ecriture::executer(&etat, &acces, &req, &octets, move |c| {
-        let mut resultats = Vec::with_capacity(lus.len());
+        let ines: Vec<Option<String>> = lus
+            .iter()
+            .map(|lu| lu.as_ref().ok().map(|e| e.ine.as_str().to_owned()))
+            .collect();
+        let issues = appliquer_tous(c, &a, lus)?;
+        let mut resultats = Vec::with_capacity(issues.len());
         let mut touches = Vec::new();
-        for (index, lu) in lus.iter().enumerate() {
-            let ine = lu.as_ref().ok().map(|e| e.ine.as_str().to_owned());
-            let issue = match lu {
-                Err(e) => Err(probleme(e)),
-                // A savepoint per item: a failure undoes that item only.
-                Ok(e) => diesel::Connection::transaction(c, |c| appliquer(c, &a, e)).map_err(|e| probleme(&e)),
-            };
+        for (index, (issue, ine)) in issues.into_iter().zip(ines).enumerate() {
             resultats.push(match issue {
                 Ok((id, r)) => {
                     touches.push(id);

@@ -410,18 +410,25 @@ pub fn remplacer(
 /// duplicate check that follows is reliable: on PostgreSQL, transaction-scoped advisory locks
 /// on the keys; on SQLite, writers are already serialised by [`crate::verrou_ecriture`].
 pub fn verrouiller_identite(conn: &mut DbConnection, cle_doublon: &str, ine: Option<&Ine>) -> Result<(), StoreError> {
+    let mut cles = vec![format!("doublon:{cle_doublon}")];
+    if let Some(ine) = ine {
+        cles.push(format!("ine:{}", ine.as_str()));
+    }
+    verrouiller_cles(conn, cles)
+}
+
+/// [`verrouiller_identite`] for many keys (`doublon:…`, `ine:…`) at once. Every writer takes
+/// its locks in the order of their hashes (the lock ids), in one statement: two writers
+/// locking some of the same keys cannot deadlock, whatever their number.
+pub fn verrouiller_cles(conn: &mut DbConnection, cles: Vec<String>) -> Result<(), StoreError> {
     if let DbConnection::Pg(c) = conn {
-        let mut cles = vec![format!("doublon:{cle_doublon}")];
-        if let Some(ine) = ine {
-            cles.push(format!("ine:{}", ine.as_str()));
-        }
-        // A fixed order: two writers locking the same keys cannot deadlock.
-        cles.sort();
-        for cle in cles {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(cle)
-                .execute(c)?;
-        }
+        // DISTINCT and ORDER BY keep the subquery apart: the locks are taken row by row in
+        // that order.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1) k ORDER BY h) v",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(cles)
+        .execute(c)?;
     }
     Ok(())
 }

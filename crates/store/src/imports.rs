@@ -22,7 +22,7 @@
 pub mod exemple;
 pub mod lecture;
 mod ligne_a_ligne;
-mod postgres;
+pub(crate) mod postgres;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -156,6 +156,34 @@ pub struct Rejet {
     pub pointeur: String,
     pub code: String,
     pub message: String,
+    /// What the base found, for callers that answer with more than the message (the batch
+    /// endpoint's problem documents); `None` for rules checked without the base.
+    pub cause: Option<Cause>,
+}
+
+/// The facts behind a rejection decided by the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// Another pupil holds the duplicate-detection key: its id and INE.
+    Doublon { candidat: Uuid, ine: Option<String> },
+    /// The inscription state machine forbids the status change.
+    Transition(onde_domain::DomainError),
+}
+
+/// What became of a line that was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Etat {
+    Cree,
+    Modifie,
+    Inchange,
+}
+
+/// An applied line: its pupil and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueLigne {
+    pub ligne: u64,
+    pub eleve_id: Uuid,
+    pub etat: Etat,
 }
 
 /// A stored rejection, with its rank among the violations of its line.
@@ -260,12 +288,25 @@ pub fn rejets(
 }
 
 /// Schools by UAI: type and commune, to check inscriptions while reading.
-type Ecoles = HashMap<String, (TypeEcole, CodeInsee)>;
+pub(crate) type Ecoles = HashMap<String, (TypeEcole, CodeInsee)>;
 
 fn charger_ecoles(conn: &mut DbConnection) -> Result<Ecoles, StoreError> {
     let lignes: Vec<(String, String, String)> = ecoles::table
         .select((ecoles::uai, ecoles::type_ecole, ecoles::code_commune))
         .load(conn)?;
+    carte_ecoles(lignes)
+}
+
+/// The schools among `uais` (a batch's), the others being unknown.
+pub(crate) fn charger_ecoles_parmi(conn: &mut DbConnection, uais: &[String]) -> Result<Ecoles, StoreError> {
+    let lignes: Vec<(String, String, String)> = ecoles::table
+        .filter(ecoles::uai.eq_any(uais))
+        .select((ecoles::uai, ecoles::type_ecole, ecoles::code_commune))
+        .load(conn)?;
+    carte_ecoles(lignes)
+}
+
+fn carte_ecoles(lignes: Vec<(String, String, String)>) -> Result<Ecoles, StoreError> {
     let mut carte = HashMap::with_capacity(lignes.len());
     for (uai, t, commune) in lignes {
         let t = crate::lignes::lire("ecoles", "type_ecole", TypeEcole::parse(&t))?;
@@ -281,6 +322,10 @@ pub(crate) struct LigneValide {
     pub ligne: u64,
     pub element: ElementPousse,
     pub cle_doublon: String,
+    /// A school check failed at this inscription rank (from 1), to be reported only if the
+    /// base finds nothing that the item-by-item order checks first (the batch endpoint's
+    /// order); the import rejects such lines while reading and leaves this `None`.
+    pub faute_ecole: Option<(i32, Rejet)>,
 }
 
 /// What the backend decided for a chunk.
@@ -292,6 +337,31 @@ pub(crate) struct IssueTranche {
     pub rejets: Vec<Rejet>,
     /// Pupils created or modified, for the audit trail.
     pub ecrits: Vec<Uuid>,
+    /// Every applied line with its pupil and outcome.
+    pub lignes: Vec<IssueLigne>,
+}
+
+/// The school check of one inscription: known, in the perimeter, teaching the niveau.
+/// Returns the violation (pointer, code, message) when it fails.
+pub(crate) fn verifier_ecole(
+    ecoles: &Ecoles,
+    perimetre: &Perimetre,
+    p: &onde_domain::poussee::InscriptionPoussee,
+) -> Option<(String, &'static str, String)> {
+    match ecoles.get(p.uai.as_str()) {
+        Some((t, commune)) if perimetre.contient_ecole(&p.uai, commune) => (!t.accueille(p.niveau)).then(|| {
+            (
+                format!("{}/niveau", p.pointeur),
+                "niveau_non_accueilli",
+                format!("une école {} n'accueille pas le niveau {}", t.as_str(), p.niveau),
+            )
+        }),
+        _ => Some((
+            format!("{}/uai", p.pointeur),
+            "ecole_inconnue",
+            format!("école {} inconnue ou hors de votre périmètre", p.uai),
+        )),
+    }
 }
 
 /// The per-file state of the checks made while reading.
@@ -316,6 +386,7 @@ impl Verificateur<'_> {
                     pointeur: m.pointeur,
                     code: m.code.into(),
                     message: m.message,
+                    cause: None,
                 })
                 .collect::<Vec<_>>()
         };
@@ -323,21 +394,8 @@ impl Verificateur<'_> {
             return Err(rejets(l));
         };
         for p in &element.inscriptions {
-            match self.ecoles.get(p.uai.as_str()) {
-                Some((t, commune)) if self.perimetre.contient_ecole(&p.uai, commune) => {
-                    if !t.accueille(p.niveau) {
-                        l.signaler(
-                            &format!("{}/niveau", p.pointeur),
-                            "niveau_non_accueilli",
-                            format!("une école {} n'accueille pas le niveau {}", t.as_str(), p.niveau),
-                        );
-                    }
-                }
-                _ => l.signaler(
-                    &format!("{}/uai", p.pointeur),
-                    "ecole_inconnue",
-                    format!("école {} inconnue ou hors de votre périmètre", p.uai),
-                ),
+            if let Some((pointeur, code, message)) = verifier_ecole(self.ecoles, self.perimetre, p) {
+                l.signaler(&pointeur, code, message);
             }
         }
         if !l.est_vide() {
@@ -369,6 +427,7 @@ impl Verificateur<'_> {
             ligne,
             element,
             cle_doublon: cle,
+            faute_ecole: None,
         })
     }
 }
@@ -584,7 +643,7 @@ fn appliquer_tranche(
         // other writers (busy timeout), instead of failing at its first write after reads.
         battre(c, id, horodatage)?;
         let issue = match c {
-            DbConnection::Pg(pg) => postgres::appliquer(pg, perimetre, &tranche.valides, horodatage)?,
+            DbConnection::Pg(pg) => postgres::appliquer(pg, perimetre, &tranche.valides, horodatage, true)?,
             DbConnection::Sqlite(_) => ligne_a_ligne::appliquer(c, perimetre, &tranche.valides, horodatage)?,
         };
         let mut stockes: Vec<RejetStocke> = Vec::new();

@@ -22,6 +22,7 @@ pub mod eleves;
 pub mod idempotence;
 pub mod imports;
 pub mod inscriptions;
+pub mod lots;
 pub mod partenaires;
 pub mod seed;
 

@@ -169,6 +169,7 @@ fn rejet(ligne: u64, pointeur: &str, code: &str, message: impl Into<String>) -> 
         pointeur: pointeur.to_owned(),
         code: code.to_owned(),
         message: message.into(),
+        cause: None,
     }
 }
 

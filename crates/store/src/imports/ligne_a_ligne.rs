@@ -7,19 +7,12 @@ use diesel::prelude::*;
 use onde_domain::{Inscription, Perimetre};
 use uuid::Uuid;
 
-use super::{IssueTranche, LigneValide, Rejet};
+use super::{Cause, Etat, IssueLigne, IssueTranche, LigneValide, Rejet};
 use crate::schema::eleves;
 use crate::{DbConnection, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Etat {
-    Cree,
-    Modifie,
-    Inchange,
-}
-
 enum Echec {
-    Rejet(&'static str, String, String),
+    Rejet(&'static str, String, String, Option<Cause>),
     Base(StoreError),
 }
 
@@ -36,7 +29,19 @@ impl From<StoreError> for Echec {
 }
 
 fn rejet(code: &'static str, pointeur: impl Into<String>, message: impl Into<String>) -> Echec {
-    Echec::Rejet(code, pointeur.into(), message.into())
+    Echec::Rejet(code, pointeur.into(), message.into(), None)
+}
+
+fn doublon(candidat: (Uuid, Option<String>)) -> Echec {
+    Echec::Rejet(
+        "eleve_en_doublon",
+        "/eleve".into(),
+        message_doublon(candidat.1.as_deref()),
+        Some(Cause::Doublon {
+            candidat: candidat.0,
+            ine: candidat.1,
+        }),
+    )
 }
 
 /// Another pupil holding this duplicate-detection key (id and INE).
@@ -44,7 +49,7 @@ fn autre_avec_cle(
     conn: &mut DbConnection,
     cle: &str,
     sauf: Option<Uuid>,
-) -> Result<Option<Option<String>>, StoreError> {
+) -> Result<Option<(Uuid, Option<String>)>, StoreError> {
     let mut q = eleves::table
         .filter(eleves::cle_doublon.eq(cle))
         .select((eleves::id, eleves::ine))
@@ -52,9 +57,10 @@ fn autre_avec_cle(
     if let Some(id) = sauf {
         q = q.filter(eleves::id.ne(id.to_string()));
     }
-    Ok(q.first::<(String, Option<String>)>(conn)
+    q.first::<(String, Option<String>)>(conn)
         .optional()?
-        .map(|(_, ine)| ine))
+        .map(|(id, ine)| Ok((crate::lignes::lire_uuid("eleves", "id", &id)?, ine)))
+        .transpose()
 }
 
 /// Whether the pupil is in the perimeter: the same rule as `perimetre::eleves`, written as a
@@ -124,8 +130,8 @@ fn appliquer_ligne(
             if crate::eleves::identique(&stocke, &e.dossier) {
                 (id, Etat::Inchange)
             } else {
-                if let Some(ine) = autre_avec_cle(c, &v.cle_doublon, Some(id))? {
-                    return Err(rejet("eleve_en_doublon", "/eleve", message_doublon(ine.as_deref())));
+                if let Some(autre) = autre_avec_cle(c, &v.cle_doublon, Some(id))? {
+                    return Err(doublon(autre));
                 }
                 crate::eleves::remplacer(c, id, &e.dossier, version, maintenant)?.ok_or(rejet(
                     "version_concurrente",
@@ -144,8 +150,8 @@ fn appliquer_ligne(
             if e.inscriptions.is_empty() && !reside {
                 return Err(rejet("eleve_hors_perimetre", "/eleve", MESSAGE_NOUVEL_ELEVE_HORS));
             }
-            if let Some(ine) = autre_avec_cle(c, &v.cle_doublon, None)? {
-                return Err(rejet("eleve_en_doublon", "/eleve", message_doublon(ine.as_deref())));
+            if let Some(autre) = autre_avec_cle(c, &v.cle_doublon, None)? {
+                return Err(doublon(autre));
             }
             let id = Uuid::now_v7();
             crate::eleves::inserer(c, id, &e.dossier, maintenant)?;
@@ -158,10 +164,11 @@ fn appliquer_ligne(
                 let avant = i.clone();
                 if i.statut != p.statut {
                     i.statut = i.statut.passer_a(p.statut).map_err(|err| {
-                        rejet(
+                        Echec::Rejet(
                             "transition_interdite",
                             format!("{}/statut", p.pointeur),
                             err.to_string(),
+                            Some(Cause::Transition(err)),
                         )
                     })?;
                 }
@@ -240,12 +247,18 @@ pub(super) fn appliquer(
                 if etat != Etat::Inchange {
                     issue.ecrits.push(id);
                 }
+                issue.lignes.push(IssueLigne {
+                    ligne: v.ligne,
+                    eleve_id: id,
+                    etat,
+                });
             }
-            Err(Echec::Rejet(code, pointeur, message)) => issue.rejets.push(Rejet {
+            Err(Echec::Rejet(code, pointeur, message, cause)) => issue.rejets.push(Rejet {
                 ligne: v.ligne,
                 pointeur,
                 code: code.into(),
                 message,
+                cause,
             }),
             Err(Echec::Base(e)) => return Err(e),
         }

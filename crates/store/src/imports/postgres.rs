@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::ligne_a_ligne::{
     message_doublon, message_hors_perimetre, message_inscription_existante, MESSAGE_NOUVEL_ELEVE_HORS,
 };
-use super::{IssueTranche, LigneValide, Rejet};
+use super::{Cause, Etat, IssueLigne, IssueTranche, LigneValide, Rejet};
 use crate::StoreError;
 
 diesel::table! {
@@ -43,6 +43,7 @@ diesel::table! {
         adresse_commune -> Nullable<Text>,
         cle_doublon -> Text,
         nb_inscriptions -> Integer,
+        rang_faute -> Nullable<Integer>,
     }
 }
 
@@ -98,6 +99,7 @@ struct EtapeEleve<'a> {
     adresse_commune: Option<&'a str>,
     cle_doublon: &'a str,
     nb_inscriptions: i32,
+    rang_faute: Option<i32>,
 }
 
 #[derive(Insertable)]
@@ -134,29 +136,40 @@ struct EtapeInscription<'a> {
     date_admission_creation: Option<chrono::NaiveDate>,
 }
 
+/// The staging tables live as long as the connection and are emptied at every commit: creating
+/// and dropping them per chunk would cost a dozen catalog writes each time (most of a small
+/// batch's time). They are emptied on entry too, for a second call in one transaction.
 const TABLES_ETAPE: &str = "
-CREATE TEMP TABLE etape_eleves (
+CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     ligne BIGINT PRIMARY KEY, ine TEXT NOT NULL, nouvel_id TEXT NOT NULL, nom TEXT NOT NULL,
     prenom1 TEXT NOT NULL, prenom2 TEXT, prenom3 TEXT, sexe TEXT NOT NULL, date_naissance DATE NOT NULL,
     lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
-    cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL,
+    cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
     eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
     empreinte_poussee TEXT, empreinte_stockee TEXT
-) ON COMMIT DROP;
-CREATE TEMP TABLE etape_responsables (
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_responsables (
     ligne BIGINT NOT NULL, rang INTEGER NOT NULL, id TEXT NOT NULL, nom TEXT NOT NULL, prenom TEXT NOT NULL,
     lien TEXT NOT NULL, autorite_parentale BOOLEAN NOT NULL, telephone TEXT, courriel TEXT, adresse TEXT,
     PRIMARY KEY (ligne, rang)
-) ON COMMIT DROP;
-CREATE TEMP TABLE etape_inscriptions (
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_inscriptions (
     ligne BIGINT NOT NULL, rang INTEGER NOT NULL, pointeur TEXT NOT NULL, nouvel_id TEXT NOT NULL,
     uai TEXT NOT NULL, annee_scolaire TEXT NOT NULL, niveau TEXT NOT NULL, classe TEXT, dispositif TEXT,
     statut TEXT NOT NULL, admission_provisoire BOOLEAN NOT NULL, date_inscription DATE NOT NULL,
     date_admission DATE, date_admission_creation DATE,
     PRIMARY KEY (ligne, rang)
-) ON COMMIT DROP;
-CREATE TEMP TABLE etape_anciens_responsables (responsable_id TEXT NOT NULL) ON COMMIT DROP;
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_anciens_responsables (responsable_id TEXT NOT NULL) ON COMMIT DELETE ROWS;
+DELETE FROM pg_temp.etape_eleves;
+DELETE FROM pg_temp.etape_responsables;
+DELETE FROM pg_temp.etape_inscriptions;
+DELETE FROM pg_temp.etape_anciens_responsables;
 ";
+
+/// Below this many lines the staging tables are not analysed: the planner's estimates from
+/// their actual size are good enough, and ANALYZE would cost more than it saves.
+const LIGNES_ANALYSE: usize = 5_000;
 
 /// The guardian fingerprint: one expression for both sides, so equal lists give equal text.
 /// (The arguments are the SQL expressions of each column, named as in the table.)
@@ -183,6 +196,16 @@ struct LigneIne {
 }
 
 #[derive(QueryableByName)]
+struct Candidat {
+    #[diesel(sql_type = BigInt)]
+    ligne: i64,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    ine: Option<String>,
+}
+
+#[derive(QueryableByName)]
 struct ConflitInscription {
     #[diesel(sql_type = BigInt)]
     ligne: i64,
@@ -201,17 +224,13 @@ struct ConflitInscription {
 }
 
 #[derive(QueryableByName)]
-struct Compte {
-    #[diesel(sql_type = Text)]
-    etat: String,
+struct Applique {
     #[diesel(sql_type = BigInt)]
-    nombre: i64,
-}
-
-#[derive(QueryableByName)]
-struct Ecrit {
+    ligne: i64,
     #[diesel(sql_type = Text)]
     eleve_id: String,
+    #[diesel(sql_type = Text)]
+    etat: String,
 }
 
 fn vers_i64(n: u64) -> i64 {
@@ -242,6 +261,7 @@ fn charger(c: &mut PgConnection, lignes: &[LigneValide]) -> Result<(), StoreErro
             adresse_commune: d.adresse.as_ref().map(|a| a.commune.as_str()),
             cle_doublon: &v.cle_doublon,
             nb_inscriptions: i32::try_from(v.element.inscriptions.len()).unwrap_or(i32::MAX),
+            rang_faute: v.faute_ecole.as_ref().map(|(rang, _)| *rang),
         });
         for (i, r) in d.responsables.iter().enumerate() {
             responsables.push(EtapeResponsable {
@@ -291,7 +311,9 @@ fn charger(c: &mut PgConnection, lignes: &[LigneValide]) -> Result<(), StoreErro
     }
     // Temporary tables are never analysed by autovacuum: without statistics the planner
     // would guess a few rows and choose nested loops over 20,000.
-    c.batch_execute("ANALYZE etape_eleves; ANALYZE etape_responsables; ANALYZE etape_inscriptions;")?;
+    if lignes.len() >= LIGNES_ANALYSE {
+        c.batch_execute("ANALYZE etape_eleves; ANALYZE etape_responsables; ANALYZE etape_inscriptions;")?;
+    }
     Ok(())
 }
 
@@ -313,6 +335,7 @@ fn rejet(ligne: i64, pointeur: impl Into<String>, code: &str, message: impl Into
         pointeur: pointeur.into(),
         code: code.into(),
         message: message.into(),
+        cause: None,
     }
 }
 
@@ -329,12 +352,15 @@ fn transitions() -> String {
         .join(", ")
 }
 
-/// Applies the lines of a chunk; call inside the chunk's transaction.
-pub(super) fn appliquer(
+/// Applies the lines of a chunk; call inside the chunk's transaction. `nouveaux_hors` refuses
+/// a new pupil that would land outside a restricted perimeter (no inscription, no address in
+/// it), as the import does; the batch endpoint does not. The lines must not share an INE.
+pub(crate) fn appliquer(
     c: &mut PgConnection,
     perimetre: &Perimetre,
     lignes: &[LigneValide],
     maintenant: NaiveDateTime,
+    nouveaux_hors: bool,
 ) -> Result<IssueTranche, StoreError> {
     let mut issue = IssueTranche::default();
     if lignes.is_empty() {
@@ -371,6 +397,9 @@ pub(super) fn appliquer(
             })
             .collect();
         rejeter(c, &mut issue, rejets)?;
+    }
+    if let (Perimetre::Restreint { communes, .. }, true) = (perimetre, nouveaux_hors) {
+        let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
         let dehors: Vec<Ligne> = diesel::sql_query(
             "SELECT ligne FROM etape_eleves
              WHERE eleve_id IS NULL AND NOT rejete AND nb_inscriptions = 0
@@ -428,8 +457,8 @@ pub(super) fn appliquer(
     ))?;
 
     // Duplicates: a new or changed record whose key another pupil holds.
-    let doublons: Vec<LigneIne> = diesel::sql_query(
-        "SELECT DISTINCT ON (s.ligne) s.ligne, x.ine
+    let doublons: Vec<Candidat> = diesel::sql_query(
+        "SELECT DISTINCT ON (s.ligne) s.ligne, x.id, x.ine
            FROM etape_eleves s JOIN eleves x ON x.cle_doublon = s.cle_doublon
           WHERE NOT s.rejete AND s.etat IN ('cree', 'modifie') AND (s.eleve_id IS NULL OR x.id <> s.eleve_id)
           ORDER BY s.ligne, x.id",
@@ -437,7 +466,13 @@ pub(super) fn appliquer(
     .load(c)?;
     let rejets = doublons
         .into_iter()
-        .map(|d| rejet(d.ligne, "/eleve", "eleve_en_doublon", message_doublon(d.ine.as_deref())))
+        .map(|d| {
+            let mut r = rejet(d.ligne, "/eleve", "eleve_en_doublon", message_doublon(d.ine.as_deref()));
+            r.cause = Uuid::parse_str(&d.id)
+                .ok()
+                .map(|candidat| Cause::Doublon { candidat, ine: d.ine });
+            r
+        })
         .collect();
     rejeter(c, &mut issue, rejets)?;
 
@@ -449,7 +484,7 @@ pub(super) fn appliquer(
            FROM etape_inscriptions s
            JOIN etape_eleves e ON e.ligne = s.ligne
            JOIN inscriptions a ON a.eleve_id = e.eleve_id AND a.annee_scolaire = s.annee_scolaire AND a.statut <> 'radie'
-          WHERE NOT e.rejete
+          WHERE NOT e.rejete AND (e.rang_faute IS NULL OR s.rang < e.rang_faute)
             AND (a.uai <> s.uai OR (a.statut <> s.statut AND (a.statut, s.statut) NOT IN (VALUES {})))
           ORDER BY s.ligne, s.rang",
         transitions()
@@ -465,22 +500,36 @@ pub(super) fn appliquer(
                 message_inscription_existante(&k.annee_scolaire, &k.uai_active),
             ));
         } else {
-            let message = match (
+            let erreur = match (
                 StatutInscription::parse(&k.statut_actuel),
                 StatutInscription::parse(&k.statut_pousse),
             ) {
-                (Ok(d), Ok(v)) => d.passer_a(v).err().map(|e| e.to_string()),
+                (Ok(d), Ok(v)) => d.passer_a(v).err(),
                 _ => None,
-            }
-            .unwrap_or_else(|| format!("transition de {} vers {} interdite", k.statut_actuel, k.statut_pousse));
-            rejets.push(rejet(
+            };
+            let message = erreur
+                .as_ref()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| format!("transition de {} vers {} interdite", k.statut_actuel, k.statut_pousse));
+            let mut r = rejet(
                 k.ligne,
                 format!("{}/statut", k.pointeur),
                 "transition_interdite",
                 message,
-            ));
+            );
+            r.cause = erreur.map(Cause::Transition);
+            rejets.push(r);
         }
     }
+    rejeter(c, &mut issue, rejets)?;
+
+    // School faults found while reading, for the lines nothing checked before them rejected.
+    let deja: std::collections::HashSet<u64> = issue.rejets.iter().map(|r| r.ligne).collect();
+    let rejets = lignes
+        .iter()
+        .filter(|v| !deja.contains(&v.ligne))
+        .filter_map(|v| v.faute_ecole.as_ref().map(|(_, r)| r.clone()))
+        .collect();
     rejeter(c, &mut issue, rejets)?;
 
     // Apply: pupils, then their guardians, then their inscriptions.
@@ -565,24 +614,31 @@ pub(super) fn appliquer(
     .bind::<Timestamp, _>(maintenant)
     .execute(c)?;
 
-    let comptes: Vec<Compte> =
-        diesel::sql_query("SELECT etat, count(*) AS nombre FROM etape_eleves WHERE NOT rejete GROUP BY etat")
-            .load(c)?;
-    for k in comptes {
-        let n = u64::try_from(k.nombre).unwrap_or(0);
-        match k.etat.as_str() {
-            "cree" => issue.crees += n,
-            "modifie" => issue.modifies += n,
-            _ => issue.inchanges += n,
-        }
-    }
-    let ecrits: Vec<Ecrit> = diesel::sql_query(
-        "SELECT eleve_id FROM etape_eleves WHERE NOT rejete AND etat <> 'inchange' AND eleve_id IS NOT NULL",
+    let appliques: Vec<Applique> = diesel::sql_query(
+        "SELECT ligne, eleve_id, etat FROM etape_eleves WHERE NOT rejete AND eleve_id IS NOT NULL ORDER BY ligne",
     )
     .load(c)?;
-    issue.ecrits = ecrits
-        .into_iter()
-        .filter_map(|e| Uuid::parse_str(&e.eleve_id).ok())
-        .collect();
+    issue.lignes.reserve(appliques.len());
+    for a in appliques {
+        let eleve_id = crate::lignes::lire_uuid("etape_eleves", "eleve_id", &a.eleve_id)?;
+        let etat = match a.etat.as_str() {
+            "cree" => Etat::Cree,
+            "modifie" => Etat::Modifie,
+            _ => Etat::Inchange,
+        };
+        match etat {
+            Etat::Cree => issue.crees += 1,
+            Etat::Modifie => issue.modifies += 1,
+            Etat::Inchange => issue.inchanges += 1,
+        }
+        if etat != Etat::Inchange {
+            issue.ecrits.push(eleve_id);
+        }
+        issue.lignes.push(IssueLigne {
+            ligne: u64::try_from(a.ligne).unwrap_or(0),
+            eleve_id,
+            etat,
+        });
+    }
     Ok(issue)
 }

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Batch endpoint throughput (POST /v1/lots/eleves) on PostgreSQL: N pupils pushed as batches of
+1,000 over HTTP by C clients in parallel (then pushed again: all unchanged), beside a plain COPY
+(psql \\copy) of the same rows into a flat table of text columns; prints records/s and the
+HTTP/COPY ratio.
+
+Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT;
+JOURNAL_SQL=1 logs every statement of the gateway with its duration in the server's log;
+SANS_FLUX=1 suspends the change feed's triggers, to measure their share)
+Each run starts the gateway on a fresh database seeded with 10,000 pupils (seed 42, rentrée
+2026) and an editor mandated by every commune (a restricted perimeter covering every school)."""
+import base64, json, os, signal, statistics, subprocess, threading, time, urllib.request
+
+B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
+N = int(os.environ.get("N", "100000"))
+C = int(os.environ.get("C", "4"))
+RUNS = int(os.environ.get("RUNS", "1"))
+TAILLE = 1000
+W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/lots"
+os.makedirs(W, exist_ok=True)
+PORT = int(os.environ.get("PORT", "18082"))
+URL = "postgres://postgres@127.0.0.1:5432/onde_bench_lots"
+env = {**os.environ, "RUST_LOG": "warn", "DATABASE_URL": URL, "ONDE_IMPORTS_DOSSIER": W + "/spool"}
+PSQL = ["psql", "-qU", "postgres", "-h", "127.0.0.1"]
+
+def run(*a):
+    return subprocess.run(a, check=True, capture_output=True, text=True, env=env).stdout
+
+def fresh():
+    subprocess.run(PSQL + ["-c", "DROP DATABASE IF EXISTS onde_bench_lots WITH (FORCE)", "-c", "CREATE DATABASE onde_bench_lots"], check=True, capture_output=True)
+    run(B, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
+    out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
+    args = [B, "partenaire", "creer", "--nom", "Éditeur de mesure", "--type", "editeur", "--json"]
+    for c in out.split():
+        args += ["--mandat", c]
+    p = json.loads(run(*args))
+    return {"id": p["partenaire"]["id"], **p["identifiants"]}
+
+def jeton(p):
+    cid, sec = p["client_id"], p["client_secret"]
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
+        headers={"Authorization": "Basic " + base64.b64encode(f"{cid}:{sec}".encode()).decode(), "Content-Type": "application/x-www-form-urlencoded"})
+    return json.load(urllib.request.urlopen(req))["access_token"]
+
+def serve():
+    s = subprocess.Popen([B, "serve", "--bind", f"127.0.0.1:{PORT}"], env=env, stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health/ready"); return s
+        except Exception: time.sleep(0.1)
+    raise SystemExit("serve ne démarre pas")
+
+def stop(s):
+    s.send_signal(signal.SIGINT); s.wait(30)
+
+def pousser(tok, lots):
+    """Sends every batch with C clients in parallel; returns (seconds, summed resume)."""
+    suivant, verrou, total, erreurs = [0], threading.Lock(), {"crees": 0, "modifies": 0, "inchanges": 0, "rejetes": 0}, []
+    codes = {}
+    def client():
+        while True:
+            with verrou:
+                i = suivant[0]; suivant[0] += 1
+            if i >= len(lots): return
+            req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/lots/eleves", data=lots[i], method="POST",
+                headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+            try:
+                rep = json.load(urllib.request.urlopen(req, timeout=600))
+            except Exception as e:
+                erreurs.append(repr(e)); return
+            with verrou:
+                for k in total: total[k] += rep["resume"][k]
+                for x in rep["resultats"]:
+                    if x["resultat"] == "rejete":
+                        p = x["probleme"]; code = (p.get("erreurs") or [{}])[0].get("code") or p["code"]
+                        codes[code] = codes.get(code, 0) + 1
+    t = time.perf_counter()
+    fils = [threading.Thread(target=client) for _ in range(C)]
+    for f in fils: f.start()
+    for f in fils: f.join()
+    d = time.perf_counter() - t
+    if erreurs: raise SystemExit(f"échecs : {erreurs[:3]}")
+    if codes: print("rejets", codes, flush=True)
+    return d, total
+
+res = {"http": [], "http_inchange": [], "copy": []}
+fichier, fcsv = f"{W}/f.ndjson", f"{W}/f.csv"
+for r in range(RUNS):
+    p = fresh()
+    if r == 0:
+        with open(fichier, "w") as f:
+            subprocess.run([B, "import", "exemple", "--eleves", str(N), "--seed", "1", "--annee", "2026-2027"], check=True, stdout=f, env=env)
+        with open(fcsv, "w") as f:
+            subprocess.run([B, "import", "exemple", "--eleves", str(N), "--seed", "1", "--annee", "2026-2027", "--format", "csv"], check=True, stdout=f, env=env)
+    lignes = open(fichier).read().splitlines()
+    lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i + TAILLE]) + "]}").encode() for i in range(0, N, TAILLE)]
+    if os.environ.get("SANS_FLUX"):
+        # Profiling only: the change feed's triggers record nothing (what the seed does), to
+        # measure their share. Never a valid measure of the gateway.
+        subprocess.run(PSQL + ["-d", "onde_bench_lots", "-c", "INSERT INTO changements_suspendus VALUES ('mesure')"], check=True, capture_output=True)
+    if os.environ.get("JOURNAL_SQL"):
+        # Profiling: every statement of the gateway's sessions with its duration, in the server log.
+        subprocess.run(PSQL + ["-c", "ALTER DATABASE onde_bench_lots SET log_min_duration_statement = 0"], check=True, capture_output=True)
+    s = serve()
+    try:
+        tok = jeton(p)
+        d, total = pousser(tok, lots)
+        print("lots", total, f"{d:.2f} s", flush=True); assert total["crees"] == N, total
+        res["http"].append(N / d)
+        d, total = pousser(tok, lots)
+        print("lots (à nouveau)", total, f"{d:.2f} s", flush=True); assert total["inchanges"] == N, total
+        res["http_inchange"].append(N / d)
+    finally:
+        stop(s)
+
+    # Baseline: the same rows, flat, into an equivalent table of text columns.
+    entete = open(fcsv).readline().strip().split(";")
+    cols = ", ".join(f"{c} TEXT" for c in entete)
+    base = PSQL + ["-d", "onde_bench_lots", "-c"]
+    subprocess.run(base + [f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({cols})"], check=True)
+    t = time.perf_counter()
+    subprocess.run(base + [f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)
+    res["copy"].append(N / (time.perf_counter() - t))
+    print(r, {k: round(v[-1]) for k, v in res.items()}, flush=True)
+
+med = {k: statistics.median(v) for k, v in res.items()}
+print(f"MEDIANES N={N} C={C}", {k: round(v) for k, v in med.items()}, "HTTP/COPY", {k: round(v / med["copy"], 3) for k, v in med.items() if k != "copy"})
+json.dump({"n": N, "clients": C, "runs": res, "medianes": med}, open(f"{W}/resultats.json", "w"), indent=1)
