@@ -123,23 +123,38 @@ fn refus(r: Rejet) -> ApiError {
     }
 }
 
+/// What became of an item, before the answer is assembled.
+enum Issue {
+    Applique(Uuid, Resultat),
+    Rejete(Box<Probleme>),
+}
+
+impl Issue {
+    fn rejet(e: &ApiError) -> Self {
+        Issue::Rejete(Box::new(probleme(e)))
+    }
+}
+
 /// Every item's outcome, in the items' order: set-based on PostgreSQL, item by item elsewhere.
 fn appliquer_tous(
     c: &mut DbConnection,
     acces: &Acces,
     lus: Vec<Result<ElementPousse, ApiError>>,
-) -> Result<Vec<Result<(Uuid, Resultat), Probleme>>, ApiError> {
+) -> Result<Vec<Issue>, ApiError> {
     if !matches!(c, DbConnection::Pg(_)) {
         return Ok(lus
             .iter()
             .map(|lu| match lu {
-                Err(e) => Err(probleme(e)),
+                Err(e) => Issue::rejet(e),
                 // A savepoint per item: a failure undoes that item only.
-                Ok(e) => diesel::Connection::transaction(c, |c| appliquer(c, acces, e)).map_err(|e| probleme(&e)),
+                Ok(e) => match diesel::Connection::transaction(c, |c| appliquer(c, acces, e)) {
+                    Ok((id, r)) => Issue::Applique(id, r),
+                    Err(e) => Issue::rejet(&e),
+                },
             })
             .collect());
     }
-    let mut issues: Vec<Option<Result<(Uuid, Resultat), Probleme>>> = Vec::with_capacity(lus.len());
+    let mut issues: Vec<Option<Issue>> = Vec::with_capacity(lus.len());
     let mut valides = Vec::with_capacity(lus.len());
     for (index, lu) in lus.into_iter().enumerate() {
         match lu {
@@ -147,22 +162,22 @@ fn appliquer_tous(
                 valides.push((index, e));
                 issues.push(None);
             }
-            Err(e) => issues.push(Some(Err(probleme(&e)))),
+            Err(e) => issues.push(Some(Issue::rejet(&e))),
         }
     }
     let faits = onde_store::lots::appliquer(c, &acces.perimetre, valides, Utc::now().naive_utc())?
         .ok_or_else(|| ApiError::Interne("lot ensembliste indisponible".into()))?;
     for (index, fait) in faits {
         let issue = match fait {
-            IssueElement::Applique(l) => Ok((
+            IssueElement::Applique(l) => Issue::Applique(
                 l.eleve_id,
                 match l.etat {
                     Etat::Cree => Resultat::Cree,
                     Etat::Modifie => Resultat::Modifie,
                     Etat::Inchange => Resultat::Inchange,
                 },
-            )),
-            IssueElement::Rejete(r) => Err(probleme(&refus(r))),
+            ),
+            IssueElement::Rejete(r) => Issue::rejet(&refus(r)),
         };
         if let Some(place) = issues.get_mut(index) {
             *place = Some(issue);
@@ -390,7 +405,7 @@ pub async fn pousser(
         let mut touches = Vec::new();
         for (index, (issue, ine)) in issues.into_iter().zip(ines).enumerate() {
             resultats.push(match issue {
-                Ok((id, r)) => {
+                Issue::Applique(id, r) => {
                     touches.push(id);
                     ResultatElement {
                         index,
@@ -400,12 +415,12 @@ pub async fn pousser(
                         probleme: None,
                     }
                 }
-                Err(p) => ResultatElement {
+                Issue::Rejete(p) => ResultatElement {
                     index,
                     resultat: Resultat::Rejete,
                     eleve_id: None,
                     ine,
-                    probleme: Some(p),
+                    probleme: Some(*p),
                 },
             });
         }
