@@ -157,35 +157,39 @@ pub fn finaliser(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
     api
 }
 
+/// An integer header between 0 and `maximum`, with its description and example.
+fn entete_entier(description: &str, maximum: u32, exemple: u32) -> utoipa::openapi::header::Header {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(0))
+                .maximum(Some(maximum))
+                .examples([exemple]),
+        )
+        .description(Some(description))
+        .build()
+}
+
 /// The `RateLimit-*` headers (IETF draft) a limited answer carries.
 fn entetes_limite() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let entier = |description: &str, exemple: u32| {
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-                    .minimum(Some(0))
-                    .maximum(Some(1_000_000))
-                    .examples([exemple]),
-            )
-            .description(Some(description))
-            .build()
-    };
     vec![
         (
             "RateLimit-Limit",
-            entier("Requêtes permises d'affilée (rafale) pour ce client.", 100),
+            entete_entier("Requêtes permises d'affilée (rafale) pour ce client.", 1_000_000, 100),
         ),
         (
             "RateLimit-Remaining",
-            entier("Requêtes encore permises tout de suite.", 97),
+            entete_entier("Requêtes encore permises tout de suite.", 1_000_000, 97),
         ),
         (
             "RateLimit-Reset",
-            entier("Secondes avant que la réserve soit pleine de nouveau.", 1),
+            entete_entier("Secondes avant que la réserve soit pleine de nouveau.", 1_000_000, 1),
         ),
         (
             "RateLimit-Policy",
@@ -206,8 +210,6 @@ fn entetes_limite() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
 /// Rate limits: a 429 answer with `Retry-After`, and on a /v1 operation the `RateLimit-*`
 /// headers on every answer given once the token is verified (all but 401).
 fn documenter_limites(v1: bool, reponses: &mut std::collections::BTreeMap<String, RefOr<Response>>) {
-    use utoipa::openapi::header::HeaderBuilder;
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
     if v1 {
         for (statut, reponse) in reponses.iter_mut() {
             if let (false, RefOr::T(r)) = (statut == "401", reponse) {
@@ -223,17 +225,7 @@ simultanées dépassés ; réessayer après `Retry-After` secondes.",
     );
     r.headers.insert(
         "Retry-After".into(),
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-                    .minimum(Some(0))
-                    .maximum(Some(86_400))
-                    .examples([1]),
-            )
-            .description(Some("Délai conseillé avant un nouvel essai, en secondes"))
-            .build(),
+        entete_entier("Délai conseillé avant un nouvel essai, en secondes", 86_400, 1),
     );
     for (nom, entete) in entetes_limite() {
         r.headers.insert(nom.into(), entete);
