@@ -165,6 +165,12 @@ onde_store::tests_deux_backends! {
                 assert_eq!(erreurs[0]["code"], code, "{uri}");
                 assert!(erreurs[0]["message"].as_str().unwrap().len() > 10);
             }
+            // A well-formed cursor that is not this list's (an id alone, as lists gave before
+            // they were sorted by school): refused, not answered with an empty page.
+            let etranger = onde_store::Curseur::apres("0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e").encoder();
+            let r = get(&app, &j, &format!("/v1/inscriptions?curseur={etranger}")).await;
+            assert_probleme(&r, 400, "parametre_invalide");
+            assert_eq!(r.corps["erreurs"][0]["code"], "curseur_invalide", "{}", r.texte);
             // Every violation is reported at once.
             let r = get(&app, &j, "/v1/inscriptions?commune=1&uai=2&niveau=3&limit=0").await;
             assert_probleme(&r, 400, "parametre_invalide");

@@ -13,7 +13,10 @@ One run reports, measured side by side so that the ratios survive a noisy machin
 
 Usage: python3 docs/bench/harnais.py [--eleves 1000000,6300000] [--duree 20] [--poussee 100000]
        python3 docs/bench/harnais.py --petit      (CI: a few thousand pupils, seconds per step)
+       python3 docs/bench/harnais.py --etapes memoire --eleves 1000000   (one step only)
 Environment: ONDE_BIN (default target/release/onde-echanges), BENCH_DIR (/tmp/onde-bench),
+ONDE_BIN_TEMOIN (another build of the gateway: the memory step measures it too, right after,
+on the same base and page, e.g. to compare allocators),
 PGHOST/PGUSER-free: PostgreSQL at 127.0.0.1:5432, user postgres. Needs wrk and pgbench.
 Bases `onde_harnais_<n>` are kept between runs (seeding 6.3M pupils takes minutes); the push
 base is recreated every run. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
@@ -28,6 +31,7 @@ a.add_argument("--poussee", type=int, default=100_000, help="records pushed over
 a.add_argument("--clients", type=int, default=4, help="parallel clients pushing batches")
 a.add_argument("--connexions", type=int, default=64)
 a.add_argument("--petit", action="store_true", help="small bases and short runs: checks the harness works")
+a.add_argument("--etapes", default="flux,tirage,memoire,poussee", help="steps to run, comma-separated")
 o = a.parse_args()
 if o.petit:
     o.eleves, o.duree, o.poussee, o.clients = "3000,6000", 2, 2000, 2
@@ -36,11 +40,14 @@ B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
 W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/harnais"
 os.makedirs(W, exist_ok=True)
 SIZES = [int(s) for s in o.eleves.split(",")]
+ETAPES = set(o.etapes.split(","))
+TEMOIN = os.environ.get("ONDE_BIN_TEMOIN")
 PORT = 18095
 ANNEE = "2026-2027"
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
 # Limits raised for the measure: the gateway's own rate limiter would otherwise be what is measured.
-env = dict(os.environ, RUST_LOG="warn", ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000",
+# MALLOC_ARENA_MAX=1 as deploy/ sets it (Containerfile, systemd, Kubernetes), unless given.
+env = dict(os.environ, RUST_LOG="warn", MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "1"), ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000",
            ONDE__LIMITES__SIMULTANEES="100000", ONDE_IMPORTS_DOSSIER=W + "/spool")
 for outil in ("wrk", "pgbench", "psql"):
     if subprocess.run(["which", outil], capture_output=True).returncode != 0:
@@ -82,9 +89,9 @@ def base_nationale(n):
 
 
 class Passerelle:
-    def __init__(self, base):
+    def __init__(self, base, binaire=B):
         self.base = base
-        self.p = subprocess.Popen([B, "serve", "--bind", f"127.0.0.1:{PORT}"], env={**env, "DATABASE_URL": url(base)},
+        self.p = subprocess.Popen([binaire, "serve", "--bind", f"127.0.0.1:{PORT}"], env={**env, "DATABASE_URL": url(base)},
                                   stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
         for _ in range(600):
             try:
@@ -179,10 +186,15 @@ def sql_liste(commune):
  ORDER BY ecoles.uai ASC, inscriptions.annee_scolaire ASC, inscriptions.id ASC LIMIT 501""".replace("\n", " ")
 
 
+def plus_grande_commune(base):
+    """The commune with the most inscriptions this school year."""
+    return psql(base, f"SELECT e.code_commune FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+
+
 def tirer(base, g, resultats):
     """Pull: the largest commune and a mid-sized town (the smallest with 1,000 inscriptions this year)."""
     communes = {
-        "grande_ville": psql(base, f"SELECT e.code_commune FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
+        "grande_ville": plus_grande_commune(base),
         "ville_moyenne": psql(base, f"SELECT code_commune FROM (SELECT e.code_commune, count(*) n FROM inscriptions i JOIN ecoles e USING (uai) WHERE i.annee_scolaire = '{ANNEE}' GROUP BY 1) t WHERE n >= {1000 if not o.petit else 100} ORDER BY n, 1 LIMIT 1"),
     }
     pages = []
@@ -208,22 +220,31 @@ def tirer(base, g, resultats):
     return pages[0]
 
 
-def memoire(base, chemin, tok):
+def memoire(base, chemin, tok, binaire=B):
     """A fresh gateway: RSS once started and warmed by one request, peak under 200 connections,
     RSS idle again."""
-    g = Passerelle(base)
+    g = Passerelle(base, binaire)
     try:
         get(chemin, tok)
         time.sleep(1)
         repos, _ = g.memoire()
         g.remettre_pic()
         charge = wrk(chemin, tok, 200, o.duree)
-        _, pic = g.memoire()
+        # The peak is read once the requests still queued when wrk stops have been served.
         time.sleep(2)
-        apres, _ = g.memoire()
+        apres, pic = g.memoire()
     finally:
         g.arreter()
-    return {"repos_mib": repos, "pic_200_connexions_mib": pic, "repos_apres_mib": apres, "charge_200": charge}
+    return {"binaire": binaire, "repos_mib": repos, "pic_200_connexions_mib": pic, "repos_apres_mib": apres,
+            "charge_200": charge}
+
+
+def grande_ville(base):
+    """The largest commune's page, as a mairie of it reads it (needs a running gateway)."""
+    commune = plus_grande_commune(base)
+    tok = jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
+                           "--scopes", "ecoles:read eleves:read inscriptions:read"))
+    return f"/v1/inscriptions?commune={commune}&annee_scolaire={ANNEE}&limit=500", tok
 
 
 def flux(base, g, commune):
@@ -317,20 +338,28 @@ def main():
         if seed is not None:
             res["seed_s"][n] = seed
             print(f"seed {n} : {seed:.0f} s", flush=True)
+        derniere = i == len(SIZES) - 1
         g = Passerelle(base)
         try:
-            grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
-            res["flux"][n] = flux(base, g, grande)
-            print(f"  flux {n} : {json.dumps(res['flux'][n])}", flush=True)
-            if i == len(SIZES) - 1:
+            if "flux" in ETAPES:
+                grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+                res["flux"][n] = flux(base, g, grande)
+                print(f"  flux {n} : {json.dumps(res['flux'][n])}", flush=True)
+            if derniere and "tirage" in ETAPES:
                 res["tirage"] = {}
                 chemin, tok = tirer(base, g, res["tirage"])
+            elif derniere and "memoire" in ETAPES:
+                chemin, tok = grande_ville(base)
         finally:
             g.arreter()
-        if i == len(SIZES) - 1:
+        if derniere and "memoire" in ETAPES:
             res["memoire"] = memoire(base, chemin, tok)
             print(f"  mémoire : {json.dumps(res['memoire'])}", flush=True)
-    pousser(res)
+            if TEMOIN:
+                res["memoire_temoin"] = memoire(base, chemin, tok, TEMOIN)
+                print(f"  mémoire (témoin {TEMOIN}) : {json.dumps(res['memoire_temoin'])}", flush=True)
+    if "poussee" in ETAPES:
+        pousser(res)
     json.dump(res, open(W + "/harnais.json", "w"), indent=2)
     resume(res)
 
@@ -338,19 +367,22 @@ def main():
 def resume(r):
     print("\n| mesure | passerelle | base seule | ratio |")
     print("|---|---:|---:|---:|")
-    for nom, t in r["tirage"].items():
+    for nom, t in r.get("tirage", {}).items():
         pg, pe = t["pgbench_prepared"], t["pgbench_extended"]
         print(f"| tirage {nom} ({t['inscriptions_annee']} inscr.) req/s | {t['passerelle']['rps']:.0f} | "
               f"{pe['rps']:.0f} (extended) / {pg['rps']:.0f} (prepared) | {t['ratio_extended']:.2f} / {t['ratio_prepared']:.2f} |")
         print(f"| tirage {nom} p50 / p99 ms | {t['passerelle']['p50_ms']:.1f} / {t['passerelle']['p99_ms']:.1f} | "
               f"{pe['p50_ms']:.1f} / {pe['p99_ms']:.1f} (extended) | |")
-    p = r["poussee"]
-    print(f"| poussée enregistrements/s | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
+    if "poussee" in r:
+        p = r["poussee"]
+        print(f"| poussée enregistrements/s | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
     for n, f in r["flux"].items():
         print(f"| flux {n:,} élèves, page de {f['evenements_page']} p50 / p99 ms | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | | |")
-    m = r["memoire"]
-    print(f"| RSS Mio repos / pic 200 connexions / repos après | {m['repos_mib']:.0f} / {m['pic_200_connexions_mib']:.0f} / "
-          f"{m['repos_apres_mib']:.0f} | | |")
+    for cle in ("memoire", "memoire_temoin"):
+        if cle in r:
+            m = r[cle]
+            print(f"| RSS Mio repos / pic 200 connexions / repos après ({m['binaire']}) | {m['repos_mib']:.0f} / "
+                  f"{m['pic_200_connexions_mib']:.0f} / {m['repos_apres_mib']:.0f} | | |")
 
 
 main()

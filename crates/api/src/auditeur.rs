@@ -20,8 +20,16 @@ pub struct Auditeur {
     envoi: SyncSender<Message>,
 }
 
-const CAPACITE: usize = 100_000;
-const LOT_MAX: usize = 2_000;
+/// Records waiting for the writer. std's bounded channel allocates every slot up front (this
+/// many times ~200 bytes, resident from the start), and a record of a 500-row page carries
+/// ~18 KB of pupil ids: 1,024 bounds the backlog to ~20 MB at worst, where 100,000 reserved
+/// 19 MiB idle and let a stalled database pile up gigabytes. The writer drains up to
+/// `LOT_MAX` every `ATTENTE_LOT`, far above any measured request rate.
+const CAPACITE: usize = 1_024;
+const LOT_MAX: usize = 1_000;
+/// A batch is also cut at this many bytes of pupil ids: one INSERT of 1,000 records of 500
+/// pupils each would put 18 MB in libpq's send buffer.
+const OCTETS_MAX: usize = 1 << 20;
 const ATTENTE_LOT: Duration = Duration::from_millis(50);
 
 impl Auditeur {
@@ -53,6 +61,7 @@ impl Auditeur {
 fn ecrire_en_continu(store: Store, reception: Receiver<Message>) {
     let mut lot: Vec<NouvelleEntree> = Vec::with_capacity(LOT_MAX);
     let mut barrieres: Vec<mpsc::Sender<()>> = Vec::new();
+    let mut octets = 0;
     loop {
         // Wait for the first message, then gather what arrives within a short window.
         let premier = match reception.recv() {
@@ -63,10 +72,13 @@ fn ecrire_en_continu(store: Store, reception: Receiver<Message>) {
         let mut suivant = Some(premier);
         while let Some(m) = suivant.take() {
             match m {
-                Message::Entree(e) => lot.push(e),
+                Message::Entree(e) => {
+                    octets += e.eleves.len();
+                    lot.push(e);
+                }
                 Message::Barriere(b) => barrieres.push(b),
             }
-            if lot.len() >= LOT_MAX || !barrieres.is_empty() {
+            if lot.len() >= LOT_MAX || octets >= OCTETS_MAX || !barrieres.is_empty() {
                 break;
             }
             match reception.recv_timeout(ATTENTE_LOT) {
@@ -76,6 +88,7 @@ fn ecrire_en_continu(store: Store, reception: Receiver<Message>) {
             }
         }
         ecrire(&store, &mut lot);
+        octets = 0;
         for b in barrieres.drain(..) {
             let _ = b.send(());
         }

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::acces::Acces;
-use crate::bloquant::executer;
+use crate::bloquant::{executer, executer_puis};
 use crate::pagination;
 use crate::parametres::Lecteur;
 use crate::probleme::{ErreursLecture, Violation};
@@ -71,7 +71,18 @@ pub struct Evenement {
     /// élève avec ses responsables, inscription, responsable) ; absent pour une pierre tombale.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = schema_donnees)]
-    pub donnees: Option<serde_json::Value>,
+    pub donnees: Option<Donnees>,
+}
+
+/// The state an event shows, serialised as the resource's own `GET` shows it (no tag), straight
+/// from the typed view: no intermediate JSON tree per event.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Donnees {
+    Ecole(Ecole),
+    Eleve(crate::vue::EleveVue),
+    Inscription(crate::vue::InscriptionDetaillee),
+    Responsable(crate::vue::ResponsableSeulVue),
 }
 
 /// `donnees`: a free-form object (the resource as `GET` shows it), with an inscription's example.
@@ -182,25 +193,33 @@ pub async fn lire(
     let ressources = acces.ressources_du_flux();
     let perimetre = acces.perimetre.clone();
     let limite = page.limite;
-    let (lecture, etats) = executer(&etat.lecture, move |c| {
-        let lecture = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
-        let etats = etats(c, &perimetre, &lecture.changements)?;
-        Ok((lecture, etats))
-    })
+    let adresse = pagination::Adresse::de(&req);
+    let auditeur = etat.auditeur.clone();
+    let page = executer_puis(
+        &etat.lecture,
+        move |c| {
+            let lecture = changements::lire(c, &perimetre, &ressources, depuis, limite)?;
+            let etats = etats(c, &perimetre, &lecture.changements)?;
+            Ok((lecture, etats))
+        },
+        move |(lecture, etats)| {
+            let a_jour = !lecture.plein && !lecture.retenus;
+            let suivant = lecture.derniere.unwrap_or(depuis);
+            let (elements, exposes) = evenements(&acces, lecture.changements, etats);
+            acces.tracer(&auditeur, &exposes);
+            let curseur_suivant = suivant.curseur();
+            let lien = (!a_jour).then(|| adresse.avec("depuis", &curseur_suivant));
+            let corps = PageChangements {
+                elements,
+                curseur_suivant: curseur_suivant.encoder(),
+                a_jour,
+                lien_suivant: lien.clone(),
+            };
+            pagination::PageServie::serialiser(&corps, lien)
+        },
+    )
     .await?;
-    let a_jour = !lecture.plein && !lecture.retenus;
-    let suivant = lecture.derniere.unwrap_or(depuis);
-    let (elements, exposes) = evenements(&acces, lecture.changements, etats)?;
-    acces.tracer(&etat.auditeur, &exposes);
-    let curseur_suivant = suivant.curseur();
-    let lien = (!a_jour).then(|| pagination::lien_avec(&req, "depuis", &curseur_suivant));
-    let corps = PageChangements {
-        elements,
-        curseur_suivant: curseur_suivant.encoder(),
-        a_jour,
-        lien_suivant: lien.clone(),
-    };
-    Ok(pagination::reponse(&corps, lien.as_deref()))
+    Ok(page.reponse())
 }
 
 fn etats(
@@ -250,13 +269,9 @@ fn etats(
     Ok(etats)
 }
 
-fn json<T: Serialize>(v: T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(v).map_err(|e| ApiError::Interne(e.to_string()))
-}
-
 /// One event per resource (at its last position), with what the caller may see of it; and
 /// the pupils whose data the page shows (for the audit trail).
-fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(Vec<Evenement>, Vec<Uuid>), ApiError> {
+fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> (Vec<Evenement>, Vec<Uuid>) {
     let mut dernier: HashMap<(Ressource, String), usize> = HashMap::new();
     for (i, e) in lus.iter().enumerate() {
         dernier.insert((e.ressource, e.id.clone()), i);
@@ -268,28 +283,19 @@ fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(
             continue;
         }
         let donnees = match e.ressource {
-            Ressource::Ecole => etats.ecoles.remove(&e.id).map(json).transpose()?,
-            Ressource::Eleve => match etats.eleves.remove(&e.id) {
-                Some(el) => {
-                    exposes.push(el.id);
-                    Some(json(acces.vue_eleve(el))?)
-                }
-                None => None,
-            },
-            Ressource::Inscription => match etats.inscriptions.remove(&e.id) {
-                Some(ins) => {
-                    exposes.push(ins.eleve.id);
-                    Some(json(acces.vue_inscription(ins))?)
-                }
-                None => None,
-            },
-            Ressource::Responsable => match etats.responsables.remove(&e.id) {
-                Some(r) => {
-                    exposes.extend(r.eleves.iter().copied());
-                    Some(json(acces.vue_responsable_seul(r))?)
-                }
-                None => None,
-            },
+            Ressource::Ecole => etats.ecoles.remove(&e.id).map(Donnees::Ecole),
+            Ressource::Eleve => etats.eleves.remove(&e.id).map(|el| {
+                exposes.push(el.id);
+                Donnees::Eleve(acces.vue_eleve(el))
+            }),
+            Ressource::Inscription => etats.inscriptions.remove(&e.id).map(|ins| {
+                exposes.push(ins.eleve.id);
+                Donnees::Inscription(acces.vue_inscription(ins))
+            }),
+            Ressource::Responsable => etats.responsables.remove(&e.id).map(|r| {
+                exposes.extend(r.eleves.iter().copied());
+                Donnees::Responsable(acces.vue_responsable_seul(r))
+            }),
         };
         let operation = match (&donnees, e.operation.as_str()) {
             (Some(_), "creation") | (Some(_), "suppression") => "creation",
@@ -315,5 +321,5 @@ fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> Result<(
     }
     exposes.sort();
     exposes.dedup();
-    Ok((elements, exposes))
+    (elements, exposes)
 }

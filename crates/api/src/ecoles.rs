@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::acces::Acces;
-use crate::bloquant::executer;
+use crate::bloquant::{executer, executer_puis};
 use crate::pagination;
 use crate::parametres::{chemin, Lecteur};
 use crate::probleme::{ErreursLecture, ErreursRessource};
@@ -81,17 +81,22 @@ pub async fn lister(
     };
     let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
     l.terminer()?;
-    let resultat = executer(&etat.lecture, move |c| {
-        onde_store::ecoles::lister(c, &acces.perimetre, &filtre, &page)
-    })
+    let adresse = pagination::Adresse::de(&req);
+    let page = executer_puis(
+        &etat.lecture,
+        move |c| onde_store::ecoles::lister(c, &acces.perimetre, &filtre, &page),
+        move |resultat| {
+            let lien = resultat.suivant.as_ref().map(|c| adresse.suivante(c));
+            let corps = PageEcoles {
+                elements: resultat.elements,
+                curseur_suivant: resultat.suivant.map(|c| c.encoder()),
+                lien_suivant: lien.clone(),
+            };
+            pagination::PageServie::serialiser(&corps, lien)
+        },
+    )
     .await?;
-    let lien = resultat.suivant.as_ref().map(|c| pagination::lien_suivant(&req, c));
-    let corps = PageEcoles {
-        elements: resultat.elements,
-        curseur_suivant: resultat.suivant.map(|c| c.encoder()),
-        lien_suivant: lien.clone(),
-    };
-    Ok(pagination::reponse(&corps, lien.as_deref()))
+    Ok(page.reponse())
 }
 
 /// Consulter une école

@@ -96,20 +96,23 @@ pub async fn lister(
         return Ok(exporter(&etat, acces, filtre, page.apres));
     }
     let perimetre = acces.perimetre.clone();
-    let resultat = executer(&etat.lecture, move |c| {
-        onde_store::eleves::lister(c, &perimetre, &filtre, &page)
-    })
+    let adresse = crate::pagination::Adresse::de(&req);
+    let auditeur = etat.auditeur.clone();
+    let page = crate::bloquant::executer_puis(
+        &etat.lecture,
+        move |c| onde_store::eleves::lister(c, &perimetre, &filtre, &page),
+        move |resultat| {
+            let lien = resultat.suivant.as_ref().map(|c| adresse.suivante(c));
+            let corps = PageEleves {
+                elements: acces.exposer_eleves(&auditeur, resultat.elements),
+                curseur_suivant: resultat.suivant.map(|c| c.encoder()),
+                lien_suivant: lien.clone(),
+            };
+            crate::pagination::PageServie::serialiser(&corps, lien)
+        },
+    )
     .await?;
-    let lien = resultat
-        .suivant
-        .as_ref()
-        .map(|c| crate::pagination::lien_suivant(&req, c));
-    let corps = PageEleves {
-        elements: acces.exposer_eleves(&etat.auditeur, resultat.elements),
-        curseur_suivant: resultat.suivant.map(|c| c.encoder()),
-        lien_suivant: lien.clone(),
-    };
-    Ok(crate::pagination::reponse(&corps, lien.as_deref()))
+    Ok(page.reponse())
 }
 
 /// Guardians per row of the pupils' CSV export (as in the import's columns).

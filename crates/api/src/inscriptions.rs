@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::acces::Acces;
-use crate::bloquant::executer;
+use crate::bloquant::{executer, executer_puis};
 use crate::export;
 use crate::pagination;
 use crate::parametres::{chemin, Lecteur};
@@ -109,24 +109,35 @@ pub async fn lister(
         niveau: l.optionnel("niveau", p.niveau.as_deref(), Niveau::parse),
         statut: l.optionnel("statut", p.statut.as_deref(), StatutInscription::parse),
     };
-    let page = pagination::demande(&mut l, p.limit.as_deref(), p.curseur.as_deref());
+    let page = pagination::demande_de(
+        &mut l,
+        p.limit.as_deref(),
+        p.curseur.as_deref(),
+        onde_store::inscriptions::curseur_de_liste,
+    );
     let csv = export::veut_csv(&req, p.format.as_deref(), &mut l);
     l.terminer()?;
     let perimetre = acces.perimetre.clone();
     if csv {
         return Ok(exporter(&etat, acces, filtre, page.apres));
     }
-    let resultat = executer(&etat.lecture, move |c| {
-        onde_store::inscriptions::lister(c, &perimetre, &filtre, &page)
-    })
+    let adresse = pagination::Adresse::de(&req);
+    let auditeur = etat.auditeur.clone();
+    let page = executer_puis(
+        &etat.lecture,
+        move |c| onde_store::inscriptions::lister(c, &perimetre, &filtre, &page),
+        move |resultat| {
+            let lien = resultat.suivant.as_ref().map(|c| adresse.suivante(c));
+            let corps = PageInscriptions {
+                elements: acces.exposer_inscriptions(&auditeur, resultat.elements),
+                curseur_suivant: resultat.suivant.map(|c| c.encoder()),
+                lien_suivant: lien.clone(),
+            };
+            pagination::PageServie::serialiser(&corps, lien)
+        },
+    )
     .await?;
-    let lien = resultat.suivant.as_ref().map(|c| pagination::lien_suivant(&req, c));
-    let corps = PageInscriptions {
-        elements: acces.exposer_inscriptions(&etat.auditeur, resultat.elements),
-        curseur_suivant: resultat.suivant.map(|c| c.encoder()),
-        lien_suivant: lien.clone(),
-    };
-    Ok(pagination::reponse(&corps, lien.as_deref()))
+    Ok(page.reponse())
 }
 
 /// The whole filtered list as CSV, in the columns of the caller's data profile.

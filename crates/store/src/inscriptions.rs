@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::lignes::{LigneInscription, LigneResumeEleve};
 use crate::schema::{ecoles, eleves, inscriptions};
-use crate::{perimetre, DbConnection, DemandePage, Page, StoreError};
+use crate::{perimetre, Curseur, DbConnection, DemandePage, Page, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct FiltreInscriptions {
@@ -50,6 +50,12 @@ fn lire_cle_liste(cle: &str) -> Option<(String, String, String)> {
     ))
 }
 
+/// Whether a cursor is one of this list's: the API refuses any other with a 400 rather than
+/// answering an empty page.
+pub fn curseur_de_liste(curseur: &Curseur) -> bool {
+    lire_cle_liste(curseur.cle()).is_some()
+}
+
 /// Inscriptions of schools in the perimeter matching the filter, by school, year and id.
 pub fn lister(
     conn: &mut DbConnection,
@@ -88,7 +94,7 @@ pub fn lister(
     }
     if let Some(apres) = &page.apres {
         let Some((uai, annee, id)) = lire_cle_liste(apres.cle()) else {
-            // Not a list cursor (the API only hands out its own): nothing after it.
+            // Not a list cursor (the API refuses them before): nothing after it.
             return Ok(Page {
                 elements: Vec::new(),
                 suivant: None,
