@@ -30,11 +30,12 @@ a.add_argument("--duree", type=int, default=20, help="seconds per wrk/pgbench ru
 a.add_argument("--poussee", type=int, default=100_000, help="records pushed over HTTP")
 a.add_argument("--clients", type=int, default=4, help="parallel clients pushing batches")
 a.add_argument("--connexions", type=int, default=64)
+a.add_argument("--tours", type=int, default=3, help="alternating rounds of the pull (medians reported)")
 a.add_argument("--petit", action="store_true", help="small bases and short runs: checks the harness works")
 a.add_argument("--etapes", default="flux,tirage,memoire,poussee", help="steps to run, comma-separated")
 o = a.parse_args()
 if o.petit:
-    o.eleves, o.duree, o.poussee, o.clients = "3000,6000", 2, 2000, 2
+    o.eleves, o.duree, o.poussee, o.clients, o.tours = "3000,6000", 2, 2000, 2, 1
 
 B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
 W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/harnais"
@@ -46,8 +47,8 @@ PORT = 18095
 ANNEE = "2026-2027"
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
 # Limits raised for the measure: the gateway's own rate limiter would otherwise be what is measured.
-# MALLOC_ARENA_MAX=1 as deploy/ sets it (Containerfile, systemd, Kubernetes), unless given.
-env = dict(os.environ, RUST_LOG="warn", MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "1"), ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000",
+# MALLOC_ARENA_MAX=2 as deploy/ sets it (Containerfile, systemd, Kubernetes), unless given.
+env = dict(os.environ, RUST_LOG="warn", MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"), ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000",
            ONDE__LIMITES__SIMULTANEES="100000", ONDE_IMPORTS_DOSSIER=W + "/spool")
 for outil in ("wrk", "pgbench", "psql"):
     if subprocess.run(["which", outil], capture_output=True).returncode != 0:
@@ -208,12 +209,17 @@ def tirer(base, g, resultats):
         verif = int(psql(base, f"SELECT count(*) FROM ({sql}) t"))
         assert verif == min(lignes + 1, 501) or verif == lignes, (verif, lignes)
         inscrits = int(psql(base, f"SELECT count(*) FROM inscriptions i JOIN ecoles e USING (uai) WHERE e.code_commune = '{commune}' AND i.annee_scolaire = '{ANNEE}'"))
-        r = {"commune": commune, "inscriptions_annee": inscrits, "lignes_page": lignes,
-             "passerelle": wrk(chemin, tok, o.connexions, o.duree),
-             "pgbench_extended": pgbench(base, sql, o.connexions, o.duree, "extended"),
-             "pgbench_prepared": pgbench(base, sql, o.connexions, o.duree, "prepared")}
-        r["ratio_extended"] = r["passerelle"]["rps"] / r["pgbench_extended"]["rps"]
-        r["ratio_prepared"] = r["passerelle"]["rps"] / r["pgbench_prepared"]["rps"]
+        # Rounds alternate the three so that a noisy neighbour weighs on each alike; each figure
+        # is the median over the rounds, and so is each round's ratio.
+        tours = [{"passerelle": wrk(chemin, tok, o.connexions, o.duree),
+                  "pgbench_extended": pgbench(base, sql, o.connexions, o.duree, "extended"),
+                  "pgbench_prepared": pgbench(base, sql, o.connexions, o.duree, "prepared")}
+                 for _ in range(o.tours)]
+        r = {"commune": commune, "inscriptions_annee": inscrits, "lignes_page": lignes, "tours": tours}
+        for cle in ("passerelle", "pgbench_extended", "pgbench_prepared"):
+            r[cle] = {m: statistics.median(t[cle][m] for t in tours) for m in ("rps", "p50_ms", "p99_ms")}
+        for mode in ("extended", "prepared"):
+            r[f"ratio_{mode}"] = statistics.median(t["passerelle"]["rps"] / t[f"pgbench_{mode}"]["rps"] for t in tours)
         resultats[nom] = r
         print(f"  tirage {nom} ({commune}, {inscrits} inscriptions) : {json.dumps(r)}", flush=True)
     # The memory is measured on the largest commune's page.

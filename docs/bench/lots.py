@@ -6,7 +6,8 @@ HTTP/COPY ratio.
 
 Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT;
 JOURNAL_SQL=1 logs every statement of the gateway with its duration in the server's log;
-SANS_FLUX=1 suspends the change feed's triggers, to measure their share)
+SANS_FLUX=1 suspends the change feed's triggers, to measure their share; SQL_APRES_SEED=FILE runs
+FILE on the base once seeded, e.g. a migration's down.sql for a before/after)
 Each run starts the gateway on a fresh database seeded with 10,000 pupils (seed 42, rentrée
 2026) and an editor mandated by every commune (a restricted perimeter covering every school)."""
 import base64, json, os, signal, statistics, subprocess, threading, time, urllib.request
@@ -29,6 +30,10 @@ def run(*a):
 def fresh():
     subprocess.run(PSQL + ["-c", "DROP DATABASE IF EXISTS onde_bench_lots WITH (FORCE)", "-c", "CREATE DATABASE onde_bench_lots"], check=True, capture_output=True)
     run(B, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
+    if os.environ.get("SQL_APRES_SEED"):
+        # A before/after switch: e.g. a migration's down.sql, to measure the same binary with
+        # the previous trigger functions.
+        subprocess.run(PSQL + ["-d", "onde_bench_lots", "-v", "ON_ERROR_STOP=1", "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
     out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
     args = [B, "partenaire", "creer", "--nom", "Éditeur de mesure", "--type", "editeur", "--json"]
     for c in out.split():
