@@ -21,8 +21,10 @@ PGHOST/PGUSER-free: PostgreSQL at 127.0.0.1:5432, user postgres. Needs wrk and p
 Bases `onde_harnais_<n>` are kept between runs (seeding 6.3M pupils takes minutes); the push
 base is recreated every run. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
 """
-import argparse, base64, json, os, re, signal, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 import urllib.request
+
+import commun
 
 a = argparse.ArgumentParser()
 a.add_argument("--eleves", default="1000000,6300000")
@@ -89,48 +91,13 @@ def base_nationale(n):
     return base, duree
 
 
-class Passerelle:
-    def __init__(self, base, binaire=B):
-        self.base = base
-        self.p = subprocess.Popen([binaire, "serve", "--bind", f"127.0.0.1:{PORT}"], env={**env, "DATABASE_URL": url(base)},
-                                  stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health/ready", timeout=2)
-                return
-            except Exception:
-                if self.p.poll() is not None:
-                    sys.exit(f"la passerelle s'est arrêtée (voir {W}/serve.log)")
-                time.sleep(0.1)
-        sys.exit("la passerelle ne démarre pas")
-
-    def memoire(self):
-        """(VmRSS, VmHWM) in MiB."""
-        etat = open(f"/proc/{self.p.pid}/status").read()
-        val = lambda k: int(re.search(rf"{k}:\s+(\d+) kB", etat).group(1)) / 1024
-        return val("VmRSS"), val("VmHWM")
-
-    def remettre_pic(self):
-        # Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
-        with open(f"/proc/{self.p.pid}/clear_refs", "w") as f:
-            f.write("5")
-
-    def arreter(self):
-        self.p.send_signal(signal.SIGINT)
-        self.p.wait(60)
+def passerelle(base, binaire=B):
+    """The gateway on `base`, started and ready."""
+    return commun.Passerelle(binaire, PORT, {**env, "DATABASE_URL": url(base)}, W + "/serve.log")
 
 
 def partenaire(base, *args):
-    p = json.loads(cli(base, "partenaire", "creer", "--json", *args))
-    return {"id": p["partenaire"]["id"], **p["identifiants"]}
-
-
-def jeton(p):
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
-        headers={"Authorization": "Basic " + base64.b64encode(f"{p['client_id']}:{p['client_secret']}".encode()).decode(),
-                 "Content-Type": "application/x-www-form-urlencoded"})
-    return json.load(urllib.request.urlopen(req))["access_token"]
+    return commun.partenaire(B, {**env, "DATABASE_URL": url(base)}, *args)
 
 
 def get(chemin, tok):
@@ -200,7 +167,7 @@ def tirer(base, g, resultats):
     }
     pages = []
     for nom, commune in communes.items():
-        tok = jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
+        tok = g.jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
                                "--scopes", "ecoles:read eleves:read inscriptions:read"))
         chemin = f"/v1/inscriptions?commune={commune}&annee_scolaire={ANNEE}&limit=500"
         pages.append((chemin, tok))
@@ -229,7 +196,7 @@ def tirer(base, g, resultats):
 def memoire(base, chemin, tok, binaire=B):
     """A fresh gateway: RSS once started and warmed by one request, peak under 200 connections,
     RSS idle again."""
-    g = Passerelle(base, binaire)
+    g = passerelle(base, binaire)
     try:
         get(chemin, tok)
         time.sleep(1)
@@ -245,17 +212,17 @@ def memoire(base, chemin, tok, binaire=B):
             "charge_200": charge}
 
 
-def grande_ville(base):
+def grande_ville(base, g):
     """The largest commune's page, as a mairie of it reads it (needs a running gateway)."""
     commune = plus_grande_commune(base)
-    tok = jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
+    tok = g.jeton(partenaire(base, "--nom", f"Mairie {commune}", "--type", "mairie", "--commune", commune,
                            "--scopes", "ecoles:read eleves:read inscriptions:read"))
     return f"/v1/inscriptions?commune={commune}&annee_scolaire={ANNEE}&limit=500", tok
 
 
 def flux(base, g, commune):
     """A page of 1,000 changes: 1,000 inscriptions of `commune` reclassed after the mairie's cursor."""
-    tok = jeton(partenaire(base, "--nom", f"Mairie flux {commune}", "--type", "mairie", "--commune", commune,
+    tok = g.jeton(partenaire(base, "--nom", f"Mairie flux {commune}", "--type", "mairie", "--commune", commune,
                            "--scopes", "ecoles:read eleves:read inscriptions:read"))
     depuis = get("/v1/changements", tok)["curseur_suivant"]
     psql(base, f"""UPDATE inscriptions SET classe = 'Mesure ' || substr(md5(random()::text), 1, 6)
@@ -273,55 +240,23 @@ def pousser(resultats):
     base = "onde_harnais_poussee"
     recreer(base)
     cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
-    args = ["--nom", "Éditeur de mesure", "--type", "editeur"]
-    for c in psql(base, "SELECT code_insee FROM communes").split():
-        args += ["--mandat", c]
-    p = partenaire(base, *args)
+    p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT code_insee FROM communes").split())
     n = o.poussee
     ndjson, fcsv = f"{W}/poussee.ndjson", f"{W}/poussee.csv"
     for chemin, fmt in ((ndjson, "ndjson"), (fcsv, "csv")):
         with open(chemin, "w") as f:
             subprocess.run([B, "import", "exemple", "--eleves", str(n), "--seed", "7", "--annee", ANNEE,
                             "--format", fmt], check=True, stdout=f, env={**env, "DATABASE_URL": url(base)})
-    lignes = open(ndjson).read().splitlines()
-    lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i + 1000]) + "]}").encode()
-            for i in range(0, n, 1000)]
-    g = Passerelle(base)
+    lots = commun.lots(open(ndjson).read().splitlines())
+    g = passerelle(base)
     try:
-        tok = jeton(p)
-        file, erreurs, verrou = list(lots), [], threading.Lock()
-        resume = {"crees": 0, "modifies": 0, "inchanges": 0, "rejetes": 0}
-
-        def client():
-            while True:
-                with verrou:
-                    if not file:
-                        return
-                    corps = file.pop()
-                try:
-                    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/lots/eleves", data=corps, method="POST",
-                                                 headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
-                    rep = json.load(urllib.request.urlopen(req, timeout=600))
-                    with verrou:
-                        for k in resume:
-                            resume[k] += rep["resume"][k]
-                except Exception as e:  # reported below: a failed batch fails the run
-                    erreurs.append(repr(e))
-                    return
-
-        debut = time.perf_counter()
-        fils = [threading.Thread(target=client) for _ in range(o.clients)]
-        for f in fils:
-            f.start()
-        for f in fils:
-            f.join()
-        d_http = time.perf_counter() - debut
+        d_http, resume, _ = commun.pousser(PORT, g.jeton(p), lots, o.clients)
     finally:
         g.arreter()
     # Every record gets an outcome (the generated file holds a few duplicates of seeded pupils,
     # rejected as such); a failed request fails the run.
-    if erreurs or sum(resume.values()) != n:
-        sys.exit(f"poussée incomplète : {resume} pour {n} enregistrements, erreurs {erreurs[:3]}")
+    if sum(resume.values()) != n:
+        sys.exit(f"poussée incomplète : {resume} pour {n} enregistrements")
     entete = open(fcsv, encoding="utf-8-sig").readline().strip().split(";")
     psql(base, f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({', '.join(f'{c} TEXT' for c in entete)})")
     debut = time.perf_counter()
@@ -345,7 +280,7 @@ def main():
             res["seed_s"][n] = seed
             print(f"seed {n} : {seed:.0f} s", flush=True)
         derniere = i == len(SIZES) - 1
-        g = Passerelle(base)
+        g = passerelle(base)
         try:
             if "flux" in ETAPES:
                 grande = psql(base, "SELECT code_commune FROM ecoles GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
@@ -355,7 +290,7 @@ def main():
                 res["tirage"] = {}
                 chemin, tok = tirer(base, g, res["tirage"])
             elif derniere and "memoire" in ETAPES:
-                chemin, tok = grande_ville(base)
+                chemin, tok = grande_ville(base, g)
         finally:
             g.arreter()
         if derniere and "memoire" in ETAPES:

@@ -7,7 +7,9 @@ or INSERT-in-one-transaction (SQLite, Python sqlite3) of the same rows into a fl
 Usage: python3 docs/bench/imports.py postgres|sqlite   (env: N, RUNS, ONDE_BIN, BENCH_DIR)
 Each run starts from a fresh database seeded with 10,000 pupils (seed 42, rentrée 2026) and an
 editor mandated by every commune (a restricted perimeter covering every school)."""
-import json, os, subprocess, sys, time, urllib.request, base64, statistics, sqlite3, csv, signal
+import json, os, subprocess, sys, time, urllib.request, statistics, sqlite3, csv
+
+import commun
 
 B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
 N = int(os.environ.get("N", "100000"))
@@ -39,28 +41,10 @@ def fresh():
         out = subprocess.run(["psql", "-tAU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
     else:
         out = subprocess.run(["sqlite3", f"{W}/bench.sqlite", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
-    args = [B, "partenaire", "creer", "--nom", "Éditeur de mesure", "--type", "editeur", "--json"]
-    for c in out.split():
-        args += ["--mandat", c]
-    p = json.loads(run(*args))
-    return {"id": p["partenaire"]["id"], **p["identifiants"]}
-
-def jeton(p):
-    cid, sec = p["client_id"], p["client_secret"]
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
-        headers={"Authorization": "Basic " + base64.b64encode(f"{cid}:{sec}".encode()).decode(), "Content-Type": "application/x-www-form-urlencoded"})
-    return json.load(urllib.request.urlopen(req))["access_token"]
+    return commun.editeur_de(B, {**env, "DATABASE_URL": url()}, out.split())
 
 def serve():
-    s = subprocess.Popen([B, "serve", "--bind", f"127.0.0.1:{PORT}"], env={**env, "DATABASE_URL": url()}, stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health/ready"); return s
-        except Exception: time.sleep(0.1)
-    raise SystemExit("serve ne démarre pas")
-
-def stop(s):
-    s.send_signal(signal.SIGINT); s.wait(30)
+    return commun.Passerelle(B, PORT, {**env, "DATABASE_URL": url()}, W + "/serve.log")
 
 def post(path, tok, body, ctype):
     req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=body, method="POST", headers={"Authorization": "Bearer " + tok, "Content-Type": ctype})
@@ -88,7 +72,7 @@ for r in range(RUNS):
 
     p = fresh(); s = serve()
     try:
-        tok = jeton(p)
+        tok = s.jeton(p)
         corps = open(fichier, "rb").read()
         t = time.perf_counter()
         st, job = post("/v1/imports", tok, corps, "application/x-ndjson"); assert st == 202
@@ -101,13 +85,13 @@ for r in range(RUNS):
         assert j["crees"] == N
         res["http"].append(N / d)
     finally:
-        stop(s)
+        s.arreter()
 
     p = fresh(); s = serve()
     try:
-        tok = jeton(p)
+        tok = s.jeton(p)
         lignes = open(fichier).read().splitlines()
-        lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i+1000]) + "]}").encode() for i in range(0, N, 1000)]
+        lots = commun.lots(lignes)
         t = time.perf_counter(); crees = 0
         for l in lots:
             st, rep = post("/v1/lots/eleves", tok, l, "application/json"); crees += rep["resume"]["crees"]
@@ -115,7 +99,7 @@ for r in range(RUNS):
         print("lots", crees, flush=True); assert crees == N
         res["lots"].append(N / d)
     finally:
-        stop(s)
+        s.arreter()
 
     # Baseline: the same rows, flat, into an equivalent table of text columns.
     entete = open(fcsv).readline().strip().split(";")

@@ -10,7 +10,9 @@ SANS_FLUX=1 suspends the change feed's triggers, to measure their share; SQL_APR
 FILE on the base once seeded, e.g. a migration's down.sql for a before/after)
 Each run starts the gateway on a fresh database seeded with 10,000 pupils (seed 42, rentrée
 2026) and an editor mandated by every commune (a restricted perimeter covering every school)."""
-import base64, json, os, signal, statistics, subprocess, threading, time, urllib.request
+import json, os, statistics, subprocess, time
+
+import commun
 
 B = os.environ.get("ONDE_BIN", "target/release/onde-echanges")
 N = int(os.environ.get("N", "100000"))
@@ -35,56 +37,11 @@ def fresh():
         # the previous trigger functions.
         subprocess.run(PSQL + ["-d", "onde_bench_lots", "-v", "ON_ERROR_STOP=1", "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
     out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
-    args = [B, "partenaire", "creer", "--nom", "Éditeur de mesure", "--type", "editeur", "--json"]
-    for c in out.split():
-        args += ["--mandat", c]
-    p = json.loads(run(*args))
-    return {"id": p["partenaire"]["id"], **p["identifiants"]}
+    return commun.editeur_de(B, env, out.split())
 
-def jeton(p):
-    cid, sec = p["client_id"], p["client_secret"]
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/oauth/token", data=b"grant_type=client_credentials",
-        headers={"Authorization": "Basic " + base64.b64encode(f"{cid}:{sec}".encode()).decode(), "Content-Type": "application/x-www-form-urlencoded"})
-    return json.load(urllib.request.urlopen(req))["access_token"]
-
-def serve():
-    s = subprocess.Popen([B, "serve", "--bind", f"127.0.0.1:{PORT}"], env=env, stdout=subprocess.DEVNULL, stderr=open(W + "/serve.log", "a"))
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health/ready"); return s
-        except Exception: time.sleep(0.1)
-    raise SystemExit("serve ne démarre pas")
-
-def stop(s):
-    s.send_signal(signal.SIGINT); s.wait(30)
-
-def pousser(tok, lots):
+def pousser(g, tok, corps):
     """Sends every batch with C clients in parallel; returns (seconds, summed resume)."""
-    suivant, verrou, total, erreurs = [0], threading.Lock(), {"crees": 0, "modifies": 0, "inchanges": 0, "rejetes": 0}, []
-    codes = {}
-    def client():
-        while True:
-            with verrou:
-                i = suivant[0]; suivant[0] += 1
-            if i >= len(lots): return
-            req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/lots/eleves", data=lots[i], method="POST",
-                headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
-            try:
-                rep = json.load(urllib.request.urlopen(req, timeout=600))
-            except Exception as e:
-                erreurs.append(repr(e)); return
-            with verrou:
-                for k in total: total[k] += rep["resume"][k]
-                for x in rep["resultats"]:
-                    if x["resultat"] == "rejete":
-                        p = x["probleme"]; code = (p.get("erreurs") or [{}])[0].get("code") or p["code"]
-                        codes[code] = codes.get(code, 0) + 1
-    t = time.perf_counter()
-    fils = [threading.Thread(target=client) for _ in range(C)]
-    for f in fils: f.start()
-    for f in fils: f.join()
-    d = time.perf_counter() - t
-    if erreurs: raise SystemExit(f"échecs : {erreurs[:3]}")
+    d, total, codes = commun.pousser(g.port, tok, corps, C)
     if codes: print("rejets", codes, flush=True)
     return d, total
 
@@ -98,7 +55,7 @@ for r in range(RUNS):
         with open(fcsv, "w") as f:
             subprocess.run([B, "import", "exemple", "--eleves", str(N), "--seed", "1", "--annee", "2026-2027", "--format", "csv"], check=True, stdout=f, env=env)
     lignes = open(fichier).read().splitlines()
-    lots = [("{\"mode\":\"partiel\",\"elements\":[" + ",".join(lignes[i:i + TAILLE]) + "]}").encode() for i in range(0, N, TAILLE)]
+    lots = commun.lots(lignes, TAILLE)
     if os.environ.get("SANS_FLUX"):
         # Profiling only: the change feed's triggers record nothing (what the seed does), to
         # measure their share. Never a valid measure of the gateway.
@@ -106,17 +63,17 @@ for r in range(RUNS):
     if os.environ.get("JOURNAL_SQL"):
         # Profiling: every statement of the gateway's sessions with its duration, in the server log.
         subprocess.run(PSQL + ["-c", "ALTER DATABASE onde_bench_lots SET log_min_duration_statement = 0"], check=True, capture_output=True)
-    s = serve()
+    g = commun.Passerelle(B, PORT, env, W + "/serve.log")
     try:
-        tok = jeton(p)
-        d, total = pousser(tok, lots)
+        tok = g.jeton(p)
+        d, total = pousser(g, tok, lots)
         print("lots", total, f"{d:.2f} s", flush=True); assert total["crees"] == N, total
         res["http"].append(N / d)
-        d, total = pousser(tok, lots)
+        d, total = pousser(g, tok, lots)
         print("lots (à nouveau)", total, f"{d:.2f} s", flush=True); assert total["inchanges"] == N, total
         res["http_inchange"].append(N / d)
     finally:
-        stop(s)
+        g.arreter()
 
     # Baseline: the same rows, flat, into an equivalent table of text columns.
     entete = open(fcsv).readline().strip().split(";")
