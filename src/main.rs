@@ -335,7 +335,8 @@ async fn servir(
     // Database work runs on each worker's blocking pool (512 threads by default). A thread
     // beyond the connection pool's size would only wait for a connection, with its stack and
     // allocator arena: the blocking pools together hold what the pools can serve, plus slack
-    // for the CPU-only blocking work (password hashing, serialisation of exports).
+    // for the CPU-only blocking work (password hashing, exports, and the pages serialised by
+    // `executer_puis` once their connection is released).
     let connexions = c.brute.base.pool_taille as usize * if c.url_lecture.is_some() { 2 } else { 1 };
     serveur = serveur
         .workers(workers)

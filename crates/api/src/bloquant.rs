@@ -11,14 +11,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
 {
-    let store = store.clone();
-    web::block(move || {
-        let mut conn = store.connexion()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))?
-    .map_err(ApiError::from)
+    executer_puis(store, f, Ok).await
 }
 
 /// As [`executer`], then `puis` on the same blocking thread once the connection is back in the

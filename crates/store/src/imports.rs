@@ -341,6 +341,21 @@ pub(crate) struct IssueTranche {
     pub lignes: Vec<IssueLigne>,
 }
 
+impl IssueTranche {
+    /// Counts an applied line (both backends).
+    pub(crate) fn appliquee(&mut self, ligne: IssueLigne) {
+        match ligne.etat {
+            Etat::Cree => self.crees += 1,
+            Etat::Modifie => self.modifies += 1,
+            Etat::Inchange => self.inchanges += 1,
+        }
+        if ligne.etat != Etat::Inchange {
+            self.ecrits.push(ligne.eleve_id);
+        }
+        self.lignes.push(ligne);
+    }
+}
+
 /// The school check of one inscription: known, in the perimeter, teaching the niveau.
 /// Returns the violation (pointer, code, message) when it fails.
 pub(crate) fn verifier_ecole(

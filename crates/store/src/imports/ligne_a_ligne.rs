@@ -238,21 +238,11 @@ pub(super) fn appliquer(
     for v in lignes {
         // A savepoint per line: a rejected line leaves nothing behind.
         match c.transaction(|c| appliquer_ligne(c, perimetre, v, maintenant)) {
-            Ok((id, etat)) => {
-                match etat {
-                    Etat::Cree => issue.crees += 1,
-                    Etat::Modifie => issue.modifies += 1,
-                    Etat::Inchange => issue.inchanges += 1,
-                }
-                if etat != Etat::Inchange {
-                    issue.ecrits.push(id);
-                }
-                issue.lignes.push(IssueLigne {
-                    ligne: v.ligne,
-                    eleve_id: id,
-                    etat,
-                });
-            }
+            Ok((id, etat)) => issue.appliquee(IssueLigne {
+                ligne: v.ligne,
+                eleve_id: id,
+                etat,
+            }),
             Err(Echec::Rejet(code, pointeur, message, cause)) => issue.rejets.push(Rejet {
                 ligne: v.ligne,
                 pointeur,

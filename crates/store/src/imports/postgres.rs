@@ -626,15 +626,7 @@ pub(crate) fn appliquer(
             "modifie" => Etat::Modifie,
             _ => Etat::Inchange,
         };
-        match etat {
-            Etat::Cree => issue.crees += 1,
-            Etat::Modifie => issue.modifies += 1,
-            Etat::Inchange => issue.inchanges += 1,
-        }
-        if etat != Etat::Inchange {
-            issue.ecrits.push(eleve_id);
-        }
-        issue.lignes.push(IssueLigne {
+        issue.appliquee(IssueLigne {
             ligne: u64::try_from(a.ligne).unwrap_or(0),
             eleve_id,
             etat,
