@@ -407,3 +407,176 @@ fn lot_melange_identique_sur_les_deux_backends() {
     let postgres = lot_melange(&onde_store::testing::BaseDeTest::postgres());
     assert_eq!(sqlite, postgres);
 }
+
+/// The set-based path writes the chunk's feed once, with the triggers standing aside
+/// (migration `changements_par_lot`). The same chunks, applied with the triggers instead (the
+/// deferral switched off inside the transaction) and rolled back, must note the same events
+/// under the same keys: creations, then changes of residence, name, guardians, class, and a
+/// new inscription for next year, one pupil twice.
+#[::core::prelude::v1::test]
+fn flux_par_lot_identique_aux_declencheurs() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    use onde_store::DbConnection;
+
+    let base = onde_store::testing::BaseDeTest::postgres();
+    seeder_communes(&base, 300, 4);
+    let ecoles: Vec<onde_domain::Ecole> = toutes_les_ecoles(&base)
+        .into_iter()
+        .filter(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle)
+        .collect();
+    let communes: Vec<String> = ecoles
+        .iter()
+        .map(|e| e.commune.as_str().to_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let n = communes.len();
+    let element = |i: u32, nom: &str, habite: &str, telephone: &str, classe: &str, suivante: Option<usize>| {
+        let mut inscriptions = vec![json!({"uai": ecoles[i as usize * 7 % ecoles.len()].uai.as_str(),
+            "annee_scolaire": "2026-2027", "niveau": "CP", "classe": classe, "statut": "admis_definitif"})];
+        if let Some(e) = suivante {
+            inscriptions.push(
+                json!({"uai": ecoles[e % ecoles.len()].uai.as_str(), "annee_scolaire": "2027-2028",
+                "niveau": "CE1", "statut": "inscrit"}),
+            );
+        }
+        let v = json!({"eleve": {
+            "ine": Ine::bea(75, 20, 700_000 + i).unwrap().as_str(),
+            "nom": nom, "prenoms": ["Lou"], "sexe": "F", "date_naissance": "2020-04-02", "lieu_naissance": "75056",
+            "adresse": {"voie": format!("{i} rue des Lots"), "code_postal": "01000", "commune": habite},
+            "responsables": [
+                {"nom": nom, "prenom": "Anne", "lien": "mere", "autorite_parentale": true, "telephone": telephone},
+                {"nom": nom, "prenom": "Marc", "lien": "pere", "autorite_parentale": true}]},
+            "inscriptions": inscriptions});
+        let mut l = onde_domain::dossier::Lecture::default();
+        onde_domain::poussee::ElementPousse::lire(
+            &v,
+            "",
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+            &mut l,
+        )
+        .unwrap_or_else(|| panic!("{:?}", l.manquements))
+    };
+    let creations: Vec<_> = (0..20u32)
+        .map(|i| {
+            element(
+                i,
+                &format!("Lot{i}"),
+                &communes[i as usize % n],
+                "0600000000",
+                "CP A",
+                None,
+            )
+        })
+        .collect();
+    let mut changements: Vec<_> = (0..20u32)
+        .map(|i| {
+            let habite = if i % 2 == 0 {
+                &communes[(i as usize + 1) % n]
+            } else {
+                &communes[i as usize % n]
+            };
+            let nom = if i % 3 == 0 {
+                format!("Lot{i}-bis")
+            } else {
+                format!("Lot{i}")
+            };
+            let telephone = if i % 5 == 0 { "0611111111" } else { "0600000000" };
+            let classe = if i % 4 == 1 { "CP B" } else { "CP A" };
+            element(
+                i,
+                &nom,
+                habite,
+                telephone,
+                classe,
+                (i % 6 == 3).then_some(i as usize * 7 + 3),
+            )
+        })
+        .collect();
+    changements.push(element(7, "Lot7-ter", &communes[0], "0622222222", "CP C", None));
+
+    let perimetre = onde_domain::Perimetre::National;
+    let maintenant = chrono::Utc::now().naive_utc();
+    let indexer = |v: &[onde_domain::poussee::ElementPousse]| v.iter().cloned().enumerate().collect::<Vec<_>>();
+    // The events of the current transaction, each resource named by what both runs share (new
+    // rows get new ids on each run): a pupil by INE, an inscription by pupil, year and school,
+    // a guardian by pupil and rank (or by id once deleted).
+    #[derive(diesel::QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    struct Note {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ressource: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        nom: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        operation: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        cles: String,
+    }
+    let notes = |c: &mut DbConnection| -> Vec<Note> {
+        let mut v: Vec<Note> = diesel::sql_query(
+            "SELECT c.ressource, c.operation,
+                    CASE c.ressource
+                      WHEN 'eleve' THEN (SELECT e.ine FROM eleves e WHERE e.id = c.ressource_id)
+                      WHEN 'inscription' THEN (SELECT e.ine || '/' || i.annee_scolaire || '/' || i.uai
+                                               FROM inscriptions i JOIN eleves e ON e.id = i.eleve_id WHERE i.id = c.ressource_id)
+                      WHEN 'responsable' THEN coalesce((SELECT string_agg(e.ine || '#' || l.rang, ',' ORDER BY e.ine)
+                                                        FROM eleves_responsables l JOIN eleves e ON e.id = l.eleve_id
+                                                        WHERE l.responsable_id = c.ressource_id), c.ressource_id)
+                      ELSE c.ressource_id END AS nom,
+                    coalesce((SELECT string_agg(p.cle, ',' ORDER BY p.cle) FROM changements_portee p
+                              WHERE p.xid = c.xid AND p.seq = c.seq), '') AS cles
+               FROM changements c WHERE c.xid = pg_current_xact_id()::text::bigint",
+        )
+        .load(c)
+        .unwrap();
+        v.sort();
+        v
+    };
+    let executer = |c: &mut DbConnection,
+                    lot: &[onde_domain::poussee::ElementPousse],
+                    declencheurs: bool|
+     -> Vec<Note> {
+        let mut vu = Vec::new();
+        let _ = c.transaction::<(), diesel::result::Error, _>(|c| {
+            if declencheurs {
+                c.batch_execute(
+                    "CREATE OR REPLACE FUNCTION changements_differes() RETURNS boolean LANGUAGE sql STABLE AS 'SELECT false'",
+                )?;
+            }
+            let faits = onde_store::lots::appliquer(c, &perimetre, indexer(lot), maintenant).unwrap().unwrap();
+            assert!(faits.iter().all(|(_, f)| matches!(f, onde_store::lots::IssueElement::Applique(_))), "{faits:?}");
+            vu = notes(c);
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        vu
+    };
+    let mut conn = base.store.connexion().unwrap();
+    let c = &mut *conn;
+    for (nom, lot) in [("créations", &creations), ("changements", &changements)] {
+        let par_declencheurs = executer(c, lot, true);
+        let par_lot = executer(c, lot, false);
+        assert!(par_lot.len() > 40, "{nom} : {par_lot:?}");
+        assert!(par_lot.iter().any(|n| n.operation == "creation"));
+        assert_eq!(par_declencheurs, par_lot, "{nom}");
+        // The creations stay, for the changes to find them.
+        c.transaction::<_, diesel::result::Error, _>(|c| {
+            onde_store::lots::appliquer(c, &perimetre, indexer(lot), maintenant)
+                .unwrap()
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+    }
+    // The triggers are back after a chunk: a plain write in the same transaction is noted.
+    c.transaction::<(), diesel::result::Error, _>(|c| {
+        onde_store::lots::appliquer(c, &perimetre, indexer(&creations[..1]), maintenant)
+            .unwrap()
+            .unwrap();
+        c.batch_execute("UPDATE eleves SET prenom2 = 'Apres' WHERE ine = (SELECT min(ine) FROM eleves)")?;
+        let v = notes(c);
+        assert!(v.iter().any(|n| n.ressource == "eleve"), "{v:?}");
+        Err(diesel::result::Error::RollbackTransaction)
+    })
+    .unwrap_err();
+}

@@ -148,6 +148,11 @@ pub fn generer(
 
 const ELEVES_PAR_COMMUNE: u32 = 180;
 const ELEVES_PAR_ECOLE: u32 = 130;
+/// A village with fewer pupils than this has no school of its own this often (per mille),
+/// when its département already has a village school to host them: at national scale that
+/// leaves about 48,000 schools for 35,000 communes.
+const ELEVES_VILLAGE_SANS_ECOLE: u32 = 80;
+const POUR_MILLE_SANS_ECOLE: u32 = 650;
 const MAX_COMMUNES_DEFAUT: u32 = 35_000;
 /// Pupils per flush: a few thousand rows per table, a handful of statements each.
 const ELEVES_PAR_LOT: usize = 4_000;
@@ -436,8 +441,10 @@ struct CommuneSeed {
     departement: String,
     academie: u8,
     eleves: u32,
-    /// Indices into `Generateur::ecoles`.
+    /// Indices into `Generateur::ecoles`: its own schools, or its host village's.
     ecoles: Vec<usize>,
+    /// A village without a school of its own: its pupils go to a neighbour's.
+    sans_ecole: bool,
 }
 
 struct EcoleSeed {
@@ -589,6 +596,7 @@ impl Generateur {
                 academie,
                 eleves: part,
                 ecoles: Vec::new(),
+                sans_ecole: false,
             });
         }
         Ok(())
@@ -603,12 +611,29 @@ impl Generateur {
         format!("{base}{}", self.choisir(COMMUNES_SUFFIXES))
     }
 
-    /// About one school per 130 pupils and at least one per commune; a commune with one
-    /// school gets a primaire, larger ones a maternelle, an élémentaire and a mix.
+    /// About one school per 130 pupils; a commune with one school gets a primaire, larger
+    /// ones a maternelle, an élémentaire and a mix. Most small villages have no school: their
+    /// pupils go to a neighbouring village's (a regroupement), which is how France has 48,000
+    /// schools for 35,000 communes (DOMAIN.md), and how a mairie comes to have pupils living
+    /// in its commune but schooled in another.
     fn ecoles(&mut self) -> Result<(), StoreError> {
         let mut sequences_uai: HashMap<String, (u32, u32)> = HashMap::new();
         let mut chefs_lieux: HashMap<String, String> = HashMap::new();
+        // The last village of each département with a school of its own: the next small
+        // villages without one send their pupils there.
+        let mut hotes: HashMap<String, usize> = HashMap::new();
         for c in 0..self.communes.len() {
+            let (eleves, departement) = (self.communes[c].eleves, self.communes[c].departement.clone());
+            if eleves < ELEVES_VILLAGE_SANS_ECOLE {
+                if let Some(&hote) = hotes.get(&departement) {
+                    if self.pour_mille(POUR_MILLE_SANS_ECOLE) {
+                        self.communes[c].ecoles = self.communes[hote].ecoles.clone();
+                        self.communes[c].sans_ecole = true;
+                        continue;
+                    }
+                }
+                hotes.insert(departement, c);
+            }
             let (nb, code, nom, departement) = {
                 let commune = &self.communes[c];
                 let nb = (commune.eleves / ELEVES_PAR_ECOLE).max(1);
@@ -692,7 +717,7 @@ impl Generateur {
     /// Groups some single-school villages of a département into RPIs of 2 or 3 schools.
     fn rpi(&mut self) {
         let mut villages: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for c in &self.communes {
+        for c in self.communes.iter().filter(|c| !c.sans_ecole) {
             if let [e] = c.ecoles[..] {
                 villages.entry(c.departement.as_str()).or_default().push(e);
             }
@@ -1888,6 +1913,34 @@ mod tests {
             );
             let provisoire = g.tampons.inscriptions.iter().any(|i| i.admission_provisoire);
             assert!(provisoire, "graine {graine} : aucune admission provisoire");
+        }
+    }
+
+    #[test]
+    fn echelle_nationale_48_000_ecoles_pour_35_000_communes() {
+        let p = ParametresSeed {
+            eleves: 6_300_000,
+            graine: 42,
+            rentree: 2026,
+            communes: None,
+        };
+        let mut g = Generateur::nouveau(&p, AnneeScolaire::depuis_debut(2026).unwrap()).unwrap();
+        g.communes(MAX_COMMUNES_DEFAUT, p.eleves).unwrap();
+        g.ecoles().unwrap();
+        assert_eq!(g.communes.len(), 35_000);
+        assert!((45_000..=51_000).contains(&g.ecoles.len()), "{} écoles", g.ecoles.len());
+        let sans = g.communes.iter().filter(|c| c.sans_ecole).count();
+        assert!((8_000..=20_000).contains(&sans), "{sans} communes sans école");
+        // A village without a school is hosted in its own département, by a school that
+        // teaches every niveau.
+        for c in g.communes.iter().filter(|c| c.sans_ecole) {
+            let [e] = c.ecoles[..] else {
+                panic!("{} : {:?}", c.code, c.ecoles)
+            };
+            let hote = &g.ecoles[e].ligne.code_commune;
+            assert_ne!(hote, &c.code);
+            assert_eq!(&hote[..2], &c.code[..2], "{} accueilli à {hote}", c.code);
+            assert_eq!(g.ecoles[e].type_ecole, TypeEcole::Primaire);
         }
     }
 

@@ -146,7 +146,8 @@ CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
     cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
     eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
-    empreinte_poussee TEXT, empreinte_stockee TEXT
+    empreinte_poussee TEXT, empreinte_stockee TEXT,
+    ancienne_commune TEXT, ecriture TEXT
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS etape_responsables (
     ligne BIGINT NOT NULL, rang INTEGER NOT NULL, id TEXT NOT NULL, nom TEXT NOT NULL, prenom TEXT NOT NULL,
@@ -160,11 +161,113 @@ CREATE TEMP TABLE IF NOT EXISTS etape_inscriptions (
     date_admission DATE, date_admission_creation DATE,
     PRIMARY KEY (ligne, rang)
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS etape_anciens_responsables (responsable_id TEXT NOT NULL) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_anciens_responsables (
+    eleve_id TEXT NOT NULL, responsable_id TEXT NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_inscriptions_ecrites (
+    id TEXT NOT NULL, eleve_id TEXT NOT NULL, uai TEXT NOT NULL, operation TEXT NOT NULL
+) ON COMMIT DELETE ROWS;
 DELETE FROM pg_temp.etape_eleves;
 DELETE FROM pg_temp.etape_responsables;
 DELETE FROM pg_temp.etape_inscriptions;
 DELETE FROM pg_temp.etape_anciens_responsables;
+DELETE FROM pg_temp.etape_inscriptions_ecrites;
+";
+
+/// Turns the feed's statement triggers off until [`NOTER_CHANGEMENTS`], for this transaction
+/// only (undone with it, or with the savepoint it was set in): see migration
+/// `changements_par_lot`.
+const FLUX_DIFFERE: &str = "SELECT set_config('onde.changements_differes', 'on', true)";
+
+/// The chunk's feed, written once from the staging tables: the events and perimeter keys the
+/// triggers would have written statement by statement (migration `changements`), merged into
+/// the transaction's other events by `changements_noter`; then the triggers are back on.
+///
+/// - inscriptions written: created or modified, under their school's keys (a batch never
+///   radiates nor moves one: no pupil becomes visible or invisible through an update);
+/// - pupils written (`ecriture`), under their residence before and after and the schools of
+///   their active inscriptions; pupils only given an inscription, under its school's keys;
+/// - guardians: the new ones of a written pupil, like it but for its former residence; the
+///   former ones (deleted when no pupil is left them), under the pupil's residences and the
+///   schools it had before the chunk; those of a pupil only given an inscription, under its
+///   school's keys.
+///
+/// Written only when the triggers did stand aside (`changements_differes()`), so that nothing
+/// is noted twice; tests/lots.rs compares the two ways on the same chunks.
+const NOTER_CHANGEMENTS: &str = "
+CREATE TEMP TABLE IF NOT EXISTS etape_notes (ressource TEXT NOT NULL, id TEXT NOT NULL, operation TEXT NOT NULL)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_notes_cles (ressource TEXT NOT NULL, id TEXT NOT NULL, cle TEXT NOT NULL)
+    ON COMMIT DELETE ROWS;
+DELETE FROM pg_temp.etape_notes;
+DELETE FROM pg_temp.etape_notes_cles;
+WITH ecrits AS (
+    SELECT s.eleve_id, s.ecriture, s.ancienne_commune, e.adresse_commune
+      FROM etape_eleves s JOIN eleves e ON e.id = s.eleve_id
+     WHERE NOT s.rejete AND s.ecriture IS NOT NULL),
+creees AS (SELECT eleve_id, uai FROM etape_inscriptions_ecrites WHERE operation = 'creation'),
+avant AS (
+    SELECT i.eleve_id, i.uai FROM inscriptions i JOIN ecrits x ON x.eleve_id = i.eleve_id
+     WHERE i.statut <> 'radie'
+       AND NOT EXISTS (SELECT 1 FROM etape_inscriptions_ecrites w WHERE w.id = i.id AND w.operation = 'creation')),
+cles_avant AS (
+    SELECT a.eleve_id, k.cle FROM avant a JOIN ecoles e ON e.uai = a.uai
+    CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)),
+cles_creees AS (
+    SELECT a.eleve_id, k.cle FROM creees a JOIN ecoles e ON e.uai = a.uai
+    CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)),
+residences AS (
+    SELECT eleve_id, 'c:' || adresse_commune AS cle, TRUE AS actuelle FROM ecrits WHERE adresse_commune IS NOT NULL
+    UNION ALL
+    SELECT eleve_id, 'c:' || ancienne_commune, FALSE FROM ecrits WHERE ancienne_commune IS NOT NULL),
+notes AS (
+    INSERT INTO etape_notes
+    SELECT 'inscription', id, operation FROM etape_inscriptions_ecrites
+    UNION ALL
+    SELECT 'eleve', eleve_id, CASE ecriture WHEN 'cree' THEN 'creation' ELSE 'modification' END FROM ecrits
+    UNION ALL
+    SELECT DISTINCT 'eleve', eleve_id, 'modification' FROM creees
+    UNION ALL
+    SELECT 'responsable', l.responsable_id, 'creation' FROM ecrits x JOIN eleves_responsables l ON l.eleve_id = x.eleve_id
+    UNION ALL
+    SELECT 'responsable', a.responsable_id,
+           CASE WHEN EXISTS (SELECT 1 FROM responsables g WHERE g.id = a.responsable_id)
+                THEN 'modification' ELSE 'suppression' END
+      FROM etape_anciens_responsables a
+    UNION ALL
+    SELECT 'responsable', l.responsable_id, 'modification'
+      FROM (SELECT DISTINCT eleve_id FROM creees) c JOIN eleves_responsables l ON l.eleve_id = c.eleve_id)
+INSERT INTO etape_notes_cles
+SELECT 'inscription', w.id, k.cle FROM etape_inscriptions_ecrites w JOIN ecoles e ON e.uai = w.uai
+CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)
+UNION ALL
+SELECT 'eleve', eleve_id, cle FROM residences
+UNION ALL
+SELECT 'eleve', eleve_id, cle FROM cles_avant
+UNION ALL
+SELECT 'eleve', eleve_id, cle FROM cles_creees
+UNION ALL
+SELECT 'responsable', l.responsable_id, k.cle
+  FROM eleves_responsables l
+  JOIN (SELECT eleve_id, cle FROM residences WHERE actuelle UNION ALL SELECT eleve_id, cle FROM cles_avant) k
+    ON k.eleve_id = l.eleve_id
+ WHERE l.eleve_id IN (SELECT eleve_id FROM ecrits)
+UNION ALL
+SELECT 'responsable', a.responsable_id, k.cle
+  FROM etape_anciens_responsables a
+  JOIN (SELECT eleve_id, cle FROM residences UNION ALL SELECT eleve_id, cle FROM cles_avant) k
+    ON k.eleve_id = a.eleve_id
+UNION ALL
+SELECT 'responsable', l.responsable_id, k.cle
+  FROM cles_creees k JOIN eleves_responsables l ON l.eleve_id = k.eleve_id;
+SELECT changements_noter(r.ressource, n.ids, n.ops, NULL, k.ids, k.cles)
+  FROM (VALUES ('inscription'), ('eleve'), ('responsable')) AS r(ressource)
+  CROSS JOIN LATERAL (SELECT array_agg(id) AS ids, array_agg(operation) AS ops
+                        FROM etape_notes WHERE ressource = r.ressource) AS n
+  CROSS JOIN LATERAL (SELECT array_agg(id) AS ids, array_agg(cle) AS cles
+                        FROM etape_notes_cles WHERE ressource = r.ressource) AS k
+ WHERE changements_differes();
+SELECT set_config('onde.changements_differes', 'off', true);
 ";
 
 /// Below this many lines the staging tables are not analysed: the planner's estimates from
@@ -368,7 +471,9 @@ pub(crate) fn appliquer(
     }
     c.batch_execute(TABLES_ETAPE)?;
     charger(c, lignes)?;
-    c.batch_execute("UPDATE etape_eleves s SET eleve_id = e.id FROM eleves e WHERE e.ine = s.ine")?;
+    c.batch_execute(
+        "UPDATE etape_eleves s SET eleve_id = e.id, ancienne_commune = e.adresse_commune FROM eleves e WHERE e.ine = s.ine",
+    )?;
 
     // Perimeter: an existing pupil must be visible; a new one must land inside.
     if let Perimetre::Restreint { communes, uais } = perimetre {
@@ -532,7 +637,9 @@ pub(crate) fn appliquer(
         .collect();
     rejeter(c, &mut issue, rejets)?;
 
-    // Apply: pupils, then their guardians, then their inscriptions.
+    // Apply: pupils, then their guardians, then their inscriptions. The feed's triggers stand
+    // aside for these statements; the chunk's events are written once, at the end.
+    c.batch_execute(FLUX_DIFFERE)?;
     diesel::sql_query(
         "WITH ecrits AS (
             INSERT INTO eleves (id, ine, nom, prenom1, prenom2, prenom3, sexe, date_naissance, lieu_naissance,
@@ -548,7 +655,8 @@ pub(crate) fn appliquer(
                 adresse_code_postal = EXCLUDED.adresse_code_postal, adresse_commune = EXCLUDED.adresse_commune,
                 modifie_le = EXCLUDED.modifie_le, version = eleves.version + 1, cle_doublon = EXCLUDED.cle_doublon
             RETURNING id, ine, (xmax = 0) AS insere)
-         UPDATE etape_eleves s SET eleve_id = w.id, etat = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END
+         UPDATE etape_eleves s SET eleve_id = w.id, etat = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END,
+                ecriture = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END
            FROM ecrits w WHERE w.ine = s.ine",
     )
     .bind::<Timestamp, _>(maintenant)
@@ -557,8 +665,8 @@ pub(crate) fn appliquer(
         "WITH liens AS (
             DELETE FROM eleves_responsables l USING etape_eleves s
              WHERE NOT s.rejete AND s.etat = 'modifie' AND l.eleve_id = s.eleve_id
-            RETURNING l.responsable_id)
-         INSERT INTO etape_anciens_responsables SELECT responsable_id FROM liens",
+            RETURNING l.eleve_id, l.responsable_id)
+         INSERT INTO etape_anciens_responsables SELECT eleve_id, responsable_id FROM liens",
     )?;
     diesel::sql_query(
         "INSERT INTO responsables (id, nom, prenom, telephone, courriel, adresse, cree_le, modifie_le)
@@ -590,7 +698,9 @@ pub(crate) fn appliquer(
                    IS DISTINCT FROM
                    ROW(s.niveau, s.classe, s.dispositif, s.statut, s.admission_provisoire,
                        coalesce(s.date_admission, a.date_admission))
-            RETURNING s.ligne)
+            RETURNING s.ligne, a.id, a.eleve_id, a.uai),
+         notees AS (
+            INSERT INTO etape_inscriptions_ecrites SELECT id, eleve_id, uai, 'modification' FROM maj)
          UPDATE etape_eleves SET etat = 'modifie' WHERE etat = 'inchange' AND ligne IN (SELECT ligne FROM maj)",
     )
     .bind::<Timestamp, _>(maintenant)
@@ -607,12 +717,16 @@ pub(crate) fn appliquer(
                AND NOT EXISTS (SELECT 1 FROM inscriptions a
                                 WHERE a.eleve_id = e.eleve_id AND a.annee_scolaire = s.annee_scolaire
                                   AND a.statut <> 'radie')
-            RETURNING eleve_id)
+            RETURNING id, eleve_id, uai),
+         notees AS (
+            INSERT INTO etape_inscriptions_ecrites SELECT id, eleve_id, uai, 'creation' FROM nouvelles)
          UPDATE etape_eleves SET etat = 'modifie'
           WHERE etat = 'inchange' AND eleve_id IN (SELECT eleve_id FROM nouvelles)",
     )
     .bind::<Timestamp, _>(maintenant)
     .execute(c)?;
+
+    c.batch_execute(NOTER_CHANGEMENTS)?;
 
     let appliques: Vec<Applique> = diesel::sql_query(
         "SELECT ligne, eleve_id, etat FROM etape_eleves WHERE NOT rejete AND eleve_id IS NOT NULL ORDER BY ligne",

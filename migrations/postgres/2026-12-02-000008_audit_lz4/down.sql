@@ -1,0 +1,1 @@
+ALTER TABLE audit ALTER COLUMN eleves SET COMPRESSION default;
