@@ -202,14 +202,18 @@ CREATE TEMP TABLE IF NOT EXISTS etape_notes_cles (ressource TEXT NOT NULL, id TE
 DELETE FROM pg_temp.etape_notes;
 DELETE FROM pg_temp.etape_notes_cles;
 WITH ecrits AS (
-    SELECT s.eleve_id, s.ecriture, s.ancienne_commune, e.adresse_commune
-      FROM etape_eleves s JOIN eleves e ON e.id = s.eleve_id
-     WHERE NOT s.rejete AND s.ecriture IS NOT NULL),
+    SELECT eleve_id, ecriture, ancienne_commune, adresse_commune
+      FROM etape_eleves WHERE NOT rejete AND ecriture IS NOT NULL),
 creees AS (SELECT eleve_id, uai FROM etape_inscriptions_ecrites WHERE operation = 'creation'),
 avant AS (
-    SELECT i.eleve_id, i.uai FROM inscriptions i JOIN ecrits x ON x.eleve_id = i.eleve_id
-     WHERE i.statut <> 'radie'
-       AND NOT EXISTS (SELECT 1 FROM etape_inscriptions_ecrites w WHERE w.id = i.id AND w.operation = 'creation')),
+    SELECT x.eleve_id, i.uai FROM ecrits x
+    CROSS JOIN LATERAL (SELECT i.id, i.uai FROM inscriptions i
+                         WHERE i.eleve_id = x.eleve_id AND i.statut <> 'radie' OFFSET 0) AS i
+     WHERE NOT EXISTS (SELECT 1 FROM etape_inscriptions_ecrites w WHERE w.id = i.id AND w.operation = 'creation')),
+liens AS (
+    SELECT x.eleve_id, l.responsable_id FROM ecrits x
+    CROSS JOIN LATERAL (SELECT l.responsable_id FROM eleves_responsables l
+                         WHERE l.eleve_id = x.eleve_id OFFSET 0) AS l),
 cles_avant AS (
     SELECT a.eleve_id, k.cle FROM avant a JOIN ecoles e ON e.uai = a.uai
     CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)),
@@ -228,12 +232,11 @@ notes AS (
     UNION ALL
     SELECT DISTINCT 'eleve', eleve_id, 'modification' FROM creees
     UNION ALL
-    SELECT 'responsable', l.responsable_id, 'creation' FROM ecrits x JOIN eleves_responsables l ON l.eleve_id = x.eleve_id
+    SELECT 'responsable', responsable_id, 'creation' FROM liens
     UNION ALL
-    SELECT 'responsable', a.responsable_id,
-           CASE WHEN EXISTS (SELECT 1 FROM responsables g WHERE g.id = a.responsable_id)
-                THEN 'modification' ELSE 'suppression' END
+    SELECT 'responsable', a.responsable_id, CASE WHEN g.existe THEN 'modification' ELSE 'suppression' END
       FROM etape_anciens_responsables a
+      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM responsables g WHERE g.id = a.responsable_id OFFSET 0)) AS g(existe)
     UNION ALL
     SELECT 'responsable', l.responsable_id, 'modification'
       FROM (SELECT DISTINCT eleve_id FROM creees) c JOIN eleves_responsables l ON l.eleve_id = c.eleve_id)
@@ -248,10 +251,9 @@ UNION ALL
 SELECT 'eleve', eleve_id, cle FROM cles_creees
 UNION ALL
 SELECT 'responsable', l.responsable_id, k.cle
-  FROM eleves_responsables l
+  FROM liens l
   JOIN (SELECT eleve_id, cle FROM residences WHERE actuelle UNION ALL SELECT eleve_id, cle FROM cles_avant) k
     ON k.eleve_id = l.eleve_id
- WHERE l.eleve_id IN (SELECT eleve_id FROM ecrits)
 UNION ALL
 SELECT 'responsable', a.responsable_id, k.cle
   FROM etape_anciens_responsables a
