@@ -4,7 +4,8 @@ CLI import (then re-run: all unchanged), via HTTP (POST /v1/imports until `termi
 synchronous batch endpoint (1,000 per request), beside a plain COPY (PostgreSQL, psql \\copy)
 or INSERT-in-one-transaction (SQLite, Python sqlite3) of the same rows into a flat table.
 
-Usage: python3 docs/bench/imports.py postgres|sqlite   (env: N, RUNS, ONDE_BIN, BENCH_DIR)
+Usage: python3 docs/bench/imports.py postgres|sqlite   (env: N, RUNS, ONDE_BIN, BENCH_DIR;
+SQL_APRES_SEED=FILE runs FILE on the PostgreSQL base once seeded, for a before/after)
 Each run starts from a fresh database seeded with 10,000 pupils (seed 42, rentrée 2026) and an
 editor mandated by every commune (a restricted perimeter covering every school)."""
 import json, os, subprocess, sys, time, urllib.request, statistics, sqlite3, csv
@@ -36,6 +37,10 @@ def fresh():
             try: os.remove(f"{W}/bench.sqlite{s}")
             except FileNotFoundError: pass
     run(B, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
+    if BACKEND == "postgres" and os.environ.get("SQL_APRES_SEED"):
+        # A before/after switch, as in lots.py (e.g. the feed's triggers forced back on).
+        subprocess.run(["psql", "-qU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-v", "ON_ERROR_STOP=1",
+                        "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
     # An editor mandated by every commune: a restricted perimeter covering all schools.
     if BACKEND == "postgres":
         out = subprocess.run(["psql", "-tAU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
