@@ -597,24 +597,7 @@ onde_store::tests_deux_backends! {
             let (j_mairie, j_national, j_editeur) = (jeton(&app, &mairie).await, jeton(&app, &national).await, jeton(&app, &editeur).await);
             let mut m_mairie = instantane(&app, &j_mairie).await;
             let mut m_national = instantane(&app, &j_national).await;
-            // Pupil i: lives in commune `habite`, schooled in school `ecole` (this year, and
-            // next year's inscription in `suivante` when given).
-            let dossier = |i: u32, nom: &str, habite: &str, telephone: &str, ecole: usize, classe: &str, suivante: Option<usize>| {
-                let mut inscriptions = vec![serde_json::json!({"uai": ecoles[ecole % ecoles.len()].uai.as_str(), "annee_scolaire": "2026-2027",
-                    "niveau": "CP", "classe": classe, "statut": "admis_definitif"})];
-                if let Some(e) = suivante {
-                    inscriptions.push(serde_json::json!({"uai": ecoles[e % ecoles.len()].uai.as_str(), "annee_scolaire": "2027-2028",
-                        "niveau": "CE1", "statut": "inscrit"}));
-                }
-                serde_json::json!({"eleve": {
-                    "ine": onde_domain::Ine::bea(75, 20, 800_000 + i).unwrap().as_str(),
-                    "nom": nom, "prenoms": ["Lou"], "sexe": "F", "date_naissance": "2020-04-02", "lieu_naissance": "75056",
-                    "adresse": {"voie": format!("{i} rue des Lots"), "code_postal": "01000", "commune": habite},
-                    "responsables": [
-                        {"nom": nom, "prenom": "Anne", "lien": "mere", "autorite_parentale": true, "telephone": telephone},
-                        {"nom": nom, "prenom": "Marc", "lien": "pere", "autorite_parentale": true}]},
-                    "inscriptions": inscriptions})
-            };
+            let (creations, changements) = lots_de_scenario(&ecoles, &communes, 800_000, 24);
             let pousser = |elements: Vec<Value>| {
                 let (app, j) = (&app, j_editeur.clone());
                 async move {
@@ -626,27 +609,13 @@ onde_store::tests_deux_backends! {
                     r.corps["resume"].clone()
                 }
             };
-            let n = communes.len();
             // New pupils, living and schooled anywhere (in the mairie's communes or not).
-            let crees = pousser((0..24).map(|i| dossier(i, &format!("Lot{i}"), &communes[i as usize % n], "0600000000", i as usize * 7, "CP A", None)).collect()).await;
+            let crees = pousser(creations).await;
             assert_eq!(crees["crees"], 24, "{crees}");
             synchroniser(&app, &j_mairie, &mut m_mairie, 13).await;
             synchroniser(&app, &j_national, &mut m_national, 50).await;
-            // The same pupils changed: moved house (in and out of the mairie's communes),
-            // renamed, a guardian's phone, the class, next year's school; one pupil twice in
-            // the batch (applied in order); some unchanged.
-            let mut elements: Vec<Value> = (0..24u32)
-                .map(|i| {
-                    let habite = if i % 2 == 0 { &communes[(i as usize + 1) % n] } else { &communes[i as usize % n] };
-                    let nom = if i % 3 == 0 { format!("Lot{i}-bis") } else { format!("Lot{i}") };
-                    let telephone = if i % 5 == 0 { "0611111111" } else { "0600000000" };
-                    let classe = if i % 4 == 1 { "CP B" } else { "CP A" };
-                    let suivante = (i % 6 == 3).then_some(i as usize * 7 + 3);
-                    dossier(i, &nom, habite, telephone, i as usize * 7, classe, suivante)
-                })
-                .collect();
-            elements.push(dossier(7, "Lot7-ter", &communes[0], "0622222222", 49, "CP C", None));
-            let modifies = pousser(elements).await;
+            // The same pupils changed (moved in and out of the mairie's communes, and more).
+            let modifies = pousser(changements).await;
             assert!(modifies["modifies"].as_u64().unwrap() >= 15, "{modifies}");
             assert!(modifies["inchanges"].as_u64().unwrap() >= 1, "{modifies}");
             synchroniser(&app, &j_mairie, &mut m_mairie, 13).await;

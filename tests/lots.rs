@@ -431,70 +431,15 @@ fn flux_par_lot_identique_aux_declencheurs() {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let n = communes.len();
-    let element = |i: u32, nom: &str, habite: &str, telephone: &str, classe: &str, suivante: Option<usize>| {
-        let mut inscriptions = vec![json!({"uai": ecoles[i as usize * 7 % ecoles.len()].uai.as_str(),
-            "annee_scolaire": "2026-2027", "niveau": "CP", "classe": classe, "statut": "admis_definitif"})];
-        if let Some(e) = suivante {
-            inscriptions.push(
-                json!({"uai": ecoles[e % ecoles.len()].uai.as_str(), "annee_scolaire": "2027-2028",
-                "niveau": "CE1", "statut": "inscrit"}),
-            );
-        }
-        let v = json!({"eleve": {
-            "ine": Ine::bea(75, 20, 700_000 + i).unwrap().as_str(),
-            "nom": nom, "prenoms": ["Lou"], "sexe": "F", "date_naissance": "2020-04-02", "lieu_naissance": "75056",
-            "adresse": {"voie": format!("{i} rue des Lots"), "code_postal": "01000", "commune": habite},
-            "responsables": [
-                {"nom": nom, "prenom": "Anne", "lien": "mere", "autorite_parentale": true, "telephone": telephone},
-                {"nom": nom, "prenom": "Marc", "lien": "pere", "autorite_parentale": true}]},
-            "inscriptions": inscriptions});
+    // Items read as the batch endpoint reads them.
+    let lire = |v: &Value| {
         let mut l = onde_domain::dossier::Lecture::default();
-        onde_domain::poussee::ElementPousse::lire(
-            &v,
-            "",
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
-            &mut l,
-        )
-        .unwrap_or_else(|| panic!("{:?}", l.manquements))
+        onde_domain::poussee::ElementPousse::lire(v, "", chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(), &mut l)
+            .unwrap_or_else(|| panic!("{:?}", l.manquements))
     };
-    let creations: Vec<_> = (0..20u32)
-        .map(|i| {
-            element(
-                i,
-                &format!("Lot{i}"),
-                &communes[i as usize % n],
-                "0600000000",
-                "CP A",
-                None,
-            )
-        })
-        .collect();
-    let mut changements: Vec<_> = (0..20u32)
-        .map(|i| {
-            let habite = if i % 2 == 0 {
-                &communes[(i as usize + 1) % n]
-            } else {
-                &communes[i as usize % n]
-            };
-            let nom = if i % 3 == 0 {
-                format!("Lot{i}-bis")
-            } else {
-                format!("Lot{i}")
-            };
-            let telephone = if i % 5 == 0 { "0611111111" } else { "0600000000" };
-            let classe = if i % 4 == 1 { "CP B" } else { "CP A" };
-            element(
-                i,
-                &nom,
-                habite,
-                telephone,
-                classe,
-                (i % 6 == 3).then_some(i as usize * 7 + 3),
-            )
-        })
-        .collect();
-    changements.push(element(7, "Lot7-ter", &communes[0], "0622222222", "CP C", None));
+    let (creations, changements) = lots_de_scenario(&ecoles, &communes, 700_000, 20);
+    let creations: Vec<_> = creations.iter().map(lire).collect();
+    let changements: Vec<_> = changements.iter().map(lire).collect();
 
     let perimetre = onde_domain::Perimetre::National;
     let maintenant = chrono::Utc::now().naive_utc();

@@ -381,3 +381,71 @@ pub fn piste_audit(etat: &onde_api::EtatApp) -> Vec<onde_store::audit::Entree> {
     entrees.reverse();
     entrees
 }
+
+/// Two batches of pushed pupil records (the JSON items of `POST /v1/lots/eleves`) over the
+/// given elementary-capable schools and communes: `n` new pupils (INE sequences from
+/// `premiere_ine`), living and schooled anywhere; then the same pupils changed: moved house,
+/// renamed, a guardian's phone, the class, next year's school, some unchanged, and one pupil
+/// twice in the batch (applied in order).
+pub fn lots_de_scenario(
+    ecoles: &[onde_domain::Ecole],
+    communes: &[String],
+    premiere_ine: u32,
+    n: u32,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let c = communes.len();
+    let uai = |e: usize| ecoles[e % ecoles.len()].uai.as_str().to_owned();
+    let element = |i: u32, nom: &str, habite: &str, telephone: &str, classe: &str, suivante: Option<usize>| {
+        let mut inscriptions = vec![
+            serde_json::json!({"uai": uai(i as usize * 7), "annee_scolaire": "2026-2027",
+            "niveau": "CP", "classe": classe, "statut": "admis_definitif"}),
+        ];
+        if let Some(e) = suivante {
+            inscriptions.push(
+                serde_json::json!({"uai": uai(e), "annee_scolaire": "2027-2028", "niveau": "CE1", "statut": "inscrit"}),
+            );
+        }
+        serde_json::json!({"eleve": {
+            "ine": onde_domain::Ine::bea(75, 20, premiere_ine + i).unwrap().as_str(),
+            "nom": nom, "prenoms": ["Lou"], "sexe": "F", "date_naissance": "2020-04-02", "lieu_naissance": "75056",
+            "adresse": {"voie": format!("{i} rue des Lots"), "code_postal": "01000", "commune": habite},
+            "responsables": [
+                {"nom": nom, "prenom": "Anne", "lien": "mere", "autorite_parentale": true, "telephone": telephone},
+                {"nom": nom, "prenom": "Marc", "lien": "pere", "autorite_parentale": true}]},
+            "inscriptions": inscriptions})
+    };
+    let creations = (0..n)
+        .map(|i| {
+            element(
+                i,
+                &format!("Lot{i}"),
+                &communes[i as usize % c],
+                "0600000000",
+                "CP A",
+                None,
+            )
+        })
+        .collect();
+    let mut changements: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let habite = &communes[(i as usize + usize::from(i % 2 == 0)) % c];
+            let nom = if i % 3 == 0 {
+                format!("Lot{i}-bis")
+            } else {
+                format!("Lot{i}")
+            };
+            let telephone = if i % 5 == 0 { "0611111111" } else { "0600000000" };
+            let classe = if i % 4 == 1 { "CP B" } else { "CP A" };
+            element(
+                i,
+                &nom,
+                habite,
+                telephone,
+                classe,
+                (i % 6 == 3).then_some(i as usize * 7 + 3),
+            )
+        })
+        .collect();
+    changements.push(element(7, "Lot7-ter", &communes[0], "0622222222", "CP C", None));
+    (creations, changements)
+}

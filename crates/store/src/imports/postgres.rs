@@ -147,6 +147,8 @@ CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
     eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
     empreinte_poussee TEXT, empreinte_stockee TEXT,
+    -- For the feed: the residence before the chunk, and whether the pupil's own row was written
+    -- ('cree', 'modifie'; `etat` also becomes 'modifie' for a new inscription alone).
     ancienne_commune TEXT, ecriture TEXT
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS etape_responsables (
@@ -167,11 +169,17 @@ CREATE TEMP TABLE IF NOT EXISTS etape_anciens_responsables (
 CREATE TEMP TABLE IF NOT EXISTS etape_inscriptions_ecrites (
     id TEXT NOT NULL PRIMARY KEY, eleve_id TEXT NOT NULL, uai TEXT NOT NULL, operation TEXT NOT NULL
 ) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_notes (ressource TEXT NOT NULL, id TEXT NOT NULL, operation TEXT NOT NULL)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS etape_notes_cles (ressource TEXT NOT NULL, id TEXT NOT NULL, cle TEXT NOT NULL)
+    ON COMMIT DELETE ROWS;
 DELETE FROM pg_temp.etape_eleves;
 DELETE FROM pg_temp.etape_responsables;
 DELETE FROM pg_temp.etape_inscriptions;
 DELETE FROM pg_temp.etape_anciens_responsables;
 DELETE FROM pg_temp.etape_inscriptions_ecrites;
+DELETE FROM pg_temp.etape_notes;
+DELETE FROM pg_temp.etape_notes_cles;
 ";
 
 /// Turns the feed's statement triggers off until [`NOTER_CHANGEMENTS`], for this transaction
@@ -195,12 +203,6 @@ const FLUX_DIFFERE: &str = "SELECT set_config('onde.changements_differes', 'on',
 /// Written only when the triggers did stand aside (`changements_differes()`), so that nothing
 /// is noted twice; tests/lots.rs compares the two ways on the same chunks.
 const NOTER_CHANGEMENTS: &str = "
-CREATE TEMP TABLE IF NOT EXISTS etape_notes (ressource TEXT NOT NULL, id TEXT NOT NULL, operation TEXT NOT NULL)
-    ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS etape_notes_cles (ressource TEXT NOT NULL, id TEXT NOT NULL, cle TEXT NOT NULL)
-    ON COMMIT DELETE ROWS;
-DELETE FROM pg_temp.etape_notes;
-DELETE FROM pg_temp.etape_notes_cles;
 WITH ecrits AS (
     SELECT eleve_id, ecriture, ancienne_commune, adresse_commune
       FROM etape_eleves WHERE NOT rejete AND ecriture IS NOT NULL),
@@ -656,9 +658,8 @@ pub(crate) fn appliquer(
                 lieu_naissance = EXCLUDED.lieu_naissance, adresse_voie = EXCLUDED.adresse_voie,
                 adresse_code_postal = EXCLUDED.adresse_code_postal, adresse_commune = EXCLUDED.adresse_commune,
                 modifie_le = EXCLUDED.modifie_le, version = eleves.version + 1, cle_doublon = EXCLUDED.cle_doublon
-            RETURNING id, ine, (xmax = 0) AS insere)
-         UPDATE etape_eleves s SET eleve_id = w.id, etat = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END,
-                ecriture = CASE WHEN w.insere THEN 'cree' ELSE 'modifie' END
+            RETURNING id, ine, CASE WHEN xmax = 0 THEN 'cree' ELSE 'modifie' END AS etat)
+         UPDATE etape_eleves s SET eleve_id = w.id, etat = w.etat, ecriture = w.etat
            FROM ecrits w WHERE w.ine = s.ine",
     )
     .bind::<Timestamp, _>(maintenant)
