@@ -272,14 +272,22 @@ fn etats(
 /// One event per resource (at its last position), with what the caller may see of it; and
 /// the pupils whose data the page shows (for the audit trail).
 fn evenements(acces: &Acces, lus: Vec<Changement>, mut etats: Etats) -> (Vec<Evenement>, Vec<Uuid>) {
-    let mut dernier: HashMap<(Ressource, String), usize> = HashMap::new();
-    for (i, e) in lus.iter().enumerate() {
-        dernier.insert((e.ressource, e.id.clone()), i);
-    }
+    // Whether each event is its resource's last on the page (keys borrowed: no id copied).
+    let dernier: HashMap<(Ressource, &str), usize> = lus
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ((e.ressource, e.id.as_str()), i))
+        .collect();
+    let garder: Vec<bool> = lus
+        .iter()
+        .enumerate()
+        .map(|(i, e)| dernier.get(&(e.ressource, e.id.as_str())) == Some(&i))
+        .collect();
+    drop(dernier);
     let mut exposes = Vec::new();
     let mut elements = Vec::new();
-    for (i, e) in lus.into_iter().enumerate() {
-        if dernier.get(&(e.ressource, e.id.clone())) != Some(&i) {
+    for (e, garder) in lus.into_iter().zip(garder) {
+        if !garder {
             continue;
         }
         let donnees = match e.ressource {
