@@ -12,6 +12,7 @@ One run reports, measured side by side so that the ratios survive a noisy machin
   - memory: the gateway's RSS idle, peak (VmHWM) under 200 connections, and idle again.
 
 Usage: python3 docs/bench/harnais.py [--eleves 1000000,6300000] [--duree 20] [--poussee 100000]
+       [--poussee-base 1000000]   (push into a copy of the 1M base instead of a fresh 10,000 one)
        python3 docs/bench/harnais.py --petit      (CI: a few thousand pupils, seconds per step)
        python3 docs/bench/harnais.py --etapes memoire --eleves 1000000   (one step only)
 Environment: ONDE_BIN (default target/release/onde-echanges), BENCH_DIR (/tmp/onde-bench),
@@ -31,10 +32,14 @@ a.add_argument("--eleves", default="1000000,6300000")
 a.add_argument("--duree", type=int, default=20, help="seconds per wrk/pgbench run")
 a.add_argument("--poussee", type=int, default=100_000, help="records pushed over HTTP")
 a.add_argument("--clients", type=int, default=4, help="parallel clients pushing batches")
+a.add_argument("--poussee-base", type=int, default=0,
+               help="push into a copy of the national base of this many pupils (0: a fresh base of 10,000)")
 a.add_argument("--connexions", type=int, default=64)
 a.add_argument("--tours", type=int, default=3, help="alternating rounds of the pull (medians reported)")
 a.add_argument("--petit", action="store_true", help="small bases and short runs: checks the harness works")
-a.add_argument("--etapes", default="flux,tirage,memoire,poussee", help="steps to run, comma-separated")
+a.add_argument("--etapes", default="flux,tirage,memoire,poussee",
+               help="steps to run, comma-separated (also: concurrence, the pull's latency against the number of connections)")
+a.add_argument("--niveaux", default="1,2,4,8,16,64", help="connection counts of the concurrence step")
 o = a.parse_args()
 if o.petit:
     o.eleves, o.duree, o.poussee, o.clients, o.tours = "3000,6000", 2, 2000, 2, 1
@@ -128,7 +133,7 @@ def pgbench(base, sql, connexions, duree, mode):
     with tempfile.TemporaryDirectory() as d:
         script = os.path.join(d, "requete.sql")
         open(script, "w").write(sql + ";\n")
-        out = subprocess.run(["pgbench", "-n", *PG, "-c", str(connexions), "-j", "2", "-T", str(duree), "-M", mode,
+        out = subprocess.run(["pgbench", "-n", *PG, "-c", str(connexions), "-j", str(min(2, connexions)), "-T", str(duree), "-M", mode,
                               "-f", script, "-l", "--log-prefix", os.path.join(d, "log"), base],
                              check=True, capture_output=True, text=True).stdout
         tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
@@ -193,6 +198,17 @@ def tirer(base, g, resultats):
     return pages[0]
 
 
+def concurrence(base, g, resultats):
+    """The largest commune's page at growing connection counts, gateway then pgbench (extended)
+    at each: where the p99 leaves 25 ms, and whether it is the gateway or the machine queueing."""
+    chemin, tok = grande_ville(base, g)
+    sql = sql_liste(chemin.split("commune=")[1].split("&")[0])
+    for n in (int(x) for x in o.niveaux.split(",")):
+        r = {"passerelle": wrk(chemin, tok, n, o.duree), "pgbench_extended": pgbench(base, sql, n, o.duree, "extended")}
+        resultats[n] = r
+        print(f"  concurrence {n} : {json.dumps(r)}", flush=True)
+
+
 def memoire(base, chemin, tok, binaire=B):
     """A fresh gateway: RSS once started and warmed by one request, peak under 200 connections,
     RSS idle again."""
@@ -236,10 +252,18 @@ def flux(base, g, commune):
 
 
 def pousser(resultats):
-    """Push into a fresh base of 10,000 pupils, by an editor mandated by every commune."""
+    """Push into a fresh base of 10,000 pupils, or into a copy of a national base
+    (--poussee-base), by an editor mandated by every commune."""
     base = "onde_harnais_poussee"
-    recreer(base)
-    cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
+    if o.poussee_base:
+        # A file-level copy of the kept base (statistics included): the pushed records land
+        # among millions, with indexes that no longer fit in shared_buffers, as in production.
+        modele, _ = base_nationale(o.poussee_base)
+        subprocess.run(["psql", "-q", *PG, "-c", f"DROP DATABASE IF EXISTS {base} WITH (FORCE)",
+                        "-c", f"CREATE DATABASE {base} TEMPLATE {modele}"], check=True, capture_output=True)
+    else:
+        recreer(base)
+        cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
     p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT code_insee FROM communes").split())
     n = o.poussee
     ndjson, fcsv = f"{W}/poussee.ndjson", f"{W}/poussee.csv"
@@ -263,7 +287,8 @@ def pousser(resultats):
     subprocess.run(["psql", "-q", *PG, "-d", base, "-c",
                     f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)
     d_copy = time.perf_counter() - debut
-    resultats["poussee"] = {"enregistrements": n, **resume, "clients": o.clients, "http_par_s": n / d_http,
+    resultats["poussee"] = {"enregistrements": n, **resume, "clients": o.clients, "base_eleves": o.poussee_base or 10_000,
+                            "http_par_s": n / d_http,
                             "copy_par_s": n / d_copy, "ratio": (n / d_http) / (n / d_copy)}
     print(f"  poussée : {json.dumps(resultats['poussee'])}", flush=True)
 
@@ -291,6 +316,9 @@ def main():
                 chemin, tok = tirer(base, g, res["tirage"])
             elif derniere and "memoire" in ETAPES:
                 chemin, tok = grande_ville(base, g)
+            if derniere and "concurrence" in ETAPES:
+                res["concurrence"] = {}
+                concurrence(base, g, res["concurrence"])
         finally:
             g.arreter()
         if derniere and "memoire" in ETAPES:
@@ -316,9 +344,13 @@ def resume(r):
               f"{pe['p50_ms']:.1f} / {pe['p99_ms']:.1f} (extended) | |")
     if "poussee" in r:
         p = r["poussee"]
-        print(f"| poussée enregistrements/s | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
+        print(f"| poussée enregistrements/s (base de {p['base_eleves']:,} élèves) | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
     for n, f in r["flux"].items():
         print(f"| flux {n:,} élèves, page de {f['evenements_page']} p50 / p99 ms | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | | |")
+    for n, c in r.get("concurrence", {}).items():
+        gw, pe = c["passerelle"], c["pgbench_extended"]
+        print(f"| tirage grande ville, {n} connexions : req/s, p50 / p99 ms | {gw['rps']:.0f}, {gw['p50_ms']:.1f} / "
+              f"{gw['p99_ms']:.1f} | {pe['rps']:.0f}, {pe['p50_ms']:.1f} / {pe['p99_ms']:.1f} | {gw['rps'] / pe['rps']:.2f} |")
     for cle in ("memoire", "memoire_temoin"):
         if cle in r:
             m = r[cle]
