@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use onde_store::{OptionsPool, Store};
 
 mod audit;
+mod changements;
 mod config;
 mod demo;
 mod import;
@@ -101,6 +102,8 @@ enum Commande {
     },
     /// Consulte la piste d'audit (filtres : partenaire, élève, période), ou la purge.
     Audit(audit::CommandeAudit),
+    /// Durée de conservation du flux de changements : purge des changements anciens.
+    Changements(changements::CommandeChangements),
     /// Importe un fichier NDJSON ou CSV d'élèves et d'inscriptions (ou en écrit un exemple).
     Import(import::CommandeImport),
     /// Tient une copie SQLite locale de ce que voit un partenaire, par le flux de changements.
@@ -206,6 +209,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
         Commande::Partenaire { action } => partenaire::executer(action),
         Commande::Cles { action } => partenaire::executer_cles(action),
         Commande::Audit(commande) => audit::executer(commande),
+        Commande::Changements(commande) => changements::executer(commande),
         Commande::Import(commande) => import::executer(commande),
         Commande::Miroir(commande) => miroir::executer(commande),
         Commande::Retention { base, date } => {

@@ -64,6 +64,19 @@ fn table(ressource: &str) -> anyhow::Result<(&'static str, &'static str)> {
     })
 }
 
+/// The feed answered 410: the mirror's cursor precedes the feed's purge (retention), so the
+/// changes since are partly gone and only a new snapshot makes the copy exact again.
+#[derive(Debug)]
+struct CurseurExpire(String);
+
+impl std::fmt::Display for CurseurExpire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "curseur expiré : {}", self.0)
+    }
+}
+
+impl std::error::Error for CurseurExpire {}
+
 struct Client {
     agent: ureq::Agent,
     url: String,
@@ -128,6 +141,9 @@ impl Client {
                 continue;
             }
             let corps: Value = r.body_mut().read_json().context("réponse illisible")?;
+            if statut == 410 {
+                return Err(CurseurExpire(corps["detail"].as_str().unwrap_or_default().to_owned()).into());
+            }
             if statut != 200 {
                 bail!(
                     "{} : {statut} {}",
@@ -200,7 +216,8 @@ fn liste(client: &mut Client, chemin: &str, mut chaque: impl FnMut(Value) -> any
     Ok(())
 }
 
-/// First run: the cursor of "now", then the lists, stored with it in one transaction.
+/// First run, or after a 410: the cursor of "now", then the lists, stored with it in one
+/// transaction that first empties the local tables (a re-snapshot drops what is gone).
 fn instantane(client: &mut Client, conn: &mut SqliteConnection, barre: &ProgressBar) -> anyhow::Result<()> {
     let debut = client.lire("/v1/changements")?;
     let curseur = debut["curseur_suivant"].as_str().context("curseur absent")?.to_owned();
@@ -245,6 +262,7 @@ fn instantane(client: &mut Client, conn: &mut SqliteConnection, barre: &Progress
     }
     let n = lignes.len();
     conn.transaction(|c| -> anyhow::Result<()> {
+        c.batch_execute("DELETE FROM ecoles; DELETE FROM eleves; DELETE FROM inscriptions; DELETE FROM responsables;")?;
         for (r, id, v) in &lignes {
             ecrire(c, r, id, v)?;
         }
@@ -322,7 +340,14 @@ pub fn executer(c: CommandeMiroir) -> anyhow::Result<()> {
         instantane(&mut client, &mut conn, &barre)?;
     }
     loop {
-        let n = suivre(&mut client, &mut conn, c.limit, &barre)?;
+        let n = match suivre(&mut client, &mut conn, c.limit, &barre) {
+            Err(e) if e.downcast_ref::<CurseurExpire>().is_some() => {
+                barre.println(format!("{e}\nnouvel instantané"));
+                instantane(&mut client, &mut conn, &barre)?;
+                continue;
+            }
+            r => r?,
+        };
         if c.une_fois {
             barre.finish_and_clear();
             println!("miroir à jour : {n} changements appliqués");

@@ -402,6 +402,32 @@ fn contenu_miroir(fichier: &std::path::Path) -> BTreeMap<(String, String), Strin
     vu(&m)
 }
 
+/// A mairie of the seeded base's first two communes, and its perimeter.
+fn mairie_de_deux_communes(base: &BaseDeTest) -> (Identifiants, onde_domain::Perimetre) {
+    let communes: Vec<String> = toutes_les_ecoles(base)
+        .iter()
+        .map(|e| e.commune.as_str().to_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mairie = partenaire(
+        base,
+        TypePartenaire::Mairie,
+        SCOPES_LECTURE,
+        &[&communes[0], &communes[1]],
+        &[],
+        &[],
+    );
+    let perimetre = onde_domain::Perimetre::Restreint {
+        communes: communes[..2]
+            .iter()
+            .map(|c| onde_domain::CodeInsee::parse(c).unwrap())
+            .collect(),
+        uais: Default::default(),
+    };
+    (mairie, perimetre)
+}
+
 fn ecarts(a: &BTreeMap<(String, String), String>, v: &BTreeMap<(String, String), String>) -> Vec<String> {
     let mut e = Vec::new();
     for (k, x) in a {
@@ -641,12 +667,7 @@ onde_store::tests_deux_backends! {
 
     fn client_miroir_de_bout_en_bout(base) {
         seeder_communes(base, 400, 4);
-        let communes: Vec<String> = toutes_les_ecoles(base).iter().map(|e| e.commune.as_str().to_owned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&communes[0], &communes[1]], &[], &[]);
-        let perimetre = onde_domain::Perimetre::Restreint {
-            communes: communes[..2].iter().map(|c| onde_domain::CodeInsee::parse(c).unwrap()).collect(),
-            uais: Default::default(),
-        };
+        let (mairie, perimetre) = mairie_de_deux_communes(base);
         let serveur = Serveur::demarrer(etat(base));
         let dossier = tempfile::tempdir().unwrap();
         let fichier = dossier.path().join("miroir.sqlite");
@@ -681,5 +702,81 @@ onde_store::tests_deux_backends! {
         let sortie = commande_miroir(&serveur, &faux, &dossier.path().join("autre.sqlite")).arg("--une-fois").output().unwrap();
         assert_eq!(sortie.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&sortie.stderr).contains("jeton refusé"), "{}", String::from_utf8_lossy(&sortie.stderr));
+    }
+}
+
+onde_store::tests_deux_backends! {
+    fn purge_du_flux(base) {
+        seeder_communes(base, 400, 4);
+        let (mairie, perimetre) = mairie_de_deux_communes(base);
+        let serveur = Serveur::demarrer(etat(base));
+        let dossier = tempfile::tempdir().unwrap();
+        let fichier = dossier.path().join("miroir.sqlite");
+        let purger = |avant: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_onde-echanges"))
+                .args(["changements", "purger", "--avant", avant])
+                .env("DATABASE_URL", &base.url)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap()
+        };
+        let compter = |sql: &str| -> i64 {
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query(sql).get_result::<N>(&mut base.store.connexion().unwrap()).unwrap().n
+        };
+        // The file mirror is in sync before the first writes, then left behind.
+        let sortie = commande_miroir(&serveur, &mairie, &fichier).arg("--une-fois").output().unwrap();
+        assert!(sortie.status.success(), "{}", String::from_utf8_lossy(&sortie.stderr));
+        let etat_app = etat(base);
+        executer(async {
+            let app = actix_web::test::init_service(onde_api::app(etat_app)).await;
+            let j = jeton(&app, &mairie).await;
+            let m_vieux = instantane(&app, &j).await;
+            for e in lancer_ecrivains(base, 2, 30) {
+                e.join().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            let limite = chrono::Utc::now().naive_utc();
+            std::thread::sleep(Duration::from_millis(20));
+            let mut m_recent = instantane(&app, &j).await;
+            for e in lancer_ecrivains(base, 3, 30) {
+                e.join().unwrap();
+            }
+            let avant_limite = format!("SELECT count(*) AS n FROM changements WHERE horodatage < '{}'", limite.format("%Y-%m-%d %H:%M:%S%.6f"));
+            let depuis_limite = avant_limite.replace(" < ", " >= ");
+            let (vieux, recents) = (compter(&avant_limite), compter(&depuis_limite));
+            assert!(vieux > 0 && recents > 0, "{vieux} / {recents}");
+
+            // Everything recorded before the limit goes, nothing after it; a second run is a no-op.
+            let sortie = purger(&limite.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+            let texte = String::from_utf8_lossy(&sortie.stdout).into_owned();
+            assert!(sortie.status.success(), "{}", String::from_utf8_lossy(&sortie.stderr));
+            assert!(texte.starts_with(&format!("{vieux} changement(s)")), "{texte} ({vieux} attendus)");
+            assert_eq!((compter(&avant_limite), compter(&depuis_limite)), (0, recents));
+            let sortie = purger(&limite.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+            assert!(String::from_utf8_lossy(&sortie.stdout).starts_with("0 changement(s)"));
+            assert!(!purger("2999-01-01").status.success(), "une purge de l'avenir est refusée");
+
+            // A cursor from before the purge: 410, a problem document that says what to do.
+            let r = get(&app, &j, &format!("/v1/changements?depuis={}", m_vieux.curseur)).await;
+            assert_eq!(r.statut, 410, "{}", r.texte);
+            assert_eq!(r.entetes.get("content-type").unwrap(), "application/problem+json");
+            assert_eq!(r.corps["code"], "curseur_expire");
+            assert!(r.corps["detail"].as_str().unwrap().contains("instantané"), "{}", r.texte);
+            // A cursor from after it: the feed still holds every change since, exactly.
+            synchroniser(&app, &j, &mut m_recent, 23).await;
+            let e = ecarts(&attendu(base, &perimetre), &vu(&m_recent));
+            assert!(e.is_empty(), "{} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
+        });
+
+        // The file mirror, behind the purge, starts again from a snapshot and ends exact.
+        let sortie = commande_miroir(&serveur, &mairie, &fichier).arg("--une-fois").output().unwrap();
+        assert!(sortie.status.success(), "{}", String::from_utf8_lossy(&sortie.stderr));
+        let e = ecarts(&attendu(base, &perimetre), &contenu_miroir(&fichier));
+        assert!(e.is_empty(), "{} écarts, dont {:?}", e.len(), &e[..e.len().min(5)]);
     }
 }

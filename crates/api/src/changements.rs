@@ -18,7 +18,7 @@ use crate::acces::Acces;
 use crate::bloquant::{executer, executer_puis};
 use crate::pagination;
 use crate::parametres::Lecteur;
-use crate::probleme::{ErreursLecture, Violation};
+use crate::probleme::{ErreursLecture, Probleme, Violation};
 use crate::{ApiError, EtatApp};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -152,6 +152,9 @@ struct Etats {
     responses(
         (status = 200, description = "Une page du flux", body = PageChangements,
          headers(("Link" = String, description = "Page suivante, `rel=\"next\"`, quand le flux n'est pas lu jusqu'au bout"))),
+        (status = 410, description = "`depuis` précède la purge du flux (durée de conservation) : des changements postérieurs \
+          ont été supprimés. Repartir d'un instantané (sans `depuis`, puis les listes).",
+         body = Probleme, content_type = "application/problem+json"),
         ErreursLecture,
     )
 )]

@@ -86,6 +86,10 @@ pub enum ApiError {
     /// Over the client's rate limit (or its cap of requests in flight).
     #[error("trop de requêtes")]
     TropDeRequetes(crate::limites::Depassement),
+    /// A feed cursor from before the feed's last purge (retention): resuming from it would skip
+    /// changes.
+    #[error("curseur expiré")]
+    CurseurExpire { purge_le: chrono::NaiveDateTime },
     #[error("erreur interne : {0}")]
     Interne(String),
 }
@@ -134,6 +138,9 @@ impl From<diesel_erreur::Error> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::FluxPurge { le } = e {
+            return ApiError::CurseurExpire { purge_le: le };
+        }
         if e.est_indisponibilite() {
             tracing::warn!(erreur = %e, "base de données indisponible");
             ApiError::Indisponible
@@ -166,6 +173,7 @@ impl ApiError {
             ApiError::TropDeRequetes(crate::limites::Depassement::Debit { .. }) => "trop_de_requetes",
             ApiError::TropDeRequetes(crate::limites::Depassement::Simultanees { .. }) => "trop_de_requetes_simultanees",
             ApiError::CorpsTropGrand => "corps_trop_grand",
+            ApiError::CurseurExpire { .. } => "curseur_expire",
             ApiError::Interne(_) => "erreur_interne",
         }
     }
@@ -191,6 +199,7 @@ impl ApiError {
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
             ApiError::TropDeRequetes(_) => "Trop de requêtes",
             ApiError::CorpsTropGrand => "Corps de requête trop volumineux",
+            ApiError::CurseurExpire { .. } => "Curseur expiré",
             ApiError::Interne(_) => "Erreur interne",
         }
     }
@@ -249,6 +258,12 @@ impl ApiError {
             ApiError::CorpsTropGrand => format!(
                 "Le corps d'une requête fait au plus {} Mio : découpez le lot, ou envoyez un fichier par POST /v1/imports.",
                 crate::TAILLE_MAX_CORPS / (1024 * 1024)
+            ),
+            ApiError::CurseurExpire { purge_le } => format!(
+                "Ce curseur précède la purge du flux du {} UTC (durée de conservation) : des changements \
+                 postérieurs ont été supprimés. Repartez d'un instantané : GET /v1/changements sans `depuis` \
+                 pour le curseur de l'instant présent, puis les listes, puis le flux depuis ce curseur.",
+                purge_le.format("%d/%m/%Y %H:%M")
             ),
             ApiError::Interne(_) => {
                 "Une erreur inattendue s'est produite ; elle a été journalisée avec l'identifiant de la requête.".into()
@@ -313,6 +328,7 @@ impl ResponseError for ApiError {
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TropDeRequetes(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CorpsTropGrand => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::CurseurExpire { .. } => StatusCode::GONE,
             ApiError::Interne(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -418,6 +434,7 @@ pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     (403, &["insufficient_scope", "mandat_non_detenu"]),
     (404, &["ressource_introuvable", "route_inconnue"]),
     (405, &["methode_non_autorisee"]),
+    (410, &["curseur_expire"]),
     (
         409,
         &[
@@ -461,6 +478,11 @@ pub fn exemple(statut: u16) -> Option<Probleme> {
             vers: StatutInscription::AdmisDefinitif,
             autorisees: StatutInscription::Inscrit.transitions(),
         }),
+        410 => ApiError::CurseurExpire {
+            purge_le: chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+                .and_then(|d| d.and_hms_opt(3, 0, 0))
+                .unwrap_or_default(),
+        },
         412 => ApiError::PreconditionEchouee { version_actuelle: 4 },
         413 => ApiError::CorpsTropGrand,
         415 => ApiError::TypeContenu {

@@ -133,6 +133,114 @@ pub fn position_courante(conn: &mut DbConnection) -> Result<Position, StoreError
     }
 }
 
+/// How far the feed was purged (retention): every event at or before `position` is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purge {
+    pub position: Position,
+    pub le: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct LignePurge {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Timestamp)]
+    purge_le: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct LignePosition {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// The last purge, if the feed was ever purged.
+pub fn purge(conn: &mut DbConnection) -> Result<Option<Purge>, StoreError> {
+    let l: Option<LignePurge> = diesel::sql_query("SELECT xid, seq, purge_le FROM changements_purge WHERE id = 1")
+        .get_result(conn)
+        .optional()?;
+    Ok(l.map(|l| Purge {
+        position: Position { xid: l.xid, seq: l.seq },
+        le: l.purge_le,
+    }))
+}
+
+/// Retention: deletes the longest head of the feed whose events were all recorded before
+/// `avant` (never one recorded since, nor one of a transaction still running), with their
+/// perimeter keys, and records where it stopped. A head, not every old event: a cursor is a
+/// position, and a reader must be able to tell it has lost nothing (see [`lire`]). Returns the
+/// number of events deleted and the purge now in force.
+pub fn purger(
+    conn: &mut DbConnection,
+    avant: NaiveDateTime,
+    maintenant: NaiveDateTime,
+) -> Result<(usize, Option<Purge>), StoreError> {
+    conn.transaction(|conn| {
+        let horizon = horizon(conn)?;
+        // The first event that must stay, in feed order. (Instants and positions are inlined:
+        // they are typed values, and the text of a timestamp reads the same on both backends.)
+        let avant = instant_sql(avant);
+        let (garde, ordre) = match horizon {
+            Some(h) => (format!("horodatage >= {avant} OR xid >= {h}"), "xid, seq"),
+            None => (format!("horodatage >= {avant}"), "seq"),
+        };
+        let premier_garde: Option<LignePosition> = diesel::sql_query(format!(
+            "SELECT xid, seq FROM changements WHERE {garde} ORDER BY {ordre} LIMIT 1"
+        ))
+        .get_result(conn)
+        .optional()?;
+        let avant_garde = match (&premier_garde, horizon) {
+            (Some(g), Some(_)) => format!("WHERE (xid, seq) < ({}, {})", g.xid, g.seq),
+            (Some(g), None) => format!("WHERE seq < {}", g.seq),
+            (None, _) => String::new(),
+        };
+        let dernier: Option<LignePosition> = diesel::sql_query(format!(
+            "SELECT xid, seq FROM changements {avant_garde} ORDER BY {} LIMIT 1",
+            ordre.replace(',', " DESC,") + " DESC"
+        ))
+        .get_result(conn)
+        .optional()?;
+        let deja = purge(conn)?;
+        let Some(dernier) = dernier.map(|l| Position { xid: l.xid, seq: l.seq }) else {
+            return Ok((0, deja));
+        };
+        if deja.is_some_and(|p| p.position >= dernier) {
+            return Ok((0, deja));
+        }
+        let jusqua = match horizon {
+            Some(_) => format!("(xid, seq) <= ({}, {})", dernier.xid, dernier.seq),
+            None => format!("seq <= {}", dernier.seq),
+        };
+        // No index leads to the keys by position: one pass over them, for a nightly job.
+        diesel::sql_query(format!("DELETE FROM changements_portee WHERE {jusqua}")).execute(conn)?;
+        let n = diesel::sql_query(format!("DELETE FROM changements WHERE {jusqua}")).execute(conn)?;
+        diesel::sql_query(format!(
+            "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, {}, {}, {})
+             ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
+            dernier.xid,
+            dernier.seq,
+            instant_sql(maintenant)
+        ))
+        .execute(conn)?;
+        Ok((
+            n,
+            Some(Purge {
+                position: dernier,
+                le: maintenant,
+            }),
+        ))
+    })
+}
+
+/// A timestamp as an SQL literal, in the text form both backends store and compare.
+fn instant_sql(t: NaiveDateTime) -> String {
+    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
+}
+
 /// The perimeter's keys, as the triggers write them, as SQL literals (`'c:75056'`). They are
 /// built from parsed identifiers (digits and capital letters); the check keeps anything else
 /// out of the SQL text should that ever change.
@@ -225,6 +333,11 @@ pub fn lire(
         }
     };
     let lignes: Vec<LigneChangement> = diesel::sql_query(sql).load(conn)?;
+    // Checked after the read: a purge that commits between the two statements deleted events
+    // this read may have missed, and its position is then visible here.
+    if let Some(p) = purge(conn)?.filter(|p| apres < p.position) {
+        return Err(StoreError::FluxPurge { le: p.le });
+    }
     let plein = lignes.len() >= limite as usize;
     let derniere = lignes.last().map(|l| Position { xid: l.xid, seq: l.seq });
     let mut changements: Vec<Changement> = Vec::with_capacity(lignes.len());

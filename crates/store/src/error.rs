@@ -18,6 +18,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Generation(String),
+    /// A feed cursor from before the feed's last purge: the changes after it are partly gone.
+    #[error("curseur antérieur à la purge du flux du {le}")]
+    FluxPurge { le: chrono::NaiveDateTime },
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {

@@ -10,10 +10,11 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{migrations, par_backend, DbConnection};
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "audit",
     "changements",
     "changements_portee",
+    "changements_purge",
     "changements_suspendus",
     "cles_signature",
     "clients",

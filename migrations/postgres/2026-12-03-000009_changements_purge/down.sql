@@ -1,0 +1,1 @@
+DROP TABLE changements_purge;
