@@ -272,9 +272,40 @@ def coherence_kubernetes(objets: list[tuple[pathlib.Path, dict]]) -> None:
         problemes.append("le Job et le Deployment n'utilisent pas la même image")
     verifier("Kubernetes : Job de migration (onde-echanges migrate), sécurité, même image", problemes)
 
+    # Retention CronJobs: the commands the binary knows, one at a time, same image and security.
+    crons = par_type(objets, "CronJob")
+    problemes = []
+    attendues = {("retention",), ("changements", "purger")}
+    vues = set()
+    cpods = []
+    for cj in crons:
+        nom = cj["metadata"]["name"]
+        cpod = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        cpods.append((f"CronJob {nom}", cpod))
+        args = tuple(cpod["containers"][0].get("args") or [])
+        commande = args[:2] if args[:1] == ("changements",) else args[:1]
+        if commande not in attendues:
+            problemes.append(f"{nom} : args {list(args)} : retention ou changements purger attendu")
+        vues.add(commande)
+        if cj["spec"].get("concurrencyPolicy") != "Forbid":
+            problemes.append(f"{nom} : concurrencyPolicy Forbid attendu (deux purges à la fois)")
+        if cpod.get("restartPolicy") not in ("Never", "OnFailure"):
+            problemes.append(f"{nom} : restartPolicy Never ou OnFailure attendu")
+        if cpod["containers"][0].get("image") != conteneur.get("image"):
+            problemes.append(f"{nom} : pas la même image que le Deployment")
+        gabarit = cj["spec"]["jobTemplate"]["spec"]["template"]
+        if ((gabarit.get("metadata") or {}).get("labels") or {}).get(ETIQUETTE) != NOM:
+            problemes.append(f"{nom} : étiquette {ETIQUETTE} manquante sur le gabarit de pod")
+        if selectionne(dep["spec"]["selector"].get("matchLabels") or {}, (gabarit.get("metadata") or {}).get("labels") or {}):
+            problemes.append(f"{nom} : ses pods seraient sélectionnés par le Deployment et le Service")
+        problemes += securite_pod(f"CronJob {nom}", cpod)
+    if vues != attendues:
+        problemes.append(f"tâches de conservation attendues : {sorted(attendues)}, trouvées : {sorted(vues)}")
+    verifier("Kubernetes : CronJobs de conservation (retention, changements purger), sécurité, même image", problemes)
+
     # References between objects.
     problemes = []
-    for quoi, spec in (("Deployment", pod), ("Job", jpod)):
+    for quoi, spec in (("Deployment", pod), ("Job", jpod), *cpods):
         for c in spec.get("containers") or []:
             for source in c.get("envFrom") or []:
                 if "configMapRef" in source and source["configMapRef"]["name"] not in configmaps:
