@@ -174,19 +174,20 @@ else
 fi
 
 # --- systemd ---------------------------------------------------------------------------------------
-# Le binaire n'est pas installé ici : l'unité est vérifiée avec un exécutable factice à sa place.
+# Le binaire n'est pas installé ici : les unités sont vérifiées avec un exécutable factice à sa place.
+UNITES=(onde-echanges.service onde-echanges-conservation.service onde-echanges-conservation.timer)
 unite_factice() {
-    local d="$TMP/systemd"
+    local d="$TMP/systemd" u
     mkdir -p "$d"
-    printf '#!/bin/sh\nexit 0\n' >"$d/onde-echanges" &&
-        chmod +x "$d/onde-echanges" &&
-        sed "s#/usr/local/bin/onde-echanges#$d/onde-echanges#g" \
-        "$DEPLOY/systemd/onde-echanges.service" >"$d/onde-echanges.service"
+    printf '#!/bin/sh\nexit 0\n' >"$d/onde-echanges" && chmod +x "$d/onde-echanges" || return 1
+    for u in "${UNITES[@]}"; do
+        sed "s#/usr/local/bin/onde-echanges#$d/onde-echanges#g" "$DEPLOY/systemd/$u" >"$d/$u" || return 1
+    done
 }
 systemd_verify() {
     unite_factice || return 1
     # verify ne fait qu'avertir d'une clé inconnue ou d'une valeur invalide : toute sortie échoue.
-    systemd-analyze verify "$TMP/systemd/onde-echanges.service" >"$TMP/verify" 2>&1 || {
+    (cd "$TMP/systemd" && systemd-analyze verify "${UNITES[@]/#/$TMP/systemd/}") >"$TMP/verify" 2>&1 || {
         cat "$TMP/verify"
         return 1
     }
@@ -198,20 +199,22 @@ systemd_verify() {
 systemd_security() {
     unite_factice || return 1
     systemd-analyze security --offline=true --threshold="$SEUIL_SYSTEMD" \
-        "$TMP/systemd/onde-echanges.service" >"$TMP/security" 2>&1 || {
+        "$TMP/systemd/$1" >"$TMP/security" 2>&1 || {
         grep -E '✗|Overall' "$TMP/security" || cat "$TMP/security"
         return 1
     }
     grep -o 'Overall exposure level.*' "$TMP/security"
 }
 if command -v systemd-analyze >/dev/null 2>&1; then
-    verifier "systemd : systemd-analyze verify deploy/systemd/onde-echanges.service" systemd_verify
-    if systemd_security >"$TMP/niveau" 2>&1; then
-        ok "systemd : exposition ≤ $SEUIL_SYSTEMD/100 ($(sed 's/.*: //' "$TMP/niveau"))"
-    else
-        echec "systemd : systemd-analyze security --threshold=$SEUIL_SYSTEMD"
-        detail "$TMP/niveau"
-    fi
+    verifier "systemd : systemd-analyze verify deploy/systemd/ (${UNITES[*]})" systemd_verify
+    for u in onde-echanges.service onde-echanges-conservation.service; do
+        if systemd_security "$u" >"$TMP/niveau" 2>&1; then
+            ok "systemd : $u, exposition ≤ $SEUIL_SYSTEMD/100 ($(sed 's/.*: //' "$TMP/niveau"))"
+        else
+            echec "systemd : $u, systemd-analyze security --threshold=$SEUIL_SYSTEMD"
+            detail "$TMP/niveau"
+        fi
+    done
 else
     ignore "systemd : systemd-analyze absent (apt-get install systemd), unité non vérifiée"
 fi
