@@ -140,14 +140,13 @@ pub struct Purge {
     pub le: NaiveDateTime,
 }
 
-#[derive(QueryableByName)]
-struct LignePurge {
-    #[diesel(sql_type = BigInt)]
-    xid: i64,
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-    #[diesel(sql_type = Timestamp)]
-    purge_le: NaiveDateTime,
+diesel::table! {
+    changements_purge (id) {
+        id -> BigInt,
+        xid -> BigInt,
+        seq -> BigInt,
+        purge_le -> Timestamp,
+    }
 }
 
 #[derive(QueryableByName)]
@@ -158,14 +157,20 @@ struct LignePosition {
     seq: i64,
 }
 
-/// The last purge, if the feed was ever purged.
+/// The last purge, if the feed was ever purged. (Read on every feed page: through the DSL, so
+/// the statement is prepared once per connection rather than parsed each time.)
 pub fn purge(conn: &mut DbConnection) -> Result<Option<Purge>, StoreError> {
-    let l: Option<LignePurge> = diesel::sql_query("SELECT xid, seq, purge_le FROM changements_purge WHERE id = 1")
-        .get_result(conn)
+    let l: Option<(i64, i64, NaiveDateTime)> = changements_purge::table
+        .select((
+            changements_purge::xid,
+            changements_purge::seq,
+            changements_purge::purge_le,
+        ))
+        .first(conn)
         .optional()?;
-    Ok(l.map(|l| Purge {
-        position: Position { xid: l.xid, seq: l.seq },
-        le: l.purge_le,
+    Ok(l.map(|(xid, seq, le)| Purge {
+        position: Position { xid, seq },
+        le,
     }))
 }
 
@@ -184,9 +189,13 @@ pub fn purger(
         // The first event that must stay, in feed order. (Instants and positions are inlined:
         // they are typed values, and the text of a timestamp reads the same on both backends.)
         let avant = instant_sql(avant);
-        let (garde, ordre) = match horizon {
-            Some(h) => (format!("horodatage >= {avant} OR xid >= {h}"), "xid, seq"),
-            None => (format!("horodatage >= {avant}"), "seq"),
+        let (garde, ordre, ordre_inverse) = match horizon {
+            Some(h) => (
+                format!("horodatage >= {avant} OR xid >= {h}"),
+                "xid, seq",
+                "xid DESC, seq DESC",
+            ),
+            None => (format!("horodatage >= {avant}"), "seq", "seq DESC"),
         };
         let premier_garde: Option<LignePosition> = diesel::sql_query(format!(
             "SELECT xid, seq FROM changements WHERE {garde} ORDER BY {ordre} LIMIT 1"
@@ -198,9 +207,9 @@ pub fn purger(
             (Some(g), None) => format!("WHERE seq < {}", g.seq),
             (None, _) => String::new(),
         };
+        // The last event before it: where the purge stops.
         let dernier: Option<LignePosition> = diesel::sql_query(format!(
-            "SELECT xid, seq FROM changements {avant_garde} ORDER BY {} LIMIT 1",
-            ordre.replace(',', " DESC,") + " DESC"
+            "SELECT xid, seq FROM changements {avant_garde} ORDER BY {ordre_inverse} LIMIT 1"
         ))
         .get_result(conn)
         .optional()?;
