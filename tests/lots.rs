@@ -412,7 +412,9 @@ fn lot_melange_identique_sur_les_deux_backends() {
 /// (migration `changements_par_lot`). The same chunks, applied with the triggers instead (the
 /// deferral switched off inside the transaction) and rolled back, must note the same events
 /// under the same keys: creations, then changes of residence, name, guardians, class, and a
-/// new inscription for next year, one pupil twice.
+/// new inscription for next year, one pupil twice; then renames (name and birth date) alone,
+/// which note every inscription of the pupils (each embeds the pupil's summary), then moves
+/// alone, which note none.
 #[::core::prelude::v1::test]
 fn flux_par_lot_identique_aux_declencheurs() {
     use diesel::connection::SimpleConnection;
@@ -438,8 +440,33 @@ fn flux_par_lot_identique_aux_declencheurs() {
             .unwrap_or_else(|| panic!("{:?}", l.manquements))
     };
     let (creations, changements) = lots_de_scenario(&ecoles, &communes, 700_000, 20);
+    // The pupils as the changes leave them (the last item is pupil 7 again), each once: a pupil
+    // changed twice in one batch gets guardians of a new id each run, deleted by its second item.
+    let mut apres_changements = changements.clone();
+    let dernier = apres_changements.pop().unwrap();
+    apres_changements[7] = dernier;
+    let renommages: Vec<Value> = apres_changements
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e["eleve"]["nom"] = json!(format!("{}-r", e["eleve"]["nom"].as_str().unwrap()));
+            e["eleve"]["date_naissance"] = json!("2020-05-17");
+            e
+        })
+        .collect();
+    let demenagements: Vec<Value> = renommages
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e["eleve"]["adresse"]["voie"] = json!("3 place du Marché");
+            e["eleve"]["adresse"]["commune"] = json!(communes[communes.len() - 1]);
+            e
+        })
+        .collect();
     let creations: Vec<_> = creations.iter().map(lire).collect();
     let changements: Vec<_> = changements.iter().map(lire).collect();
+    let renommages: Vec<_> = renommages.iter().map(lire).collect();
+    let demenagements: Vec<_> = demenagements.iter().map(lire).collect();
 
     let perimetre = onde_domain::Perimetre::National;
     let maintenant = chrono::Utc::now().naive_utc();
@@ -498,11 +525,43 @@ fn flux_par_lot_identique_aux_declencheurs() {
     };
     let mut conn = base.store.connexion().unwrap();
     let c = &mut *conn;
-    for (nom, lot) in [("créations", &creations), ("changements", &changements)] {
+    // The inscriptions of the batches' pupils (INEs 75 20 700000 to 700019).
+    let inscriptions_du_lot = |c: &mut DbConnection| -> usize {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n: N = diesel::sql_query(
+            "SELECT count(*) AS n FROM inscriptions i JOIN eleves e ON e.id = i.eleve_id WHERE e.ine LIKE '75207000%'",
+        )
+        .get_result(c)
+        .unwrap();
+        usize::try_from(n.n).unwrap()
+    };
+    let notees = |v: &[Note]| v.iter().filter(|n| n.ressource == "inscription").count();
+    for (nom, lot) in [
+        ("créations", &creations),
+        ("changements", &changements),
+        ("renommages", &renommages),
+        ("déménagements", &demenagements),
+    ] {
         let par_declencheurs = executer(c, lot, true);
         let par_lot = executer(c, lot, false);
         assert!(par_lot.len() > 40, "{nom} : {par_lot:?}");
-        assert!(par_lot.iter().any(|n| n.operation == "creation"));
+        match nom {
+            "renommages" => {
+                let n = inscriptions_du_lot(c);
+                assert!(n >= 20);
+                assert_eq!(notees(&par_lot), n, "{nom} : {par_lot:?}");
+                assert!(par_lot
+                    .iter()
+                    .filter(|n| n.ressource == "inscription")
+                    .all(|n| n.operation == "modification" && n.cles.contains("u:") && n.cles.contains("c:")));
+            }
+            "déménagements" => assert_eq!(notees(&par_lot), 0, "{nom} : {par_lot:?}"),
+            _ => assert!(par_lot.iter().any(|n| n.operation == "creation")),
+        }
         assert_eq!(par_declencheurs, par_lot, "{nom}");
         // The creations stay, for the changes to find them.
         c.transaction::<_, diesel::result::Error, _>(|c| {

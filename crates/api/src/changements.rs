@@ -141,6 +141,8 @@ struct Etats {
 /// 3. appeler avec `depuis` = ce curseur, appliquer chaque événement (`donnees` présent :
 /// remplacer la ligne ; absent : la retirer ; `changement_cle` : renommer), puis rappeler avec
 /// `curseur_suivant` — tant que `a_jour` est faux, tout de suite, sinon après une pause.
+/// Une inscription porte le résumé de son élève : un changement d'INE, de nom, de prénoms, de
+/// sexe ou de date de naissance est aussi une `modification` de chacune de ses inscriptions.
 /// Aucun changement n'est sauté, même validé pendant la lecture ; le coût d'un appel dépend du
 /// nombre d'événements lus, pas de la taille de la base. Chaque type de ressource exige son
 /// scope de lecture (`ecoles:read`, `eleves:read`, `inscriptions:read`).

@@ -146,9 +146,10 @@ CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
     cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
     eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
-    -- For the feed: the residence before the chunk, and whether the pupil's own row was written
-    -- ('cree', 'modifie'; `etat` also becomes 'modifie' for a new inscription alone).
-    ancienne_commune TEXT, ecriture TEXT
+    -- For the feed: the residence before the chunk, whether the pupil's own row was written
+    -- ('cree', 'modifie'; `etat` also becomes 'modifie' for a new inscription alone), and
+    -- whether the summary its inscriptions embed (names, sex, birth date) changes.
+    ancienne_commune TEXT, ecriture TEXT, resume_modifie BOOLEAN NOT NULL DEFAULT FALSE
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS etape_responsables (
     ligne BIGINT NOT NULL, rang INTEGER NOT NULL, id TEXT NOT NULL, nom TEXT NOT NULL, prenom TEXT NOT NULL,
@@ -192,6 +193,9 @@ const FLUX_DIFFERE: &str = "SELECT set_config('onde.changements_differes', 'on',
 ///
 /// - inscriptions written: created or modified, under their school's keys (a batch never
 ///   radiates nor moves one: no pupil becomes visible or invisible through an update);
+/// - every inscription (radiated ones included) of a pupil rewritten with a new summary
+///   (`resume_modifie`: names, sex, birth date; the INE is the match key), under its school's
+///   keys: each embeds that summary (migration `changements_resume_eleve`);
 /// - pupils written (`ecriture`), under their residence before and after and the schools of
 ///   their active inscriptions; pupils only given an inscription, under its school's keys;
 /// - guardians: the new ones of a written pupil, like it but for its former residence; the
@@ -206,6 +210,10 @@ WITH ecrits AS (
     SELECT eleve_id, ecriture, ancienne_commune, adresse_commune
       FROM etape_eleves WHERE NOT rejete AND ecriture IS NOT NULL),
 creees AS (SELECT eleve_id, uai FROM etape_inscriptions_ecrites WHERE operation = 'creation'),
+resumes AS (
+    SELECT i.id, i.uai FROM etape_eleves s
+    CROSS JOIN LATERAL (SELECT i.id, i.uai FROM inscriptions i WHERE i.eleve_id = s.eleve_id OFFSET 0) AS i
+     WHERE NOT s.rejete AND s.ecriture = 'modifie' AND s.resume_modifie),
 avant AS (
     SELECT x.eleve_id, i.uai FROM ecrits x
     CROSS JOIN LATERAL (SELECT i.id, i.uai FROM inscriptions i
@@ -229,6 +237,8 @@ notes AS (
     INSERT INTO etape_notes
     SELECT 'inscription', id, operation FROM etape_inscriptions_ecrites
     UNION ALL
+    SELECT 'inscription', id, 'modification' FROM resumes
+    UNION ALL
     SELECT 'eleve', eleve_id, CASE ecriture WHEN 'cree' THEN 'creation' ELSE 'modification' END FROM ecrits
     UNION ALL
     SELECT DISTINCT 'eleve', eleve_id, 'modification' FROM creees
@@ -243,6 +253,9 @@ notes AS (
       FROM (SELECT DISTINCT eleve_id FROM creees) c JOIN eleves_responsables l ON l.eleve_id = c.eleve_id)
 INSERT INTO etape_notes_cles
 SELECT 'inscription', w.id, k.cle FROM etape_inscriptions_ecrites w JOIN ecoles e ON e.uai = w.uai
+CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)
+UNION ALL
+SELECT 'inscription', r.id, k.cle FROM resumes r JOIN ecoles e ON e.uai = r.uai
 CROSS JOIN LATERAL (VALUES ('c:' || e.code_commune), ('u:' || e.uai)) AS k(cle)
 UNION ALL
 SELECT 'eleve', eleve_id, cle FROM residences
@@ -557,7 +570,9 @@ pub(crate) fn appliquer(
              ROW(s.nom, s.prenom1, s.prenom2, s.prenom3, s.sexe, s.date_naissance, s.lieu_naissance,
                  s.adresse_voie, s.adresse_code_postal, s.adresse_commune,
                  (SELECT {pousse} FROM etape_responsables r WHERE r.ligne = s.ligne))
-             THEN 'inchange' ELSE 'modifie' END
+             THEN 'inchange' ELSE 'modifie' END,
+           resume_modifie = ROW(e.nom, e.prenom1, e.prenom2, e.prenom3, e.sexe, e.date_naissance)
+             IS DISTINCT FROM ROW(s.nom, s.prenom1, s.prenom2, s.prenom3, s.sexe, s.date_naissance)
            FROM eleves e WHERE e.id = s.eleve_id AND NOT s.rejete;
          UPDATE etape_eleves SET etat = 'cree' WHERE eleve_id IS NULL AND NOT rejete;"
     ))?;

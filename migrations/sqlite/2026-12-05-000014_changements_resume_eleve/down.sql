@@ -1,0 +1,1 @@
+DROP TRIGGER eleves_changements_resume;
