@@ -90,7 +90,7 @@ onde_store::tests_deux_backends! {
             // A line of 3 MiB between valid ones.
             let mut corps = format!("{}\n", lignes[0]).into_bytes();
             corps.extend(std::iter::repeat_n(b' ', 1 << 20));
-            corps.extend(format!("{}", lignes[1]).bytes());
+            corps.extend(lignes[1].bytes());
             corps.extend(std::iter::repeat_n(b'x', 2 << 20));
             corps.extend(format!("\n{}\n", lignes[2]).bytes());
             let r = appeler(&app, televerser(&j, corps)).await;
