@@ -118,6 +118,9 @@ pub struct Limites {
     pub par_seconde: u32,
     pub rafale: u32,
     pub simultanees: u32,
+    /// The one bucket shared by token requests naming an unknown client id.
+    pub inconnus_par_seconde: u32,
+    pub inconnus_rafale: u32,
     /// Partner id -> its own rule.
     pub partenaires: HashMap<String, RegleConfig>,
 }
@@ -137,17 +140,42 @@ impl Default for Limites {
             par_seconde: r.par_seconde,
             rafale: r.rafale,
             simultanees: r.simultanees,
+            inconnus_par_seconde: onde_api::limites::REGLE_INCONNUS.par_seconde,
+            inconnus_rafale: onde_api::limites::REGLE_INCONNUS.rafale,
             partenaires: HashMap::new(),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Imports {
     /// Spool directory of uploads (default: the system's temporary directory).
     pub dossier: Option<PathBuf>,
+    /// Import jobs run at once by this node (one thread each).
+    pub workers: usize,
+    /// Accepted jobs that may wait for a worker; beyond, uploads get 503.
+    pub file: usize,
+    /// Longest line (or CSV record) of an import file, in bytes; a longer one is one rejection.
+    pub ligne_max_octets: usize,
 }
+
+impl Default for Imports {
+    fn default() -> Self {
+        let d = onde_api::imports::ConfigImports::default();
+        Self {
+            dossier: None,
+            workers: d.workers,
+            file: d.file,
+            ligne_max_octets: d.ligne_max_octets,
+        }
+    }
+}
+
+/// Bounds of `imports.ligne_max_octets`: a real record needs a few KiB; more than a few MiB
+/// per line only serves a hostile file.
+const LIGNE_MIN: usize = 4 * 1024;
+const LIGNE_MAX: usize = 16 * 1024 * 1024;
 
 /// Values given on the command line or by the historical variables (they win).
 #[derive(Debug, Default)]
@@ -267,6 +295,18 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
             bail!("opentelemetrie.point_de_collecte : une URL http:// ou https:// est attendue, pas « {p} »");
         }
     }
+    if c.imports.workers == 0 || c.imports.workers > 64 {
+        bail!("imports.workers vaut de 1 à 64, pas {}", c.imports.workers);
+    }
+    if c.imports.file > 10_000 {
+        bail!("imports.file vaut au plus 10000, pas {}", c.imports.file);
+    }
+    if !(LIGNE_MIN..=LIGNE_MAX).contains(&c.imports.ligne_max_octets) {
+        bail!(
+            "imports.ligne_max_octets vaut de {LIGNE_MIN} à {LIGNE_MAX}, pas {}",
+            c.imports.ligne_max_octets
+        );
+    }
     let regle = |r: &RegleConfig| Regle {
         par_seconde: r.par_seconde,
         rafale: r.rafale,
@@ -285,6 +325,11 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
             simultanees: c.limites.simultanees,
         },
         partenaires,
+        inconnus: Regle {
+            par_seconde: c.limites.inconnus_par_seconde,
+            rafale: c.limites.inconnus_rafale,
+            simultanees: 1,
+        },
     };
     limites.verifier().map_err(|e| anyhow::anyhow!(e))?;
     Ok(Resolue {
@@ -298,6 +343,14 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
 }
 
 impl Resolue {
+    pub fn imports(&self) -> onde_api::imports::ConfigImports {
+        onde_api::imports::ConfigImports {
+            workers: self.brute.imports.workers,
+            file: self.brute.imports.file,
+            ligne_max_octets: self.brute.imports.ligne_max_octets,
+        }
+    }
+
     pub fn options_pool(&self) -> onde_store::OptionsPool {
         onde_store::OptionsPool {
             taille_max: self.brute.base.pool_taille,
@@ -380,6 +433,8 @@ mod tests {
         assert!(erreur("[journaux]\nformat = \"xml\"\n").contains("journaux.format"));
         assert!(erreur("[limites]\nrafale = 0\n").contains("au moins 1"));
         assert!(erreur("[serveur]\ntls_cle = \"/k.pem\"\n").contains("vont ensemble"));
+        assert!(erreur("[imports]\nworkers = 0\n").contains("imports.workers"));
+        assert!(erreur("[imports]\nligne_max_octets = 10\n").contains("imports.ligne_max_octets"));
         assert!(erreur("[base]\nurl = \"sqlite://a\"\nurl_lecture = \"postgres://r/x\"\n").contains("PostgreSQL"));
         let absent = charger(Some(Path::new("/nulle/part.toml")), Surcharges::default()).unwrap_err();
         assert!(absent.to_string().contains("introuvable"));

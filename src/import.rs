@@ -102,7 +102,8 @@ pub fn executer(c: CommandeImport) -> anyhow::Result<()> {
         None => (Perimetre::National, None),
     };
     if format == FormatImport::Csv {
-        imports::lecture::verifier_csv(&fichier).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        imports::lecture::verifier_csv(&fichier, imports::lecture::LIGNE_MAX_OCTETS)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     }
     let id = Uuid::now_v7();
     let maintenant = chrono::Utc::now().naive_utc();

@@ -311,7 +311,8 @@ async fn servir(
 ) -> anyhow::Result<()> {
     let mut etat = onde_api::EtatApp::ouvrir(store.clone(), onde_api::jeton::ConfigJetons::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .avec_limites(c.limites.clone());
+        .avec_limites(c.limites.clone())
+        .avec_imports(c.imports());
     if let Some(l) = lecture {
         etat = etat.avec_lecture(l);
     }

@@ -21,6 +21,7 @@ onde_store::tests_deux_backends! {
         let config = ConfigLimites {
             defaut: regle,
             partenaires: [(privilegie.partenaire_id, Regle { par_seconde: 1, rafale: 50, simultanees: 4 })].into(),
+            ..ConfigLimites::default()
         };
         let etat = etat(base).avec_limites(config);
         executer(async {
@@ -72,6 +73,7 @@ fn requetes_simultanees_plafonnees() {
             simultanees: 2,
         },
         partenaires: Default::default(),
+        ..Default::default()
     });
     let a = l.entrer(None, "client").unwrap();
     let b = l.entrer(None, "client").unwrap();

@@ -128,6 +128,7 @@ fn base_perdue_puis_retrouvee_sous_charge() {
         .avec_limites(onde_api::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
+            ..Default::default()
         });
     let uai = ecole.uai.as_str().to_owned();
     let resultat = std::cell::RefCell::new(Vec::new());

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
 use onde_domain::dossier::Lecture;
 use onde_domain::poussee::ElementPousse;
-use onde_store::imports::lecture::{parcourir_lecteur, Enregistrement};
+use onde_store::imports::lecture::{parcourir_lecteur, Enregistrement, LIGNE_MAX_OCTETS};
 use onde_store::imports::FormatImport;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for format in [FormatImport::Ndjson, FormatImport::Csv] {
         let mut derniere = 0u64;
         let mut lus = 0usize;
-        let _ = parcourir_lecteur(Cursor::new(data), format, &mut |e| {
+        let _ = parcourir_lecteur(Cursor::new(data), format, LIGNE_MAX_OCTETS, &mut |e| {
             lus += 1;
             match e {
                 Enregistrement::Valeur { ligne, valeur } => {

@@ -83,6 +83,7 @@ pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
         .avec_limites(onde_api::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
+            inconnus: large,
         })
 }
 

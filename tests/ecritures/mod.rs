@@ -413,6 +413,7 @@ pub fn etat_neuf(base: &BaseDeTest, taille: u32) -> onde_api::EtatApp {
         .avec_limites(onde_api::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
+            ..Default::default()
         })
 }
 

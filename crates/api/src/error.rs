@@ -83,6 +83,13 @@ pub enum ApiError {
     CorpsTropGrand,
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
+    /// This node is saturated (a bounded queue or pool is full): 503 with `Retry-After`.
+    #[error("{detail}")]
+    Sature {
+        code: &'static str,
+        detail: String,
+        reessayer_s: u32,
+    },
     /// Over the client's rate limit (or its cap of requests in flight).
     #[error("trop de requêtes")]
     TropDeRequetes(crate::limites::Depassement),
@@ -158,6 +165,7 @@ impl ApiError {
             ApiError::RouteInconnue => "route_inconnue",
             ApiError::MethodeNonAutorisee { .. } => "methode_non_autorisee",
             ApiError::Indisponible => "service_indisponible",
+            ApiError::Sature { code, .. } => code,
             ApiError::NonAuthentifie(_) => "authentification_requise",
             ApiError::Doublon { .. } => "eleve_en_doublon",
             ApiError::Transition(_) => "transition_interdite",
@@ -185,6 +193,7 @@ impl ApiError {
             ApiError::RouteInconnue => "Route inconnue",
             ApiError::MethodeNonAutorisee { .. } => "Méthode non autorisée",
             ApiError::Indisponible => "Service momentanément indisponible",
+            ApiError::Sature { .. } => "Service momentanément saturé",
             ApiError::NonAuthentifie(_) => "Authentification requise",
             ApiError::Doublon { .. } => "Élève déjà connu",
             ApiError::Transition(_) => "Transition interdite",
@@ -216,6 +225,7 @@ impl ApiError {
                 format!("Cette méthode HTTP n'est pas disponible sur ce chemin ; méthodes acceptées : {autorisees}.")
             }
             ApiError::Indisponible => "La base de données ne répond pas ; réessayez dans quelques secondes.".into(),
+            ApiError::Sature { detail, .. } => detail.clone(),
             ApiError::Doublon { .. } => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà : \
                 inscrivez-le par son identifiant (champ candidat) plutôt que d'en créer un second."
                 .into(),
@@ -316,7 +326,7 @@ impl ResponseError for ApiError {
             ApiError::Parametres(_) => StatusCode::BAD_REQUEST,
             ApiError::Introuvable { .. } | ApiError::RouteInconnue => StatusCode::NOT_FOUND,
             ApiError::MethodeNonAutorisee { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Indisponible => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Indisponible | ApiError::Sature { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
             ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
             ApiError::Doublon { .. } | ApiError::Transition(_) => StatusCode::CONFLICT,
@@ -347,6 +357,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Indisponible => {
                 reponse.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::Sature { reessayer_s, .. } => {
+                reponse.insert_header((header::RETRY_AFTER, HeaderValue::from(*reessayer_s)));
             }
             ApiError::TropDeRequetes(d) => {
                 let (attente, etat) = match d {
@@ -454,7 +467,10 @@ pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     (422, &["contenu_invalide", "cle_idempotence_reutilisee", "lot_refuse"]),
     (429, &["trop_de_requetes", "trop_de_requetes_simultanees"]),
     (500, &["erreur_interne"]),
-    (503, &["service_indisponible"]),
+    (
+        503,
+        &["service_indisponible", "file_imports_pleine", "verifications_saturees"],
+    ),
 ];
 
 /// One representative error per status, for the examples of the OpenAPI document.

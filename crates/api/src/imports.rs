@@ -2,14 +2,20 @@
 //!
 //! The upload is streamed to a spool file of this node (never held in memory, never stored
 //! in the database) while its SHA-256 is computed; the job row is created under the
-//! `Idempotency-Key` like any write, answered 202 with its `Location`, and a worker thread
-//! runs it (see `onde_store::imports`). A job whose node stops is not resumed: once silent for
+//! `Idempotency-Key` like any write, answered 202 with its `Location`, and queued for one of
+//! the node's import workers ([`Ateliers`]: `imports.workers` threads fed by a queue of
+//! `imports.file` jobs; a full queue answers 503 before the upload is read). A queued job stays
+//! `en_attente`, its heartbeat kept by the node, until a worker takes it (see
+//! `onde_store::imports`). A job whose node stops is not resumed: once silent for
 //! [`onde_store::imports::SILENCE_MAX`] it is marked `echoue` (at the next read of any job, or
 //! at start-up through [`au_demarrage`]); its committed chunks stay applied and sending the file
 //! again completes it.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -23,6 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::acces::Acces;
+use crate::auditeur::Auditeur;
 use crate::bloquant::executer;
 use crate::ecriture::{self, ReponseEcriture};
 use crate::pagination;
@@ -43,6 +50,206 @@ fn dossier_spool(etat: &EtatApp) -> PathBuf {
         .clone()
         .or_else(|| std::env::var_os(VARIABLE_SPOOL).map(PathBuf::from))
         .unwrap_or_else(|| std::env::temp_dir().join("onde-echanges-imports"))
+}
+
+/// The import workers of a node: their number, the jobs that may wait for them, the line bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigImports {
+    /// Jobs run at once by this node (one thread each).
+    pub workers: usize,
+    /// Accepted jobs that may wait for a worker; beyond, an upload is refused (503).
+    pub file: usize,
+    /// Longest line (or CSV record) of a file, in bytes; a longer one is one rejection.
+    pub ligne_max_octets: usize,
+}
+
+impl Default for ConfigImports {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            file: 8,
+            ligne_max_octets: imports::lecture::LIGNE_MAX_OCTETS,
+        }
+    }
+}
+
+/// A place among the jobs a node runs or queues, reserved before the upload is read and held
+/// until the job ends.
+#[derive(Debug)]
+pub struct Place(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+type Tache = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of worker threads fed by a queue whose length is bounded by the places: a job
+/// is only queued with a place, so the queue never holds more than `workers + file` jobs.
+struct File {
+    places: Arc<tokio::sync::Semaphore>,
+    envoi: mpsc::Sender<(Place, Tache)>,
+}
+
+impl File {
+    fn demarrer(workers: usize, file: usize) -> Self {
+        let (envoi, reception) = mpsc::channel::<(Place, Tache)>();
+        let reception = Arc::new(Mutex::new(reception));
+        for n in 0..workers.max(1) {
+            let reception = reception.clone();
+            let lance = std::thread::Builder::new()
+                .name(format!("onde-import-{n}"))
+                .spawn(move || loop {
+                    // The lock is held while waiting only: one idle worker waits, the others
+                    // wait for the lock; a job runs unlocked.
+                    let suivant = match reception.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match suivant {
+                        Ok((place, tache)) => {
+                            tache();
+                            drop(place);
+                        }
+                        // Every sender dropped: the application is gone.
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = lance {
+                tracing::error!(erreur = %e, "lancement d'un worker d'import impossible");
+            }
+        }
+        Self {
+            places: Arc::new(tokio::sync::Semaphore::new(workers.max(1) + file)),
+            envoi,
+        }
+    }
+
+    fn reserver(&self) -> Option<Place> {
+        self.places.clone().try_acquire_owned().ok().map(Place)
+    }
+
+    /// Queues `tache`; `false` if no worker is left to run it.
+    fn soumettre(&self, place: Place, tache: Tache) -> bool {
+        self.envoi.send((place, tache)).is_ok()
+    }
+}
+
+/// Every this often, the node renews the heartbeat of its queued jobs (well within
+/// [`imports::SILENCE_MAX`]).
+const BATTEMENT_ATTENTE: Duration = Duration::from_secs(20);
+
+/// The import workers of this node (see the module).
+pub struct Ateliers {
+    config: ConfigImports,
+    file: File,
+    /// Jobs queued on this node, not yet taken by a worker.
+    en_attente: Arc<Mutex<HashSet<Uuid>>>,
+    store: Store,
+    auditeur: Auditeur,
+    /// Dropped with the workers: the heartbeat thread stops.
+    _arret: mpsc::Sender<()>,
+}
+
+impl std::fmt::Debug for Ateliers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ateliers").field("config", &self.config).finish()
+    }
+}
+
+impl Ateliers {
+    pub fn demarrer(store: Store, auditeur: Auditeur, config: ConfigImports) -> Arc<Self> {
+        let en_attente: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
+        let (arret, signal) = mpsc::channel::<()>();
+        let (attente, base) = (en_attente.clone(), store.clone());
+        let lance = std::thread::Builder::new()
+            .name("onde-import-attente".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = signal.recv_timeout(BATTEMENT_ATTENTE) {
+                    let ids: Vec<Uuid> = match attente.lock() {
+                        Ok(a) => a.iter().copied().collect(),
+                        Err(_) => return,
+                    };
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let battu = base
+                        .connexion()
+                        .map_err(ApiError::from)
+                        .and_then(|mut c| Ok(imports::signaler_attente(&mut c, &ids, Utc::now().naive_utc())?));
+                    if let Err(e) = battu {
+                        tracing::warn!(erreur = %e, "battement des imports en attente");
+                    }
+                }
+            });
+        if let Err(e) = lance {
+            tracing::error!(erreur = %e, "lancement du battement des imports en attente impossible");
+        }
+        Arc::new(Self {
+            file: File::demarrer(config.workers, config.file),
+            config,
+            en_attente,
+            store,
+            auditeur,
+            _arret: arret,
+        })
+    }
+
+    pub fn config(&self) -> ConfigImports {
+        self.config
+    }
+
+    /// A place for one more job, or 503 when every worker is busy and the queue is full.
+    pub fn reserver(&self) -> Result<Place, ApiError> {
+        self.file.reserver().ok_or_else(|| ApiError::Sature {
+            code: "file_imports_pleine",
+            detail: format!(
+                "Ce nœud traite déjà {} imports et en a {} en attente : renvoyez le fichier dans quelques minutes (en-tête Retry-After).",
+                self.config.workers, self.config.file
+            ),
+            reessayer_s: 60,
+        })
+    }
+
+    fn soumettre(&self, place: Place, acces: Acces, id: Uuid, fichier: PathBuf, format: FormatImport) {
+        let (store, auditeur, en_attente) = (self.store.clone(), self.auditeur.clone(), self.en_attente.clone());
+        let options = OptionsImport {
+            ligne_max_octets: self.config.ligne_max_octets,
+            ..OptionsImport::default()
+        };
+        if let Ok(mut a) = self.en_attente.lock() {
+            a.insert(id);
+        }
+        let tache: Tache = Box::new(move || {
+            if let Ok(mut a) = en_attente.lock() {
+                a.remove(&id);
+            }
+            let _garde = Televersement(Some(fichier.clone()));
+            let resultat = store.connexion().map_err(ApiError::from).and_then(|mut conn| {
+                imports::executer(
+                    &mut conn,
+                    id,
+                    &fichier,
+                    format,
+                    &acces.perimetre,
+                    &options,
+                    &mut |_, ecrits| {
+                        acces.tracer(&auditeur, ecrits);
+                        true
+                    },
+                )
+                .map_err(ApiError::from)
+            });
+            match resultat {
+                Ok(Some(i)) => tracing::info!(import = %id, statut = %i.statut, traites = i.traites, "import terminé"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(import = %id, erreur = %e, "import en échec"),
+            }
+        });
+        if !self.file.soumettre(place, tache) {
+            // The job stays waiting and is marked failed once silent.
+            if let Ok(mut a) = self.en_attente.lock() {
+                a.remove(&id);
+            }
+            tracing::error!(import = %id, "aucun worker d'import pour lancer l'import");
+        }
+    }
 }
 
 /// Start-up: jobs left running by a stopped node are marked failed once silent (see module).
@@ -259,7 +466,13 @@ impl Drop for Televersement {
 /// `admission_provisoire;date_inscription;date_admission`. Les pointeurs du rapport désignent
 /// le même enregistrement JSON (`responsable1_nom` → `/eleve/responsables/0/nom`).
 ///
-/// Au plus 512 Mio. Avec `Idempotency-Key`, un nouvel essai renvoie le même import.
+/// Au plus 512 Mio. Une ligne (ou un enregistrement CSV, même sur plusieurs lignes entre
+/// guillemets) fait au plus 64 Kio par défaut (réglage `imports.ligne_max_octets`) : une ligne
+/// plus longue est un rejet `ligne_trop_longue` et l'import continue à la ligne suivante.
+/// Chaque nœud traite un nombre borné d'imports à la fois et en garde un nombre borné en
+/// attente (`en_attente`) : file pleine, la réponse est 503 `file_imports_pleine` avec
+/// `Retry-After`, avant lecture du fichier. Avec `Idempotency-Key`, un nouvel essai renvoie le
+/// même import.
 #[utoipa::path(
     tag = "imports",
     operation_id = "lancer_import",
@@ -287,6 +500,8 @@ pub async fn lancer(
     mut corps: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     crate::corps::verifier_type(&req, &[NDJSON, CSV])?;
+    // A full queue refuses the upload before reading it.
+    let place = etat.imports.reserver()?;
     let format = if crate::corps::verifier_type(&req, &[CSV]).is_ok() {
         FormatImport::Csv
     } else {
@@ -328,7 +543,8 @@ pub async fn lancer(
     }
     if format == FormatImport::Csv {
         let c = chemin_fichier.clone();
-        web::block(move || imports::lecture::verifier_csv(&c))
+        let max = etat.imports.config().ligne_max_octets;
+        web::block(move || imports::lecture::verifier_csv(&c, max))
             .await
             .map_err(|e| ApiError::Interne(e.to_string()))?
             .map_err(|e| non_conforme(e.code, e.message))?;
@@ -348,41 +564,9 @@ pub async fn lancer(
     // The worker claims the job: a replayed answer names another job (or this one's creation
     // rolled back), the claim fails and the spool file goes.
     if let Some(chemin_fichier) = garde.0.take() {
-        lancer_travail(&etat, acces, id, chemin_fichier, format);
+        etat.imports.soumettre(place, acces, id, chemin_fichier, format);
     }
     Ok(reponse)
-}
-
-fn lancer_travail(etat: &EtatApp, acces: Acces, id: Uuid, fichier: PathBuf, format: FormatImport) {
-    let store = etat.store.clone();
-    let auditeur = etat.auditeur.clone();
-    let lance = std::thread::Builder::new().name("onde-import".into()).spawn(move || {
-        let _garde = Televersement(Some(fichier.clone()));
-        let resultat = store.connexion().map_err(ApiError::from).and_then(|mut conn| {
-            imports::executer(
-                &mut conn,
-                id,
-                &fichier,
-                format,
-                &acces.perimetre,
-                &OptionsImport::default(),
-                &mut |_, ecrits| {
-                    acces.tracer(&auditeur, ecrits);
-                    true
-                },
-            )
-            .map_err(ApiError::from)
-        });
-        match resultat {
-            Ok(Some(i)) => tracing::info!(import = %id, statut = %i.statut, traites = i.traites, "import terminé"),
-            Ok(None) => {}
-            Err(e) => tracing::error!(import = %id, erreur = %e, "import en échec"),
-        }
-    });
-    if let Err(e) = lance {
-        // The job stays waiting and is marked failed once silent.
-        tracing::error!(import = %id, erreur = %e, "lancement de l'import impossible");
-    }
 }
 
 /// The job if it is the caller's.

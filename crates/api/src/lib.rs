@@ -66,6 +66,8 @@ pub struct EtatApp {
     pub lecture: Store,
     /// Spool directory of uploads (`None`: `ONDE_IMPORTS_DOSSIER` or the temporary directory).
     pub dossier_imports: Option<std::path::PathBuf>,
+    /// The import workers of this node and their queue.
+    pub imports: Arc<imports::Ateliers>,
 }
 
 impl EtatApp {
@@ -77,9 +79,11 @@ impl EtatApp {
         drop(conn);
         let document = openapi();
         let exigences = exigences::Exigences::depuis(&document).map_err(ApiError::Interne)?;
+        let auditeur = auditeur::Auditeur::demarrer(store.clone());
         Ok(Self {
             chemins: Arc::new(exigences::Chemins::depuis(&document)),
-            auditeur: auditeur::Auditeur::demarrer(store.clone()),
+            imports: imports::Ateliers::demarrer(store.clone(), auditeur.clone(), imports::ConfigImports::default()),
+            auditeur,
             lecture: store.clone(),
             store,
             trousseau: Arc::new(trousseau),
@@ -99,6 +103,12 @@ impl EtatApp {
 
     pub fn avec_dossier_imports(mut self, dossier: std::path::PathBuf) -> Self {
         self.dossier_imports = Some(dossier);
+        self
+    }
+
+    /// Replaces the default import workers, queue and line bound (configuration).
+    pub fn avec_imports(mut self, config: imports::ConfigImports) -> Self {
+        self.imports = imports::Ateliers::demarrer(self.store.clone(), self.auditeur.clone(), config);
         self
     }
 

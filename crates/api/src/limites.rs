@@ -3,6 +3,11 @@
 //! `rafale`, and at most `simultanees` requests in flight. A partner may get its own rule. The
 //! security extractor applies them right after the token is verified, before any database
 //! work; the answer is 429 with `Retry-After`, and every answer carries `RateLimit-*` headers.
+//!
+//! Memory stays bounded whatever a caller sends: buckets are keyed by client ids the gateway
+//! issued (from verified tokens, or found in the base by `POST /oauth/token`); token requests
+//! naming a client id that does not exist all share one bucket (`inconnus`), so random ids get
+//! neither a bucket each nor a fresh budget each.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -16,7 +21,7 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -40,17 +45,38 @@ impl Default for Regle {
 }
 
 /// The default rule and the partners' own.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConfigLimites {
     pub defaut: Regle,
     pub partenaires: HashMap<Uuid, Regle>,
+    /// The one bucket shared by every token request naming an unknown client id (its
+    /// `simultanees` is unused).
+    pub inconnus: Regle,
+}
+
+/// Token requests with unknown client ids: a few a second per node (each costs a decoy
+/// argon2 verification, so that answers do not tell which ids exist).
+pub const REGLE_INCONNUS: Regle = Regle {
+    par_seconde: 5,
+    rafale: 10,
+    simultanees: 1,
+};
+
+impl Default for ConfigLimites {
+    fn default() -> Self {
+        Self {
+            defaut: Regle::default(),
+            partenaires: HashMap::new(),
+            inconnus: REGLE_INCONNUS,
+        }
+    }
 }
 
 impl ConfigLimites {
     /// Every number must be at least 1.
     pub fn verifier(&self) -> Result<(), String> {
         let ok = |r: &Regle| r.par_seconde >= 1 && r.rafale >= 1 && r.simultanees >= 1;
-        if !ok(&self.defaut) {
+        if !ok(&self.defaut) || self.inconnus.par_seconde < 1 || self.inconnus.rafale < 1 {
             return Err("limites : par_seconde, rafale et simultanees valent au moins 1".into());
         }
         match self.partenaires.iter().find(|(_, r)| !ok(r)) {
@@ -63,12 +89,15 @@ impl ConfigLimites {
 }
 
 type Seau = DefaultKeyedRateLimiter<String, StateInformationMiddleware>;
+type SeauUnique = DefaultDirectRateLimiter<StateInformationMiddleware>;
+
+fn quota(r: &Regle) -> Quota {
+    let un = NonZeroU32::MIN;
+    Quota::per_second(NonZeroU32::new(r.par_seconde).unwrap_or(un)).allow_burst(NonZeroU32::new(r.rafale).unwrap_or(un))
+}
 
 fn seau(r: &Regle) -> Seau {
-    let un = NonZeroU32::MIN;
-    let quota = Quota::per_second(NonZeroU32::new(r.par_seconde).unwrap_or(un))
-        .allow_burst(NonZeroU32::new(r.rafale).unwrap_or(un));
-    governor::RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
+    governor::RateLimiter::keyed(quota(r)).with_middleware::<StateInformationMiddleware>()
 }
 
 /// What a request learns of its limit (for the response headers).
@@ -91,6 +120,7 @@ pub struct Limiteur {
     config: ConfigLimites,
     defaut: Seau,
     partenaires: HashMap<Uuid, Seau>,
+    inconnus: SeauUnique,
     en_vol: Mutex<HashMap<String, u32>>,
     appels: std::sync::atomic::AtomicU64,
 }
@@ -126,6 +156,8 @@ impl Limiteur {
         Arc::new(Self {
             defaut: seau(&config.defaut),
             partenaires: config.partenaires.iter().map(|(id, r)| (*id, seau(r))).collect(),
+            inconnus: governor::RateLimiter::direct(quota(&config.inconnus))
+                .with_middleware::<StateInformationMiddleware>(),
             config,
             en_vol: Mutex::new(HashMap::new()),
             appels: std::sync::atomic::AtomicU64::new(0),
@@ -159,6 +191,30 @@ impl Limiteur {
                 etat: etat(0),
             }),
         }
+    }
+
+    /// Takes one token of the bucket shared by token requests naming unknown client ids.
+    pub fn debit_inconnu(&self) -> Result<EtatLimite, Depassement> {
+        let r = &self.config.inconnus;
+        let etat = |restant| EtatLimite {
+            rafale: r.rafale,
+            par_seconde: r.par_seconde,
+            restant,
+        };
+        match self.inconnus.check() {
+            Ok(s) => Ok(etat(s.remaining_burst_capacity())),
+            Err(n) => Err(Depassement::Debit {
+                reessayer: n.wait_time_from(DefaultClock::default().now()),
+                etat: etat(0),
+            }),
+        }
+    }
+
+    /// Keys held by the rate limiters and the in-flight counts (what the limiter's memory
+    /// grows with).
+    pub fn cles(&self) -> usize {
+        let en_vol = self.en_vol.lock().map(|c| c.len()).unwrap_or(0);
+        self.defaut.len() + self.partenaires.values().map(|s| s.len()).sum::<usize>() + en_vol
     }
 
     /// Counts one more request in flight for `cle`, or refuses it over the cap.

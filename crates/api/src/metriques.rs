@@ -2,7 +2,8 @@
 //! connection pool, the process (memory, CPU, descriptors), and each partner's activity
 //! (requests, errors, pupil records read and written, last feed read) that the operations
 //! team follows to see partners adopt the gateway. Labels carry routes (patterns, never raw
-//! paths) and partner ids: no personal data.
+//! paths; every unmatched path is `(inconnue)`), methods (the standard ones, any other is
+//! `AUTRE`), statuses and ids of authenticated partners: bounded sets, no personal data.
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -130,6 +131,23 @@ pub fn synchro(partenaire: Uuid) {
         .set(chrono::Utc::now().timestamp());
 }
 
+/// The method label: the standard methods, any other one is `AUTRE` (a client may send any
+/// token as a method; labels stay a bounded set).
+fn methode(m: &actix_web::http::Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "AUTRE",
+    }
+}
+
 /// Times each request and counts its answer, by route pattern and, once authenticated, by
 /// partner.
 pub async fn middleware(
@@ -137,16 +155,16 @@ pub async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let debut = Instant::now();
-    let methode = req.method().as_str().to_owned();
+    let methode = methode(req.method());
     let reponse = next.call(req).await?;
     let m = &*METRIQUES;
     let route = reponse.request().match_pattern().unwrap_or_else(|| "(inconnue)".into());
     let statut = reponse.status().as_u16();
     m.duree
-        .with_label_values(&[&route, &methode])
+        .with_label_values(&[&route, methode])
         .observe(debut.elapsed().as_secs_f64());
     m.reponses
-        .with_label_values(&[&route, &methode, &statut.to_string()])
+        .with_label_values(&[&route, methode, &statut.to_string()])
         .inc();
     if let Some(PartenaireRequete(p)) = reponse.request().extensions().get::<PartenaireRequete>().copied() {
         let p = p.to_string();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::jeton::Jwks;
+use crate::probleme::Probleme;
 use crate::{secrets, ApiError, EtatApp};
 
 /// Corps d'une demande de jeton (`application/x-www-form-urlencoded`).
@@ -142,6 +143,10 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
 /// (tous ceux du partenaire par défaut) ; demander un scope non détenu est refusé
 /// (`invalid_scope`). Le jeton (JWT EdDSA, `kid` publié dans `/.well-known/jwks.json`) vaut
 /// 10 minutes par défaut.
+///
+/// Les demandes d'un même client partagent un débit borné ; celles qui nomment un client
+/// inconnu partagent toutes un seul petit débit par nœud (429 au-delà). La vérification du
+/// secret est bornée par nœud (503 `verifications_saturees` avec `Retry-After` si saturée).
 #[utoipa::path(
     tag = "authentification",
     operation_id = "obtenir_jeton",
@@ -150,6 +155,8 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
         (status = 200, description = "Jeton délivré", body = ReponseJeton),
         (status = 400, description = "Demande invalide (`invalid_request`, `unsupported_grant_type`, `invalid_scope`)", body = ErreurOAuth),
         (status = 401, description = "Client inconnu, secret faux ou client révoqué (`invalid_client`)", body = ErreurOAuth),
+        (status = 503, description = "Vérifications de secret saturées sur ce nœud (`verifications_saturees`) : réessayer après `Retry-After` secondes", body = Probleme, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Délai conseillé avant un nouvel essai, en secondes"))),
     )
 )]
 #[post("/oauth/token")]
@@ -219,45 +226,55 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
             return Err(Ok(r));
         }
     };
-    // Token requests of a client id share its bucket: secrets cannot be guessed at speed,
-    // and argon2's cost cannot be turned against the gateway.
-    etat.limiteur
-        .debit(None, &format!("oauth:{client_id}"))
-        .map_err(|d| Err(ApiError::TropDeRequetes(d)))?;
     let demandes = champs
         .get("scope")
         .map(|s| Scopes::parse_liste(s))
         .transpose()
         .map_err(|e| Ok(refus("invalid_scope", e.to_string())))?;
 
+    // The client and its partner, the connection released at once: argon2 runs without one.
     let store = etat.store.clone();
-    let verifie = web::block(move || -> Result<Option<(onde_domain::Partenaire, String)>, ApiError> {
+    let cherche = client_id.clone();
+    let trouve = web::block(move || -> Result<_, ApiError> {
         let mut conn = store.connexion()?;
-        let client = onde_store::partenaires::client(&mut conn, &client_id)?;
-        let Some(client) = client else {
-            // Same work as for a known client: timing does not reveal which ids exist.
-            secrets::verifier_leurre(&secret);
+        let Some(client) = onde_store::partenaires::client(&mut conn, &cherche)? else {
             return Ok(None);
         };
-        let maintenant = Utc::now().naive_utc();
-        let bon = secrets::verifier(&secret, &client.secret_hash)
-            || (client.ancien_secret_expire_le.is_some_and(|f| f > maintenant)
-                && client
-                    .ancien_secret_hash
-                    .as_deref()
-                    .is_some_and(|h| secrets::verifier(&secret, h)));
-        if !bon || client.revoque_le.is_some() {
-            return Ok(None);
-        }
         let id = uuid::Uuid::parse_str(&client.partenaire_id).map_err(|e| ApiError::Interne(e.to_string()))?;
         let partenaire = onde_store::partenaires::trouver(&mut conn, id)?;
-        Ok(partenaire
-            .filter(|p| p.partenaire.actif)
-            .map(|p| (p.partenaire, client.client_id)))
+        Ok(Some((client, partenaire)))
     })
     .await
     .map_err(|e| Err(ApiError::Interne(e.to_string())))?
     .map_err(Err)?;
+    // Token requests of a client share its bucket: secrets cannot be guessed at speed, and
+    // argon2's cost cannot be turned against the gateway. Unknown ids all share one small
+    // bucket: random ids get no budget each, and the limiter keeps no key for them.
+    match &trouve {
+        Some((client, _)) => etat.limiteur.debit(None, &format!("oauth:{}", client.client_id)),
+        None => etat.limiteur.debit_inconnu(),
+    }
+    .map_err(|d| Err(ApiError::TropDeRequetes(d)))?;
+    let maintenant = Utc::now().naive_utc();
+    let haches: Vec<String> = match &trouve {
+        Some((client, _)) => std::iter::once(client.secret_hash.clone())
+            .chain(
+                client
+                    .ancien_secret_hash
+                    .clone()
+                    .filter(|_| client.ancien_secret_expire_le.is_some_and(|f| f > maintenant)),
+            )
+            .collect(),
+        // A decoy verification: timing does not reveal which ids exist.
+        None => Vec::new(),
+    };
+    let bon = secrets::verifier_borne(secret, haches).await.map_err(Err)?;
+    let verifie = match trouve {
+        Some((client, partenaire)) if bon && client.revoque_le.is_none() => partenaire
+            .filter(|p| p.partenaire.actif)
+            .map(|p| (p.partenaire, client.client_id)),
+        _ => None,
+    };
     let Some((partenaire, client_id)) = verifie else {
         let mut r = refus("invalid_client", "client inconnu, secret invalide ou client révoqué");
         r.basic = a_basic;

@@ -1,7 +1,12 @@
 //! Client credentials: generation (shown once), argon2 hashing, and verification that takes
 //! the same time whether the client exists or not.
+//!
+//! A verification costs ~20 MiB and tens of milliseconds of a core: at most one per core runs
+//! at once on a node ([`verifier_borne`]), without a database connection held; a request that
+//! cannot get a place within [`ATTENTE_VERIFICATION`] is answered 503 with `Retry-After`.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -53,6 +58,64 @@ pub fn verifier_leurre(secret: &str) {
     let _ = verifier(secret, hache);
 }
 
+/// Longest wait for a verification place before a 503.
+pub const ATTENTE_VERIFICATION: Duration = Duration::from_secs(1);
+
+/// A bounded pool of verification places.
+#[derive(Debug)]
+pub struct Places {
+    semaphore: Arc<tokio::sync::Semaphore>,
+    attente: Duration,
+}
+
+impl Places {
+    pub fn new(places: usize, attente: Duration) -> Self {
+        Self {
+            semaphore: Arc::new(tokio::sync::Semaphore::new(places.max(1))),
+            attente,
+        }
+    }
+
+    /// Waits at most `attente` for a place.
+    pub async fn prendre(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.attente, self.semaphore.clone().acquire_owned()).await {
+            Ok(Ok(place)) => Ok(place),
+            _ => Err(ApiError::Sature {
+                code: "verifications_saturees",
+                detail:
+                    "Trop de demandes de jeton en cours sur ce nœud : réessayez dans une seconde (en-tête Retry-After)."
+                        .into(),
+                reessayer_s: 1,
+            }),
+        }
+    }
+}
+
+/// One place per core, for every token request of the node.
+static PLACES: LazyLock<Places> = LazyLock::new(|| {
+    Places::new(
+        std::thread::available_parallelism().map_or(1, usize::from),
+        ATTENTE_VERIFICATION,
+    )
+});
+
+/// Whether `secret` matches one of `haches` (a client's current secret, then its previous one
+/// during a rotation), in the node's bounded pool of verifications and off the async workers.
+/// With no hash (unknown client) a decoy verification takes the same time.
+pub async fn verifier_borne(secret: String, haches: Vec<String>) -> Result<bool, ApiError> {
+    let place = PLACES.prendre().await?;
+    actix_web::web::block(move || {
+        let _place = place;
+        if haches.is_empty() {
+            verifier_leurre(&secret);
+            return false;
+        }
+        haches.iter().any(|h| verifier(&secret, h))
+    })
+    .await
+    .map_err(|e| ApiError::Interne(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +130,26 @@ mod tests {
         assert!(!verifier("autre", &h));
         assert!(!verifier(&s, "pas un hachage"));
         assert_ne!(nouvel_identifiant_client(), nouvel_identifiant_client());
+    }
+
+    #[test]
+    fn places_bornees_puis_503() {
+        actix_web::rt::System::new().block_on(async {
+            let places = Places::new(1, Duration::from_millis(50));
+            let prise = places.prendre().await.unwrap();
+            let e = places.prendre().await.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ApiError::Sature {
+                        code: "verifications_saturees",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            drop(prise);
+            assert!(places.prendre().await.is_ok());
+        });
     }
 }

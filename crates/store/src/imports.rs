@@ -243,6 +243,23 @@ fn battre(conn: &mut DbConnection, id: Uuid, t: NaiveDateTime) -> Result<(), Sto
     Ok(())
 }
 
+/// The heartbeat of jobs queued on a node, waiting for one of its workers: they are alive
+/// though no worker has claimed them yet. Jobs no longer waiting are left alone.
+pub fn signaler_attente(conn: &mut DbConnection, ids: &[Uuid], t: NaiveDateTime) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // UUIDs formatted here, never a caller's text.
+    let liste: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
+    let sql = format!(
+        "UPDATE imports SET battement_le = {} WHERE statut = 'en_attente' AND id IN ({})",
+        litteral(t),
+        liste.join(", ")
+    );
+    par_backend!(conn, c => diesel::sql_query(sql).execute(c))?;
+    Ok(())
+}
+
 /// Marks failed every waiting or running job silent since before `avant` (its worker stopped:
 /// crash, restart, lost node); returns how many. Chunks it committed stay applied.
 pub fn marquer_abandonnes(
@@ -463,6 +480,8 @@ pub struct OptionsImport {
     pub taille_tranche: usize,
     /// Bounds birth dates; defaults inscription dates.
     pub aujourdhui: NaiveDate,
+    /// Longest line (or CSV record) read, in bytes; a longer one is one rejection.
+    pub ligne_max_octets: usize,
 }
 
 impl Default for OptionsImport {
@@ -470,6 +489,7 @@ impl Default for OptionsImport {
         Self {
             taille_tranche: TAILLE_TRANCHE,
             aujourdhui: chrono::Utc::now().date_naive(),
+            ligne_max_octets: lecture::LIGNE_MAX_OCTETS,
         }
     }
 }
@@ -556,7 +576,7 @@ fn derouler(
     options: &OptionsImport,
     suivi: &mut dyn FnMut(&Avancement, &[Uuid]) -> bool,
 ) -> Result<(), EchecImport> {
-    let total = lecture::compter(fichier, format).map_err(EchecImport::Fichier)?;
+    let total = lecture::compter(fichier, format, options.ligne_max_octets).map_err(EchecImport::Fichier)?;
     let n = diesel::update(
         imports::table
             .filter(imports::id.eq(id.to_string()))
@@ -597,7 +617,7 @@ fn derouler(
         avancement.rejetes += lignes - issue.crees - issue.modifies - issue.inchanges;
         Ok(suivi(avancement, &issue.ecrits))
     };
-    lecture::parcourir(fichier, format, &mut |e| {
+    lecture::parcourir(fichier, format, options.ligne_max_octets, &mut |e| {
         match e {
             lecture::Enregistrement::Valeur { ligne, valeur } => match verificateur.verifier(ligne, &valeur) {
                 Ok(v) => tranche.valides.push(v),
