@@ -92,28 +92,73 @@ impl Places {
 }
 
 /// One place per core, for every token request of the node.
-static PLACES: LazyLock<Places> = LazyLock::new(|| {
-    Places::new(
-        std::thread::available_parallelism().map_or(1, usize::from),
-        ATTENTE_VERIFICATION,
-    )
+static PLACES: LazyLock<Places> = LazyLock::new(|| Places::new(coeurs(), ATTENTE_VERIFICATION));
+
+fn coeurs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A verification handed to the node's verification threads.
+struct Travail {
+    secret: String,
+    haches: Vec<String>,
+    reponse: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// The node's verification threads, one per core, started on first use: argon2 (~20 MiB and
+/// tens of milliseconds a verification) never takes a thread of the blocking pool that the
+/// database calls of every request need, and its memory is reused by the same few threads.
+/// The places above keep this queue at most one job per thread deep.
+static VERIFICATEURS: LazyLock<Option<std::sync::mpsc::Sender<Travail>>> = LazyLock::new(|| {
+    let (envoi, reception) = std::sync::mpsc::channel::<Travail>();
+    let reception = Arc::new(std::sync::Mutex::new(reception));
+    let mut demarres = 0;
+    for i in 0..coeurs() {
+        let reception = reception.clone();
+        let fil = std::thread::Builder::new()
+            .name(format!("onde-argon2-{i}"))
+            .spawn(move || loop {
+                // The lock is held only while waiting for the next job, never while verifying.
+                let travail = match reception.lock() {
+                    Ok(r) => r.recv(),
+                    Err(_) => return,
+                };
+                let Ok(t) = travail else { return };
+                let bon = if t.haches.is_empty() {
+                    verifier_leurre(&t.secret);
+                    false
+                } else {
+                    t.haches.iter().any(|h| verifier(&t.secret, h))
+                };
+                let _ = t.reponse.send(bon);
+            });
+        match fil {
+            Ok(_) => demarres += 1,
+            Err(e) => tracing::error!(erreur = %e, "fil de vérification des secrets non démarré"),
+        }
+    }
+    (demarres > 0).then_some(envoi)
 });
 
 /// Whether `secret` matches one of `haches` (a client's current secret, then its previous one
-/// during a rotation), in the node's bounded pool of verifications and off the async workers.
-/// With no hash (unknown client) a decoy verification takes the same time.
+/// during a rotation), on the node's verification threads, off the async workers and without
+/// a database connection. With no hash (unknown client) a decoy verification takes the same time.
 pub async fn verifier_borne(secret: String, haches: Vec<String>) -> Result<bool, ApiError> {
-    let place = PLACES.prendre().await?;
-    actix_web::web::block(move || {
-        let _place = place;
-        if haches.is_empty() {
-            verifier_leurre(&secret);
-            return false;
-        }
-        haches.iter().any(|h| verifier(&secret, h))
-    })
-    .await
-    .map_err(|e| ApiError::Interne(e.to_string()))
+    let _place = PLACES.prendre().await?;
+    let envoi = VERIFICATEURS
+        .as_ref()
+        .ok_or_else(|| ApiError::Interne("aucun fil de vérification des secrets".into()))?;
+    let (reponse, attente) = tokio::sync::oneshot::channel();
+    envoi
+        .send(Travail {
+            secret,
+            haches,
+            reponse,
+        })
+        .map_err(|_| ApiError::Interne("fils de vérification des secrets arrêtés".into()))?;
+    attente
+        .await
+        .map_err(|_| ApiError::Interne("vérification du secret interrompue".into()))
 }
 
 #[cfg(test)]
