@@ -355,9 +355,19 @@ pub struct Monde {
     pub toutes_cp: Vec<Ecole>,
 }
 
-/// Seeds a base with maternelle, elementary and primary schools over five communes.
+/// Seeds a base with maternelle, elementary and primary schools over five communes, all public:
+/// the write tests act as a mairie, which takes no workflow step in a private school under
+/// contract (tests/integrite.rs tests that rule).
 pub fn preparer(base: &BaseDeTest) -> Monde {
     crate::commun::seeder_communes(base, 1500, 5);
+    {
+        use onde_store::schema::ecoles;
+        let mut c = base.store.connexion().unwrap();
+        diesel::update(ecoles::table)
+            .set(ecoles::secteur.eq("public"))
+            .execute(&mut *c)
+            .unwrap();
+    }
     monde(base)
 }
 
