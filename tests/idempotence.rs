@@ -212,10 +212,7 @@ onde_store::tests_deux_backends! {
     fn retries_simultanes_creation(base) {
         let m = preparer(base);
         let mairie = mairie_de_toutes_les_communes(base);
-        // Living in a commune of the base: a pupil the mairie sees (one outside it is unknown to it).
-        let mut d = dossier(&nom_unique("Presse"));
-        d["adresse"]["commune"] = json!(m.cp.commune.as_str());
-        let eleve = eleve_direct(base, &d);
+        let eleve = eleve_direct(base, &dossier(&nom_unique("Presse")));
         let etat = etat_neuf(base, 16);
         let j = actix_web::rt::System::new().block_on(async { jeton(&app_de(etat.clone()).await, &mairie).await });
         let corps = creation_par_id(&eleve, m.cp.uai.as_str(), ANNEE, "CP");
@@ -234,10 +231,7 @@ onde_store::tests_deux_backends! {
     fn retries_simultanes_operation(base) {
         let m = preparer(base);
         let mairie = mairie_de_toutes_les_communes(base);
-        // Living in a commune of the base: a pupil the mairie sees (one outside it is unknown to it).
-        let mut d = dossier(&nom_unique("Presse"));
-        d["adresse"]["commune"] = json!(m.cp.commune.as_str());
-        let eleve = eleve_direct(base, &d);
+        let eleve = eleve_direct(base, &dossier(&nom_unique("Presse")));
         let id = inscription_directe(base, &eleve, m.cp.uai.as_str(), ANNEE, onde_domain::Niveau::Cp, StatutInscription::Inscrit);
         let etat = etat_neuf(base, 16);
         let j = actix_web::rt::System::new().block_on(async { jeton(&app_de(etat.clone()).await, &mairie).await });
