@@ -96,7 +96,10 @@ pub fn executer(c: CommandeImport) -> anyhow::Result<()> {
         Some(id) => {
             let p = onde_store::partenaires::trouver(&mut conn, id)?
                 .ok_or_else(|| anyhow::anyhow!("partenaire {id} inconnu"))?;
-            let droits = p.partenaire.droits(None).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let droits = p
+                .partenaire
+                .droits(None, onde_domain::Scope::ElevesWrite)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             (droits.perimetre, Some(id))
         }
         None => (Perimetre::National, None),

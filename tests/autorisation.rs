@@ -245,6 +245,33 @@ fn echantillons() -> Vec<Echantillon> {
             ..Echantillon::new("creer_inscription", post.clone(), "/v1/inscriptions", Genre::Ecriture)
         },
         Echantillon {
+            // Inside: A's pupil with an identity that does not match (the answer of an unknown
+            // INE): nothing written; the success path and its audit are in tests/integrite.rs.
+            // Outside and nowhere: the school is checked first (422, unknown school).
+            succes: 422,
+            refus_dehors: 422,
+            expose: false,
+            requete: |c, cote| {
+                let uai = match cote {
+                    Dedans(_) => c.a.uai.as_str(),
+                    Dehors => c.c.uai.as_str(),
+                    Inexistant => "0750655E",
+                };
+                let corps = json!({
+                    "ine": c.a.ine, "nom": c.dossier_a["nom"], "prenom": c.dossier_a["prenoms"][0],
+                    "date_naissance": "2010-01-01", "uai": uai, "annee_scolaire": "2026-2027",
+                    "niveau": c.niveau_de(&c.a.inscription)
+                });
+                Some(("/v1/inscriptions/rattachement".into(), Some(corps)))
+            },
+            ..Echantillon::new(
+                "rattacher_eleve",
+                post.clone(),
+                "/v1/inscriptions/rattachement",
+                Genre::Ecriture,
+            )
+        },
+        Echantillon {
             requete: |c, cote| {
                 Some((
                     format!("/v1/inscriptions/{}/admission", c.inscription("admettre", cote)?),
@@ -333,6 +360,9 @@ fn echantillons() -> Vec<Echantillon> {
             )
         },
         Echantillon {
+            // Outside: the INE is taken by a pupil the caller does not see, never overwritten
+            // (409 ine_hors_perimetre, as for a batch item or an import line).
+            refus_dehors: 409,
             requete: |c, cote| match cote {
                 // Rewriting a pupil as it is: allowed inside, refused outside.
                 Dedans(_) => Some((format!("/v1/eleves/{}", c.a.ine), Some(c.dossier_a.clone()))),
@@ -894,7 +924,9 @@ onde_store::tests_deux_backends! {
                     TypePartenaire::Editeur,
                     vec![],
                     vec![],
-                    vec![a.commune.as_str(), b.uai.as_str()],
+                    // A commune's mandate lends no `eleves:write`: school A's mandate is what lets
+                    // the editor write A's pupil (the read perimeter is the same).
+                    vec![a.commune.as_str(), a.uai.as_str(), b.uai.as_str()],
                     Some(ecoles_de(&[&a.commune]).into_iter().chain([b.uai.clone()]).collect()),
                 ),
                 (TypePartenaire::Admin, vec![], vec![], vec![], None),

@@ -260,10 +260,21 @@ pub fn cle_de(dossier: &Value) -> String {
     d.cle_doublon()
 }
 
-/// Creates a pupil directly in the store (no inscription); returns its id.
+/// Creates a pupil directly in the store (no inscription); returns its id. It lives in a commune
+/// of the base (the first one when its address names another): a mairie of the base sees it,
+/// and may enrol it by its id.
 pub fn eleve_direct(base: &BaseDeTest, dossier: &Value) -> String {
+    let codes = onde_store::communes::codes(&mut base.store.connexion().unwrap()).unwrap();
+    let mut dossier = dossier.clone();
+    if let Some(commune) = dossier.pointer_mut("/adresse/commune") {
+        if !codes.iter().any(|c| Some(c.as_str()) == commune.as_str()) {
+            if let Some(c) = codes.first() {
+                *commune = json!(c);
+            }
+        }
+    }
     let mut l = onde_domain::dossier::Lecture::default();
-    let d = onde_domain::dossier::DossierEleve::lire(dossier, "", chrono::Utc::now().date_naive(), &mut l)
+    let d = onde_domain::dossier::DossierEleve::lire(&dossier, "", chrono::Utc::now().date_naive(), &mut l)
         .unwrap_or_else(|| panic!("{:?}", l.manquements));
     let id = Uuid::now_v7();
     let mut c = base.store.connexion().unwrap();
@@ -355,9 +366,19 @@ pub struct Monde {
     pub toutes_cp: Vec<Ecole>,
 }
 
-/// Seeds a base with maternelle, elementary and primary schools over five communes.
+/// Seeds a base with maternelle, elementary and primary schools over five communes, all public:
+/// the write tests act as a mairie, which takes no workflow step in a private school under
+/// contract (tests/integrite.rs tests that rule).
 pub fn preparer(base: &BaseDeTest) -> Monde {
     crate::commun::seeder_communes(base, 1500, 5);
+    {
+        use onde_store::schema::ecoles;
+        let mut c = base.store.connexion().unwrap();
+        diesel::update(ecoles::table)
+            .set(ecoles::secteur.eq("public"))
+            .execute(&mut *c)
+            .unwrap();
+    }
     monde(base)
 }
 

@@ -176,9 +176,16 @@ impl FromRequest for Acces {
                 });
             }
             let mandat = mandat?;
-            let droits = partenaire.droits(mandat.as_ref()).map_err(|e| ApiError::Interdit {
-                code: "mandat_non_detenu",
-                detail: format!("{e} (en-tête {EN_TETE_MANDAT})"),
+            // A mandate lends at most its principal's scopes: under a commune's mandate, an
+            // operation needing `eleves:write` is out of scope like for the mairie itself.
+            let droits = partenaire.droits(mandat.as_ref(), scope).map_err(|e| match e.code() {
+                "scope_hors_mandat" => ApiError::ScopeInsuffisant {
+                    requis: exigence.scopes.clone(),
+                },
+                _ => ApiError::Interdit {
+                    code: "mandat_non_detenu",
+                    detail: format!("{e} (en-tête {EN_TETE_MANDAT})"),
+                },
             })?;
             Ok(Acces {
                 partenaire_id,

@@ -301,7 +301,9 @@ fn ecrire_dossier(
     let (id, version, statut) = match onde_store::eleves::id_par_ine(c, ine)? {
         Some((id, version)) => {
             if !onde_store::eleves::visible(c, &acces.perimetre, id)? {
-                return Err(ApiError::Introuvable { ressource: "L'élève" });
+                // The INE is taken outside the perimeter: never overwritten, and nothing told
+                // of its holder (as for a batch item or an import line).
+                return Err(ApiError::IneHorsPerimetre);
             }
             ecriture::verifier_version(si_version, version)?;
             let (stocke, _) = onde_store::eleves::trouver(c, &Perimetre::National, id)?
@@ -311,10 +313,7 @@ fn ecrire_dossier(
             } else {
                 if let Some((autre, autre_ine)) = onde_store::eleves::par_cle_doublon(c, &dossier.cle_doublon())? {
                     if autre != id {
-                        return Err(ApiError::Doublon {
-                            candidat: autre,
-                            ine: autre_ine,
-                        });
+                        return Err(crate::doublons::doublon(c, &acces.perimetre, autre, autre_ine)?);
                     }
                 }
                 let nouvelle = onde_store::eleves::remplacer(c, id, &dossier, version, maintenant)?.ok_or(
@@ -322,6 +321,19 @@ fn ecrire_dossier(
                         version_actuelle: version + 1,
                     },
                 )?;
+                // A write never puts the pupil where its writer cannot see it (e.g. an address
+                // moved to another commune, no inscription in the perimeter): undone, 422.
+                if !onde_store::eleves::visible(c, &acces.perimetre, id)? {
+                    return Err(ApiError::NonConforme(vec![crate::probleme::Violation {
+                        pointer: Some("/adresse/commune".into()),
+                        parametre: None,
+                        code: "eleve_hors_perimetre".into(),
+                        message: "après cette écriture l'élève ne serait plus dans votre périmètre (aucune \
+                                  inscription active dans une de vos écoles, résidence hors de vos communes) : \
+                                  rien n'a été appliqué"
+                            .into(),
+                    }]));
+                }
                 (id, nouvelle, StatusCode::OK)
             }
         }
@@ -330,10 +342,7 @@ fn ecrire_dossier(
                 return Err(ApiError::Introuvable { ressource: "L'élève" });
             }
             if let Some((autre, autre_ine)) = onde_store::eleves::par_cle_doublon(c, &dossier.cle_doublon())? {
-                return Err(ApiError::Doublon {
-                    candidat: autre,
-                    ine: autre_ine,
-                });
+                return Err(crate::doublons::doublon(c, &acces.perimetre, autre, autre_ine)?);
             }
             // A new pupil must land in the caller's perimeter, or the caller could never read
             // it back: by residence here; with an inscription, through POST /v1/inscriptions
@@ -373,7 +382,10 @@ fn ecrire_dossier(
 /// précédents) : création (201) si l'INE est inconnu, remplacement (200) s'il est dans le
 /// périmètre, sans effet (200, même ETag) si rien ne change. `If-Match` protège d'une écriture
 /// concurrente (412). Un élève identique à un autre sur les cinq champs normalisés est refusé
-/// (409, `candidat`).
+/// (409, avec le `candidat` s'il est dans le périmètre, sans rien en dire sinon). Un INE porté par
+/// un élève hors du périmètre n'est jamais remplacé (409 `ine_hors_perimetre`). Une écriture qui
+/// laisserait l'élève hors du périmètre (adresse dans une autre commune sans inscription dans
+/// une de vos écoles) est refusée (422 `eleve_hors_perimetre`).
 #[utoipa::path(
     tag = "eleves",
     operation_id = "ecrire_eleve",

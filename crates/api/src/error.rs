@@ -55,9 +55,22 @@ pub enum ApiError {
     ScopeInsuffisant { requis: Vec<onde_domain::Scope> },
     #[error("{detail}")]
     Interdit { code: &'static str, detail: String },
-    /// The pupil sent matches an existing one on DOMAIN.md's five normalised fields.
+    /// The pupil sent matches an existing one on DOMAIN.md's five normalised fields (or holds
+    /// its INE), one the caller sees: named by `candidat`. See [`crate::doublons`].
     #[error("élève en doublon")]
     Doublon { candidat: uuid::Uuid, ine: Option<String> },
+    /// The pupil sent matches an existing one outside the caller's perimeter: that it exists and
+    /// what to do, nothing of that pupil.
+    #[error("élève déjà connu hors du périmètre")]
+    DoublonHorsPerimetre,
+    /// The INE sent (or written) is held by a pupil outside the caller's perimeter: it can be
+    /// neither created again nor overwritten.
+    #[error("INE d'un élève hors du périmètre")]
+    IneHorsPerimetre,
+    /// A rattachement whose INE and identity do not designate one known pupil (an unknown INE
+    /// and a wrong identity answer alike).
+    #[error("identité non concordante")]
+    IdentiteNonConcordante,
     #[error("{0}")]
     Transition(onde_domain::DomainError),
     /// `If-Match` names a version that is no longer current.
@@ -167,7 +180,9 @@ impl ApiError {
             ApiError::Indisponible => "service_indisponible",
             ApiError::Sature { code, .. } => code,
             ApiError::NonAuthentifie(_) => "authentification_requise",
-            ApiError::Doublon { .. } => "eleve_en_doublon",
+            ApiError::Doublon { .. } | ApiError::DoublonHorsPerimetre => "eleve_en_doublon",
+            ApiError::IneHorsPerimetre => "ine_hors_perimetre",
+            ApiError::IdentiteNonConcordante => "identite_non_concordante",
             ApiError::Transition(_) => "transition_interdite",
             ApiError::PreconditionEchouee { .. } => "version_perimee",
             ApiError::IdempotenceReutilisee => "cle_idempotence_reutilisee",
@@ -195,7 +210,9 @@ impl ApiError {
             ApiError::Indisponible => "Service momentanément indisponible",
             ApiError::Sature { .. } => "Service momentanément saturé",
             ApiError::NonAuthentifie(_) => "Authentification requise",
-            ApiError::Doublon { .. } => "Élève déjà connu",
+            ApiError::Doublon { .. } | ApiError::DoublonHorsPerimetre => "Élève déjà connu",
+            ApiError::IneHorsPerimetre => "INE d'un élève hors de votre périmètre",
+            ApiError::IdentiteNonConcordante => "Identité non concordante",
             ApiError::Transition(_) => "Transition interdite",
             ApiError::PreconditionEchouee { .. } => "Version périmée",
             ApiError::IdempotenceReutilisee => "Clé d'idempotence réutilisée",
@@ -228,6 +245,20 @@ impl ApiError {
             ApiError::Sature { detail, .. } => detail.clone(),
             ApiError::Doublon { .. } => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà : \
                 inscrivez-le par son identifiant (champ candidat) plutôt que d'en créer un second."
+                .into(),
+            ApiError::DoublonHorsPerimetre => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance est déjà \
+                connu, hors de votre périmètre. S'il s'agit d'une famille qui arrive dans votre commune ou votre école, \
+                inscrivez l'enfant par un rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le \
+                prénom et la date de naissance que la famille vous a donnés."
+                .into(),
+            ApiError::IneHorsPerimetre => "Cet INE est celui d'un élève hors de votre périmètre : il ne peut être ni \
+                créé une seconde fois ni remplacé. S'il s'agit d'une famille qui arrive dans votre commune ou votre \
+                école, inscrivez l'enfant par un rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, \
+                le prénom et la date de naissance que la famille vous a donnés."
+                .into(),
+            ApiError::IdentiteNonConcordante => "Aucun élève ne correspond à la fois à cet INE et à cette identité \
+                (nom, premier prénom, date de naissance, comparés sans tenir compte des majuscules, accents, tirets \
+                et espaces) : vérifiez-les sur les documents de la famille (certificat de radiation, livret de famille)."
                 .into(),
             ApiError::Transition(e) => format!("{e}."),
             ApiError::PreconditionEchouee { version_actuelle } => format!(
@@ -329,7 +360,11 @@ impl ResponseError for ApiError {
             ApiError::Indisponible | ApiError::Sature { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NonAuthentifie(_) => StatusCode::UNAUTHORIZED,
             ApiError::ScopeInsuffisant { .. } | ApiError::Interdit { .. } => StatusCode::FORBIDDEN,
-            ApiError::Doublon { .. } | ApiError::Transition(_) => StatusCode::CONFLICT,
+            ApiError::Doublon { .. }
+            | ApiError::DoublonHorsPerimetre
+            | ApiError::IneHorsPerimetre
+            | ApiError::Transition(_) => StatusCode::CONFLICT,
+            ApiError::IdentiteNonConcordante => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionEchouee { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotenceReutilisee | ApiError::LotRefuse { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CorpsIllisible(_) => StatusCode::BAD_REQUEST,
@@ -444,7 +479,14 @@ pub fn corps_trop_grand<B>(
 pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     (400, &["parametre_invalide", "corps_invalide"]),
     (401, &["authentification_requise"]),
-    (403, &["insufficient_scope", "mandat_non_detenu"]),
+    (
+        403,
+        &[
+            "insufficient_scope",
+            "mandat_non_detenu",
+            "ecole_privee_hors_parcours_mairie",
+        ],
+    ),
     (404, &["ressource_introuvable", "route_inconnue"]),
     (405, &["methode_non_autorisee"]),
     (410, &["curseur_expire"]),
@@ -464,7 +506,15 @@ pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     (412, &["version_perimee"]),
     (413, &["corps_trop_grand", "fichier_trop_grand"]),
     (415, &["type_contenu_non_pris_en_charge"]),
-    (422, &["contenu_invalide", "cle_idempotence_reutilisee", "lot_refuse"]),
+    (
+        422,
+        &[
+            "contenu_invalide",
+            "cle_idempotence_reutilisee",
+            "lot_refuse",
+            "identite_non_concordante",
+        ],
+    ),
     (429, &["trop_de_requetes", "trop_de_requetes_simultanees"]),
     (500, &["erreur_interne"]),
     (

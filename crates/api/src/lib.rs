@@ -14,6 +14,7 @@ mod conditionnel;
 mod corps;
 mod docs;
 mod dossiers;
+mod doublons;
 pub mod ecriture;
 pub mod error;
 pub mod exigences;
@@ -148,6 +149,7 @@ where
                     .service(inscriptions::lister)
                     .service(inscriptions::trouver)
                     .service(workflow::creer)
+                    .service(workflow::rattacher)
                     .service(workflow::admission)
                     .service(workflow::admissibilite)
                     .service(workflow::admission_definitive)

@@ -107,10 +107,12 @@ fn probleme(e: &ApiError) -> Probleme {
 /// The problem of an item the set-based path rejected: the one the item-by-item path gives.
 fn refus(r: Rejet) -> ApiError {
     match (r.code.as_str(), r.cause) {
-        (_, Some(Cause::Doublon { candidat, ine })) => ApiError::Doublon { candidat, ine },
+        (_, Some(Cause::Doublon(c))) => crate::doublons::depuis(c),
         (_, Some(Cause::Transition(e))) => ApiError::Transition(e),
-        ("ine_hors_perimetre", None) => ApiError::Conflit {
-            code: "ine_hors_perimetre",
+        ("ine_hors_perimetre", None) => ApiError::IneHorsPerimetre,
+        ("eleve_hors_perimetre", None) => hors_perimetre(usize::try_from(r.ligne).unwrap_or(usize::MAX)),
+        ("version_concurrente", None) => ApiError::Conflit {
+            code: "modification_concurrente",
             detail: r.message,
         },
         ("inscription_active_existante", None) => ApiError::Conflit {
@@ -121,6 +123,16 @@ fn refus(r: Rejet) -> ApiError {
         ("niveau_non_accueilli", None) => corps::non_conforme(&r.pointeur, "niveau_non_accueilli", r.message),
         (code, None) => ApiError::Interne(format!("rejet inattendu du lot : {code}")),
     }
+}
+
+/// An item whose pupil would be outside the caller's perimeter once written.
+fn hors_perimetre(index: usize) -> ApiError {
+    corps::non_conforme(
+        &format!("/elements/{index}/eleve"),
+        "eleve_hors_perimetre",
+        "une fois écrit, l'élève doit être inscrit dans une école de votre périmètre ou résider dans une de vos \
+         communes : rien de l'élément n'a été appliqué",
+    )
 }
 
 /// What became of an item, before the answer is assembled.
@@ -144,10 +156,11 @@ fn appliquer_tous(
     if !matches!(c, DbConnection::Pg(_)) {
         return Ok(lus
             .iter()
-            .map(|lu| match lu {
+            .enumerate()
+            .map(|(index, lu)| match lu {
                 Err(e) => Issue::rejet(e),
                 // A savepoint per item: a failure undoes that item only.
-                Ok(e) => match diesel::Connection::transaction(c, |c| appliquer(c, acces, e)) {
+                Ok(e) => match diesel::Connection::transaction(c, |c| appliquer(c, acces, index, e)) {
                     Ok((id, r)) => Issue::Applique(id, r),
                     Err(e) => Issue::rejet(&e),
                 },
@@ -190,19 +203,30 @@ fn appliquer_tous(
 }
 
 /// Applies one item; `Err` rolls back its savepoint.
-fn appliquer(c: &mut DbConnection, acces: &Acces, e: &ElementPousse) -> Result<(Uuid, Resultat), ApiError> {
+fn appliquer(
+    c: &mut DbConnection,
+    acces: &Acces,
+    index: usize,
+    e: &ElementPousse,
+) -> Result<(Uuid, Resultat), ApiError> {
     let maintenant = Utc::now().naive_utc();
     let ine = &e.ine;
     onde_store::eleves::verrouiller_identite(c, &e.dossier.cle_doublon(), Some(ine))?;
     let (id, mut resultat) = match onde_store::eleves::id_par_ine(c, ine)? {
         Some((id, version)) => {
             if !onde_store::eleves::visible(c, &acces.perimetre, id)? {
-                // A pupil outside the perimeter is answered like an unknown one elsewhere; here the INE is
-                // taken, which the partner must sort out with the pupil's current school.
-                return Err(ApiError::Conflit {
-                    code: "ine_hors_perimetre",
-                    detail: format!("l'INE {ine} est celui d'un élève hors de votre périmètre"),
-                });
+                // The INE is taken outside the perimeter: never overwritten, nothing told of it.
+                return Err(ApiError::IneHorsPerimetre);
+            }
+            let adresse = e.dossier.adresse.as_ref();
+            if !onde_store::eleves::resterait_visible(
+                c,
+                &acces.perimetre,
+                Some(id),
+                adresse,
+                !e.inscriptions.is_empty(),
+            )? {
+                return Err(hors_perimetre(index));
             }
             let (stocke, _) = onde_store::eleves::trouver(c, &Perimetre::National, id)?
                 .ok_or(ApiError::Introuvable { ressource: "L'élève" })?;
@@ -211,10 +235,7 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &ElementPousse) -> Result<(
             } else {
                 if let Some((autre, autre_ine)) = onde_store::eleves::par_cle_doublon(c, &e.dossier.cle_doublon())? {
                     if autre != id {
-                        return Err(ApiError::Doublon {
-                            candidat: autre,
-                            ine: autre_ine,
-                        });
+                        return Err(crate::doublons::doublon(c, &acces.perimetre, autre, autre_ine)?);
                     }
                 }
                 onde_store::eleves::remplacer(c, id, &e.dossier, version, maintenant)?.ok_or(
@@ -226,11 +247,12 @@ fn appliquer(c: &mut DbConnection, acces: &Acces, e: &ElementPousse) -> Result<(
             }
         }
         None => {
+            let adresse = e.dossier.adresse.as_ref();
+            if !onde_store::eleves::resterait_visible(c, &acces.perimetre, None, adresse, !e.inscriptions.is_empty())? {
+                return Err(hors_perimetre(index));
+            }
             if let Some((autre, autre_ine)) = onde_store::eleves::par_cle_doublon(c, &e.dossier.cle_doublon())? {
-                return Err(ApiError::Doublon {
-                    candidat: autre,
-                    ine: autre_ine,
-                });
+                return Err(crate::doublons::doublon(c, &acces.perimetre, autre, autre_ine)?);
             }
             let id = Uuid::now_v7();
             onde_store::eleves::inserer(c, id, &e.dossier, maintenant)?;
@@ -415,13 +437,20 @@ pub async fn pousser(
                         probleme: None,
                     }
                 }
-                Issue::Rejete(p) => ResultatElement {
-                    index,
-                    resultat: Resultat::Rejete,
-                    eleve_id: None,
-                    ine,
-                    probleme: Some(*p),
-                },
+                Issue::Rejete(p) => {
+                    // A candidate named in a result is shown too: traced, and a replay of this
+                    // answer checks it is still in the caller's perimeter.
+                    if let Some(candidat) = &p.candidat {
+                        touches.push(candidat.id);
+                    }
+                    ResultatElement {
+                        index,
+                        resultat: Resultat::Rejete,
+                        eleve_id: None,
+                        ine,
+                        probleme: Some(*p),
+                    }
+                }
             });
         }
         let mut resume = Resume::default();

@@ -6,8 +6,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
-use onde_domain::dossier::{verifier_age, DossierEleve, Lecture};
-use onde_domain::{AnneeScolaire, DomainError, Inscription, Niveau, StatutInscription, Uai};
+use onde_domain::dossier::{verifier_age, verifier_age_eleve_connu, DossierEleve, IdentiteDeclaree, Lecture};
+use onde_domain::{AnneeScolaire, DomainError, Ine, Inscription, Niveau, Perimetre, StatutInscription, Uai};
 use onde_store::inscriptions::InscriptionEleve;
 use onde_store::DbConnection;
 use serde::Deserialize;
@@ -146,8 +146,27 @@ fn lire_creation(v: &Value) -> Result<Creation, ApiError> {
     })
 }
 
-/// The school must be in the perimeter and teach the niveau.
-/// `pointeurs`: where the school and the niveau come from in the request body.
+/// Workflow steps are taken in schools where the caller's rights open the enrolment path
+/// ([`Perimetre::parcours_ouvert`]): never, through a commune, in a private school under
+/// contract. The one place every workflow step (creation, rattachement, admission,
+/// admissibilité, admission définitive, radiation, change of school or niveau) checks it.
+fn verifier_parcours(acces: &Acces, ecole: &onde_domain::Ecole) -> Result<(), ApiError> {
+    if acces.perimetre.parcours_ouvert(ecole) {
+        return Ok(());
+    }
+    Err(ApiError::Interdit {
+        code: "ecole_privee_hors_parcours_mairie",
+        detail: format!(
+            "L'école {} est une école privée sous contrat : la famille y inscrit l'enfant directement auprès de \
+             l'école, et une mairie (ou un éditeur agissant pour une commune) n'y fait aucune étape du parcours \
+             d'inscription (inscription, rattachement, admission, radiation, changement d'école ou de niveau).",
+            ecole.uai
+        ),
+    })
+}
+
+/// The school must be in the perimeter, open to the caller's workflow steps, and teach the
+/// niveau. `pointeurs`: where the school and the niveau come from in the request body.
 fn ecole_accessible(
     c: &mut DbConnection,
     acces: &Acces,
@@ -162,6 +181,7 @@ fn ecole_accessible(
             format!("école {uai} inconnue ou hors de votre périmètre"),
         )
     })?;
+    verifier_parcours(acces, &ecole)?;
     if !ecole.type_ecole.accueille(niveau) {
         return Err(corps::non_conforme(
             pointeurs.1,
@@ -221,10 +241,15 @@ fn reponse_inscription(
 /// Inscrire un élève
 ///
 /// Délivre une inscription (statut `inscrit`) dans une école du périmètre pour une année
-/// scolaire, pour un élève existant (`eleve_id`) ou un nouvel élève (`eleve`, créé dans la même
-/// transaction). Un nouvel élève identique à un élève connu sur les cinq champs normalisés (nom,
-/// prénom, sexe, date et lieu de naissance) est refusé (409) avec l'identifiant du `candidat`.
+/// scolaire, pour un élève existant du périmètre (`eleve_id` ; un élève hors du périmètre est
+/// traité comme inconnu) ou un nouvel élève (`eleve`, créé dans la même transaction). Un nouvel
+/// élève identique à un élève connu sur les cinq champs normalisés (nom, prénom, sexe, date et
+/// lieu de naissance), ou portant l'INE d'un élève connu, est refusé (409) : avec l'identifiant
+/// du `candidat` s'il est dans le périmètre ; sinon sans rien en dire (`eleve_en_doublon` ou
+/// `ine_hors_perimetre`), l'élève se rattachant alors par `POST /v1/inscriptions/rattachement`.
 /// Un élève a au plus une inscription active par année scolaire (409 sinon, garanti par la base).
+/// Une mairie n'inscrit pas dans une école privée sous contrat (403
+/// `ecole_privee_hors_parcours_mairie`).
 #[utoipa::path(
     tag = "inscriptions",
     operation_id = "creer_inscription",
@@ -251,9 +276,11 @@ pub async fn creer(
         ecole_accessible(c, &a, &demande.uai, demande.niveau, ("/uai", "/niveau"))?;
         let eleve_id = match demande.eleve {
             Ok(id) => {
-                let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, id)?
+                // A pupil outside the perimeter is answered exactly like an unknown one: linking
+                // it takes the rattachement, with the family's identity, never an id alone.
+                let (eleve, _) = onde_store::eleves::trouver(c, &a.perimetre, id)?
                     .ok_or_else(|| corps::non_conforme("/eleve_id", "eleve_inconnu", format!("élève {id} inconnu")))?;
-                verifier_age(eleve.date_naissance, demande.niveau, demande.annee)
+                verifier_age_eleve_connu(eleve.date_naissance, demande.niveau, demande.annee)
                     .map_err(|e| corps::non_conforme("/niveau", e.code(), e.to_string()))?;
                 id
             }
@@ -261,14 +288,11 @@ pub async fn creer(
                 onde_store::eleves::verrouiller_identite(c, &dossier.cle_doublon(), dossier.ine.as_ref())?;
                 if let Some(ine) = &dossier.ine {
                     if let Some((id, _)) = onde_store::eleves::id_par_ine(c, ine)? {
-                        return Err(ApiError::Doublon {
-                            candidat: id,
-                            ine: Some(ine.as_str().to_owned()),
-                        });
+                        return Err(crate::doublons::ine_detenu(c, &a.perimetre, id, ine)?);
                     }
                 }
                 if let Some((id, ine)) = onde_store::eleves::par_cle_doublon(c, &dossier.cle_doublon())? {
-                    return Err(ApiError::Doublon { candidat: id, ine });
+                    return Err(crate::doublons::doublon(c, &a.perimetre, id, ine)?);
                 }
                 let id = Uuid::now_v7();
                 onde_store::eleves::inserer(c, id, &dossier, maintenant())?;
@@ -278,6 +302,179 @@ pub async fn creer(
         let inscription = Inscription {
             id: Uuid::now_v7(),
             eleve_id,
+            uai: demande.uai,
+            annee_scolaire: demande.annee,
+            niveau: demande.niveau,
+            classe: demande.classe,
+            dispositif: demande.dispositif,
+            statut: StatutInscription::Inscrit,
+            admission_provisoire: false,
+            date_inscription: demande.date,
+            date_admission: None,
+            date_radiation: None,
+            motif_radiation: None,
+        };
+        inserer_inscription(c, &inscription)?;
+        reponse_inscription(c, &a, inscription.id, 1, StatusCode::CREATED)
+    })
+    .await
+}
+
+/// Corps d'un rattachement : l'identité que la famille a donnée, et l'inscription demandée.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DemandeRattachement {
+    /// INE de l'élève (certificat de radiation, livret scolaire).
+    ine: Ine,
+    /// Nom de famille, tel que la famille l'a donné.
+    #[schema(example = "Le Gall-Lefèvre", min_length = 1, max_length = 100)]
+    nom: String,
+    /// Premier prénom.
+    #[schema(example = "Zoé", min_length = 1, max_length = 100)]
+    prenom: String,
+    /// Date de naissance.
+    #[schema(example = "2020-03-14")]
+    date_naissance: NaiveDate,
+    /// École d'inscription, dans le périmètre.
+    uai: Uai,
+    /// Année scolaire.
+    annee_scolaire: AnneeScolaire,
+    /// Niveau.
+    niveau: Niveau,
+    /// Classe (libellé libre).
+    #[schema(example = "CP-A", max_length = 50)]
+    classe: Option<String>,
+    /// Dispositif particulier (ex. ULIS).
+    #[schema(example = "ULIS", max_length = 50)]
+    dispositif: Option<String>,
+    /// Par défaut : aujourd'hui.
+    #[schema(example = "2027-09-02")]
+    date_inscription: Option<NaiveDate>,
+}
+
+struct Rattachement {
+    ine: Ine,
+    identite: IdentiteDeclaree,
+    uai: Uai,
+    annee: AnneeScolaire,
+    niveau: Niveau,
+    classe: Option<String>,
+    dispositif: Option<String>,
+    date: NaiveDate,
+}
+
+fn lire_rattachement(v: &Value) -> Result<Rattachement, ApiError> {
+    let mut l = Lecture::default();
+    let champs = [
+        "ine",
+        "nom",
+        "prenom",
+        "date_naissance",
+        "uai",
+        "annee_scolaire",
+        "niveau",
+        "classe",
+        "dispositif",
+        "date_inscription",
+    ];
+    let o = l.objet(v, "", &champs).ok_or_else(|| {
+        ApiError::CorpsIllisible(vec![corps::violation("", "type_invalide", "un objet JSON est attendu")])
+    })?;
+    let ine = l.valeur(o, "", "ine", true, Ine::parse);
+    let nom = l.texte(o, "", "nom", true, 100);
+    let prenom = l.texte(o, "", "prenom", true, 100);
+    let date_naissance = l.date(o, "", "date_naissance", true);
+    let uai = l.valeur(o, "", "uai", true, Uai::parse);
+    let annee = l.valeur(o, "", "annee_scolaire", true, AnneeScolaire::parse);
+    let niveau = l.valeur(o, "", "niveau", true, Niveau::parse);
+    let classe = l.texte(o, "", "classe", false, 50);
+    let dispositif = l.texte(o, "", "dispositif", false, 50);
+    let date = l.date(o, "", "date_inscription", false).unwrap_or_else(aujourdhui);
+    match (ine, nom, prenom, date_naissance, uai, annee, niveau) {
+        (Some(ine), Some(nom), Some(prenom), Some(date_naissance), Some(uai), Some(annee), Some(niveau))
+            if l.est_vide() =>
+        {
+            Ok(Rattachement {
+                ine,
+                identite: IdentiteDeclaree {
+                    nom,
+                    prenom,
+                    date_naissance,
+                },
+                uai,
+                annee,
+                niveau,
+                classe,
+                dispositif,
+                date,
+            })
+        }
+        _ => Err(non_conforme(l)),
+    }
+}
+
+/// Rattacher un élève connu (famille qui arrive)
+///
+/// Inscrit dans une école du périmètre (statut `inscrit`) un élève déjà connu ailleurs, par
+/// exemple l'enfant d'une famille qui emménage dans la commune. L'appelant prouve qu'il connaît
+/// l'enfant comme le feraient les papiers de la famille : son INE avec son nom, son premier
+/// prénom et sa date de naissance, comparés sans tenir compte des majuscules, des accents, des
+/// tirets ni des espaces — jamais par un identifiant interne seul. Un INE inconnu et une
+/// identité qui ne concorde pas reçoivent la même réponse (422 `identite_non_concordante`),
+/// sans dire lequel des deux. Si l'élève a déjà une inscription active pour cette année
+/// scolaire, le rattachement est refusé (409 `inscription_active_existante`, sans nommer
+/// l'école) : la famille demande d'abord la radiation à l'école actuelle. L'ancien périmètre
+/// garde sa vue sur l'élève tant que sa propre inscription est active. Le rattachement est une
+/// action distincte de la piste d'audit (opération `rattacher_eleve`). Une mairie ne rattache
+/// pas dans une école privée sous contrat (403 `ecole_privee_hors_parcours_mairie`).
+#[utoipa::path(
+    tag = "inscriptions",
+    operation_id = "rattacher_eleve",
+    security(("oauth2" = ["inscriptions:write"])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    request_body(content = DemandeRattachement, content_type = "application/json", description = "L'identité donnée par la famille (INE, nom, premier prénom, date de naissance) et l'inscription demandée."),
+    responses(
+        (status = 201, description = "Élève rattaché : son inscription dans l'école", body = InscriptionDetaillee,
+         headers(("Location" = String, description = "Chemin de l'inscription"), ("ETag" = String, description = "Version"))),
+        ErreursMiseAJour,
+    )
+)]
+#[post("/inscriptions/rattachement")]
+pub async fn rattacher(
+    etat: web::Data<EtatApp>,
+    acces: Acces,
+    req: HttpRequest,
+    octets: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let v = lire_json(&req, &octets, false)?;
+    let demande = lire_rattachement(&v)?;
+    let a = acces.clone();
+    ecriture::executer(&etat, &acces, &req, &octets, move |c| {
+        ecole_accessible(c, &a, &demande.uai, demande.niveau, ("/uai", "/niveau"))?;
+        onde_store::eleves::verrouiller_cles(c, vec![format!("ine:{}", demande.ine.as_str())])?;
+        // Found nationally by INE, then proven by the identity: an unknown INE and a wrong
+        // identity are one answer.
+        let eleve = match onde_store::eleves::id_par_ine(c, &demande.ine)? {
+            Some((id, _)) => onde_store::eleves::trouver(c, &Perimetre::National, id)?.map(|(e, _)| e),
+            None => None,
+        }
+        .filter(|e| demande.identite.concorde(e))
+        .ok_or(ApiError::IdentiteNonConcordante)?;
+        verifier_age(eleve.date_naissance, demande.niveau, demande.annee)
+            .map_err(|e| corps::non_conforme("/niveau", e.code(), e.to_string()))?;
+        if onde_store::inscriptions::active(c, eleve.id, &demande.annee)?.is_some() {
+            return Err(ApiError::Conflit {
+                code: "inscription_active_existante",
+                detail: format!(
+                    "l'élève a déjà une inscription active pour {} : la famille demande d'abord sa radiation à \
+                     l'école actuelle (certificat de radiation), puis le rattachement peut être refait",
+                    demande.annee
+                ),
+            });
+        }
+        let inscription = Inscription {
+            id: Uuid::now_v7(),
+            eleve_id: eleve.id,
             uai: demande.uai,
             annee_scolaire: demande.annee,
             niveau: demande.niveau,
@@ -375,6 +572,10 @@ async fn appliquer(
             onde_store::inscriptions::pour_ecriture(c, &a.perimetre, id)?.ok_or(ApiError::Introuvable {
                 ressource: "L'inscription",
             })?;
+        let ecole = onde_store::ecoles::trouver(c, &a.perimetre, &i.uai)?.ok_or(ApiError::Introuvable {
+            ressource: "L'inscription",
+        })?;
+        verifier_parcours(&a, &ecole)?;
         ecriture::verifier_version(si_version, version)?;
         let passer = |i: &Inscription, vers| i.statut.passer_a(vers).map_err(ApiError::Transition);
         match op {
@@ -414,7 +615,7 @@ async fn appliquer(
                 ecole_accessible(c, &a, &i.uai, niveau, ("/niveau", "/niveau"))?;
                 let (eleve, _) = onde_store::eleves::trouver(c, &onde_domain::Perimetre::National, i.eleve_id)?
                     .ok_or_else(|| ApiError::Interne("élève de l'inscription introuvable".into()))?;
-                verifier_age(eleve.date_naissance, niveau, i.annee_scolaire)
+                verifier_age_eleve_connu(eleve.date_naissance, niveau, i.annee_scolaire)
                     .map_err(|e| corps::non_conforme("/niveau", e.code(), e.to_string()))?;
                 i.niveau = niveau;
             }

@@ -501,6 +501,47 @@ pub fn verifier_age(date_naissance: NaiveDate, niveau: Niveau, annee: AnneeScola
     }
 }
 
+/// [`verifier_age`] for a pupil already stored and named by reference (`eleve_id`): the
+/// message tells the expected birth years, never the stored birth date or year (DOMAIN.md:
+/// "an age rule must not reveal a stored birth year").
+pub fn verifier_age_eleve_connu(
+    date_naissance: NaiveDate,
+    niveau: Niveau,
+    annee: AnneeScolaire,
+) -> Result<(), DomainError> {
+    verifier_age(date_naissance, niveau, annee).map_err(|_| {
+        let theorique = i32::from(niveau.annee_naissance_theorique(annee));
+        DomainError::Invalide {
+            code: "age_incoherent_niveau",
+            message: format!(
+                "la date de naissance de l'élève ne correspond pas au niveau {niveau} en {annee} \
+                 (élèves nés de {} à {})",
+                theorique - 1,
+                theorique + 1
+            ),
+        }
+    })
+}
+
+/// The identity a family gives to have its child enrolled elsewhere (INE aside): nom, first
+/// prénom and date de naissance, compared normalised ([`normaliser`]: case, accents, hyphens,
+/// spaces, Unicode canonical equivalence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentiteDeclaree {
+    pub nom: String,
+    pub prenom: String,
+    pub date_naissance: NaiveDate,
+}
+
+impl IdentiteDeclaree {
+    /// Whether the stored pupil is the child described.
+    pub fn concorde(&self, e: &crate::Eleve) -> bool {
+        self.date_naissance == e.date_naissance
+            && normaliser(&self.nom) == normaliser(&e.nom)
+            && normaliser(&self.prenom) == normaliser(e.prenoms.premier())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +579,45 @@ mod tests {
                 "telephone": "06 12 34 56 78", "courriel": "maelle.legall@example.org"
             }]
         })
+    }
+
+    #[test]
+    fn identite_declaree_comparee_normalisee() {
+        let e = crate::Eleve {
+            id: uuid::Uuid::nil(),
+            ine: None,
+            nom: "Le Gall-Lefèvre".into(),
+            prenoms: Prenoms::parse(vec!["Zoé".into(), "Anaïs".into()]).unwrap(),
+            sexe: Sexe::Feminin,
+            date_naissance: NaiveDate::from_ymd_opt(2020, 3, 14).unwrap(),
+            lieu_naissance: CodeInsee::parse("29019").unwrap(),
+            adresse: None,
+            responsables: Vec::new(),
+        };
+        let declaree = |nom: &str, prenom: &str, jour: u32| IdentiteDeclaree {
+            nom: nom.into(),
+            prenom: prenom.into(),
+            date_naissance: NaiveDate::from_ymd_opt(2020, 3, jour).unwrap(),
+        };
+        // Case, accents, hyphens, spaces; "e" + combining acute (NFD) equals "é" (NFC).
+        assert!(declaree("LE GALL LEFEVRE", "zoe", 14).concorde(&e));
+        assert!(declaree(" le-gall  lefe\u{301}vre ", "Zoe\u{301}", 14).concorde(&e));
+        assert!(!declaree("Le Gall", "Zoé", 14).concorde(&e));
+        assert!(
+            !declaree("Le Gall-Lefèvre", "Anaïs", 14).concorde(&e),
+            "the first prénom only"
+        );
+        assert!(!declaree("Le Gall-Lefèvre", "Zoé", 15).concorde(&e));
+    }
+
+    #[test]
+    fn age_d_un_eleve_connu_sans_sa_date() {
+        let annee = AnneeScolaire::parse("2027-2028").unwrap();
+        let nee = NaiveDate::from_ymd_opt(2017, 6, 1).unwrap();
+        let e = verifier_age_eleve_connu(nee, Niveau::Cp, annee).unwrap_err();
+        assert_eq!(e.code(), "age_incoherent_niveau");
+        assert!(!e.to_string().contains("2017"), "{e}");
+        assert!(verifier_age_eleve_connu(NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(), Niveau::Cp, annee).is_ok());
     }
 
     #[test]

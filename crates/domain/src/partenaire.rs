@@ -226,12 +226,23 @@ impl CibleMandat {
         }
     }
 
+    /// The kind of partner the principal is: a mairie for a commune, a private school for a UAI.
+    pub fn type_mandant(&self) -> TypePartenaire {
+        match self {
+            Self::Commune(_) => TypePartenaire::Mairie,
+            Self::Ecole(_) => TypePartenaire::EcolePrivee,
+        }
+    }
+
     /// The data profile of the principal: a mairie's for a commune, a school's for a UAI.
     pub fn profil(&self) -> ProfilDonnees {
-        match self {
-            Self::Commune(_) => ProfilDonnees::pour(TypePartenaire::Mairie),
-            Self::Ecole(_) => ProfilDonnees::pour(TypePartenaire::EcolePrivee),
-        }
+        ProfilDonnees::pour(self.type_mandant())
+    }
+
+    /// Whether acting for this principal can allow `scope`: a mandate lends at most the scopes
+    /// of its principal's kind (a commune's mandate never writes pupil records).
+    pub fn prete(&self, scope: Scope) -> bool {
+        self.type_mandant().scopes_possibles().contient(scope)
     }
 }
 
@@ -373,15 +384,32 @@ impl Partenaire {
         Ok(())
     }
 
-    /// Rights of a request, narrowed to the mandate `mandat` when given. Narrowing to a
-    /// mandate the editor does not hold is refused; only editors have mandates.
-    pub fn droits(&self, mandat: Option<&CibleMandat>) -> Result<Droits, DomainError> {
+    /// Rights of a request for an operation allowed by `scope`, narrowed to the mandate
+    /// `mandat` when given. Narrowing to a mandate the editor does not hold is refused
+    /// (`mandat_inconnu`); only editors have mandates. A mandate lends at most the scopes of its
+    /// principal's kind ([`CibleMandat::prete`]): narrowed to one that does not lend `scope`,
+    /// the request is refused (`scope_hors_mandat`); acting for all its principals at once, an
+    /// editor's perimeter is the union of the mandates that lend `scope` only.
+    pub fn droits(&self, mandat: Option<&CibleMandat>, scope: Scope) -> Result<Droits, DomainError> {
         let restreint = |communes: BTreeSet<CodeInsee>, uais: BTreeSet<Uai>| Perimetre::Restreint { communes, uais };
         if let Some(cible) = mandat {
             if !self.mandats.iter().any(|m| &m.cible == cible) {
                 return Err(DomainError::invalide(
                     "mandat_inconnu",
                     format!("aucun mandat « {} » pour ce partenaire", cible.as_str()),
+                ));
+            }
+            if !cible.prete(scope) {
+                return Err(DomainError::invalide(
+                    "scope_hors_mandat",
+                    format!(
+                        "un mandat d'une {} ne donne pas le scope {scope} (au plus : {})",
+                        match cible.type_mandant() {
+                            TypePartenaire::Mairie => "mairie",
+                            _ => "école",
+                        },
+                        cible.type_mandant().scopes_possibles()
+                    ),
                 ));
             }
             let perimetre = match cible {
@@ -402,7 +430,8 @@ impl Partenaire {
             TypePartenaire::Editeur => {
                 let mut communes = BTreeSet::new();
                 let mut uais = BTreeSet::new();
-                for m in &self.mandats {
+                let pretant: Vec<&Mandat> = self.mandats.iter().filter(|m| m.cible.prete(scope)).collect();
+                for m in &pretant {
                     match &m.cible {
                         CibleMandat::Commune(c) => communes.insert(c.clone()),
                         CibleMandat::Ecole(u) => uais.insert(u.clone()),
@@ -410,8 +439,7 @@ impl Partenaire {
                 }
                 // Acting for all its principals at once, an editor gets only the fields every
                 // one of them may read.
-                let profil = self
-                    .mandats
+                let profil = pretant
                     .iter()
                     .map(|m| m.cible.profil())
                     .reduce(|a, b| a.intersection(&b))
@@ -481,20 +509,58 @@ mod tests {
                 libelle: None,
             },
         ];
-        let tous = e.droits(None).unwrap();
+        let tous = e.droits(None, Scope::ElevesRead).unwrap();
         let Perimetre::Restreint { communes, uais } = &tous.perimetre else {
             panic!()
         };
         assert_eq!(communes.len(), 1);
         assert_eq!(uais.len(), 1);
         assert!(!tous.profil.lit(ChampEleve::LieuNaissance), "intersection des profils");
-        let pour_ecole = e.droits(Some(&ecole)).unwrap();
+        let pour_ecole = e.droits(Some(&ecole), Scope::ElevesRead).unwrap();
         assert!(pour_ecole.profil.lit(ChampEleve::LieuNaissance));
         assert_eq!(pour_ecole.pour_le_compte_de, Some(ecole));
         let autre = CibleMandat::parse("13055").unwrap();
-        assert_eq!(e.droits(Some(&autre)).unwrap_err().code(), "mandat_inconnu");
+        assert_eq!(
+            e.droits(Some(&autre), Scope::ElevesRead).unwrap_err().code(),
+            "mandat_inconnu"
+        );
         // A mairie cannot narrow to a mandate: it has none.
-        assert!(partenaire(TypePartenaire::Mairie).droits(Some(&commune)).is_err());
+        assert!(partenaire(TypePartenaire::Mairie)
+            .droits(Some(&commune), Scope::ElevesRead)
+            .is_err());
+    }
+
+    #[test]
+    fn un_mandat_prete_au_plus_les_scopes_de_son_mandant() {
+        let mut e = partenaire(TypePartenaire::Editeur);
+        let commune = CibleMandat::Commune(CodeInsee::parse("69123").unwrap());
+        let ecole = CibleMandat::Ecole(Uai::parse("0750655E").unwrap());
+        e.mandats = [&commune, &ecole]
+            .into_iter()
+            .map(|c| Mandat {
+                cible: c.clone(),
+                libelle: None,
+            })
+            .collect();
+        // Under the commune's mandate: no pupil writing.
+        let refus = e.droits(Some(&commune), Scope::ElevesWrite).unwrap_err();
+        assert_eq!(refus.code(), "scope_hors_mandat");
+        assert!(e.droits(Some(&commune), Scope::InscriptionsWrite).is_ok());
+        assert!(e.droits(Some(&ecole), Scope::ElevesWrite).is_ok());
+        // For all principals at once: pupils are written in the school's perimeter only.
+        let ecriture = e.droits(None, Scope::ElevesWrite).unwrap();
+        assert_eq!(
+            ecriture.perimetre,
+            Perimetre::Restreint {
+                communes: BTreeSet::new(),
+                uais: [Uai::parse("0750655E").unwrap()].into()
+            }
+        );
+        let lecture = e.droits(None, Scope::ElevesRead).unwrap();
+        let Perimetre::Restreint { communes, .. } = &lecture.perimetre else {
+            panic!()
+        };
+        assert_eq!(communes.len(), 1);
     }
 
     #[test]

@@ -24,6 +24,20 @@ impl Perimetre {
         }
     }
 
+    /// Whether the caller may take workflow steps (enrol, link a pupil, admit, radiate, change
+    /// school or niveau) in this school of its perimeter. DOMAIN.md: in a private school under
+    /// contract the family enrols directly with the school, and the mairie takes no workflow step
+    /// there. So such a school is reached by holding it by UAI (the school itself, or an editor
+    /// under its mandate), never through a commune (a mairie, a commune's mandate), although a
+    /// mairie still reads its resident pupils schooled there.
+    pub fn parcours_ouvert(&self, ecole: &crate::Ecole) -> bool {
+        match (self, ecole.secteur) {
+            (Perimetre::National, _) => true,
+            (Perimetre::Restreint { .. }, crate::Secteur::Public) => self.contient_ecole(&ecole.uai, &ecole.commune),
+            (Perimetre::Restreint { uais, .. }, crate::Secteur::PriveSousContrat) => uais.contains(&ecole.uai),
+        }
+    }
+
     /// An empty restricted perimeter sees nothing.
     pub fn est_vide(&self) -> bool {
         matches!(self, Perimetre::Restreint { communes, uais } if communes.is_empty() && uais.is_empty())

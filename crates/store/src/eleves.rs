@@ -128,6 +128,74 @@ pub fn par_cle_doublon(conn: &mut DbConnection, cle: &str) -> Result<Option<(Uui
         .transpose()
 }
 
+/// What a caller may learn of a known pupil that a record it sent matches (the same INE, or
+/// the same duplicate key): decided here, from the caller's perimeter, for every write path
+/// (inscriptions, pupil writes, batches, imports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Correspondance {
+    /// In the caller's perimeter: its id and INE may be told (the caller can read them anyway).
+    Visible { id: Uuid, ine: Option<String> },
+    /// Outside it: only that a match exists, and how to link the pupil (its rattachement, with
+    /// the identity the family gave); never its id, INE, names or birth date.
+    HorsPerimetre,
+}
+
+/// The [`Correspondance`] of the known pupil `id` (INE `ine`) for a caller of `perimetre`.
+pub fn correspondance(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    id: Uuid,
+    ine: Option<String>,
+) -> Result<Correspondance, StoreError> {
+    Ok(if visible(conn, perimetre, id)? {
+        Correspondance::Visible { id, ine }
+    } else {
+        Correspondance::HorsPerimetre
+    })
+}
+
+/// Whether the pupil has an active inscription in a school of the perimeter (a lookup by pupil).
+pub fn scolarise_dans(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<bool, StoreError> {
+    use crate::schema::{ecoles, inscriptions};
+    let Perimetre::Restreint { communes, uais } = perimetre else {
+        return Ok(true);
+    };
+    let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
+    let uais: Vec<String> = uais.iter().map(|u| u.as_str().to_owned()).collect();
+    Ok(inscriptions::table
+        .inner_join(ecoles::table)
+        .filter(inscriptions::eleve_id.eq(id.to_string()))
+        .filter(inscriptions::statut.ne("radie"))
+        .filter(ecoles::code_commune.eq_any(&communes).or(ecoles::uai.eq_any(&uais)))
+        .select(inscriptions::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Whether a write keeps the pupil in the caller's perimeter (DOMAIN.md: pupils schooled in or
+/// living in the caller's communes): the pupil `id` (`None`: a new one) with the residence
+/// `adresse` once written, and `inscrit` when the write also enrols it in a school of the
+/// perimeter. A write must never put a pupil where its writer cannot see it.
+pub fn resterait_visible(
+    conn: &mut DbConnection,
+    perimetre: &Perimetre,
+    id: Option<Uuid>,
+    adresse: Option<&Adresse>,
+    inscrit: bool,
+) -> Result<bool, StoreError> {
+    let Perimetre::Restreint { communes, .. } = perimetre else {
+        return Ok(true);
+    };
+    if inscrit || adresse.is_some_and(|a| communes.contains(&a.commune)) {
+        return Ok(true);
+    }
+    match id {
+        Some(id) => scolarise_dans(conn, perimetre, id),
+        None => Ok(false),
+    }
+}
+
 /// Whether the pupil is in the perimeter.
 pub fn visible(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<bool, StoreError> {
     Ok(eleves::table

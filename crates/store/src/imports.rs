@@ -164,8 +164,8 @@ pub struct Rejet {
 /// The facts behind a rejection decided by the base.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
-    /// Another pupil holds the duplicate-detection key: its id and INE.
-    Doublon { candidat: Uuid, ine: Option<String> },
+    /// Another pupil holds the duplicate-detection key: what the caller may learn of it.
+    Doublon(crate::eleves::Correspondance),
     /// The inscription state machine forbids the status change.
     Transition(onde_domain::DomainError),
 }
@@ -678,7 +678,7 @@ fn appliquer_tranche(
         // other writers (busy timeout), instead of failing at its first write after reads.
         battre(c, id, horodatage)?;
         let issue = match c {
-            DbConnection::Pg(pg) => postgres::appliquer(pg, perimetre, &tranche.valides, horodatage, true)?,
+            DbConnection::Pg(pg) => postgres::appliquer(pg, perimetre, &tranche.valides, horodatage)?,
             DbConnection::Sqlite(_) => ligne_a_ligne::appliquer(c, perimetre, &tranche.valides, horodatage)?,
         };
         let mut stockes: Vec<RejetStocke> = Vec::new();

@@ -124,7 +124,7 @@ pub fn appliquer(
 
     let mut issues: Vec<(usize, IssueElement)> = Vec::new();
     for tour in &tours {
-        let issue = imports::postgres::appliquer(pg, perimetre, tour, maintenant, false)?;
+        let issue = imports::postgres::appliquer(pg, perimetre, tour, maintenant)?;
         let index = |ligne: u64| usize::try_from(ligne).unwrap_or(usize::MAX);
         issues.extend(
             issue

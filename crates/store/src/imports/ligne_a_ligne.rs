@@ -32,16 +32,14 @@ fn rejet(code: &'static str, pointeur: impl Into<String>, message: impl Into<Str
     Echec::Rejet(code, pointeur.into(), message.into(), None)
 }
 
-fn doublon(candidat: (Uuid, Option<String>)) -> Echec {
-    Echec::Rejet(
+fn doublon(c: &mut DbConnection, perimetre: &Perimetre, candidat: (Uuid, Option<String>)) -> Result<Echec, StoreError> {
+    let correspondance = crate::eleves::correspondance(c, perimetre, candidat.0, candidat.1)?;
+    Ok(Echec::Rejet(
         "eleve_en_doublon",
         "/eleve".into(),
-        message_doublon(candidat.1.as_deref()),
-        Some(Cause::Doublon {
-            candidat: candidat.0,
-            ine: candidat.1,
-        }),
-    )
+        message_doublon(&correspondance),
+        Some(Cause::Doublon(correspondance)),
+    ))
 }
 
 /// Another pupil holding this duplicate-detection key (id and INE).
@@ -67,15 +65,12 @@ fn autre_avec_cle(
 /// lookup by pupil (SQLite would otherwise evaluate the perimeter's whole IN-list subquery for
 /// every line).
 fn visible(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<bool, StoreError> {
-    use crate::schema::{ecoles, inscriptions};
-    let Perimetre::Restreint { communes, uais } = perimetre else {
+    let Perimetre::Restreint { communes, .. } = perimetre else {
         return Ok(true);
     };
     let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
-    let uais: Vec<String> = uais.iter().map(|u| u.as_str().to_owned()).collect();
-    let cle = id.to_string();
     let reside = eleves::table
-        .filter(eleves::id.eq(&cle))
+        .filter(eleves::id.eq(id.to_string()))
         .filter(eleves::adresse_commune.assume_not_null().eq_any(&communes))
         .select(eleves::id)
         .first::<String>(conn)
@@ -84,27 +79,39 @@ fn visible(conn: &mut DbConnection, perimetre: &Perimetre, id: Uuid) -> Result<b
     if reside {
         return Ok(true);
     }
-    Ok(inscriptions::table
-        .inner_join(ecoles::table)
-        .filter(inscriptions::eleve_id.eq(&cle))
-        .filter(inscriptions::statut.ne("radie"))
-        .filter(ecoles::code_commune.eq_any(&communes).or(ecoles::uai.eq_any(&uais)))
-        .select(inscriptions::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+    crate::eleves::scolarise_dans(conn, perimetre, id)
 }
 
-pub(super) fn message_doublon(ine: Option<&str>) -> String {
-    format!(
-        "un élève de mêmes nom, prénom, sexe, date et lieu de naissance existe déjà{} : il ne peut pas être créé une seconde fois",
-        ine.map(|i| format!(" (INE {i})")).unwrap_or_default()
-    )
+/// The rejection of a record matching a known pupil (its duplicate key). A rejection report is
+/// stored and read later, when the perimeter may have changed: it never names the pupil, even
+/// one the caller sees (the synchronous batch answers its `candidat` instead).
+pub(crate) fn message_doublon(c: &crate::eleves::Correspondance) -> String {
+    match c {
+        crate::eleves::Correspondance::Visible { .. } => {
+            "un élève de mêmes nom, prénom, sexe, date et lieu de naissance \
+            existe déjà dans votre périmètre : il ne peut pas être créé une seconde fois (mettez à jour sa fiche)"
+                .into()
+        }
+        crate::eleves::Correspondance::HorsPerimetre => MESSAGE_DOUBLON_HORS.into(),
+    }
 }
 
-pub(super) fn message_hors_perimetre(ine: &str) -> String {
-    format!("l'INE {ine} est celui d'un élève hors de votre périmètre")
-}
+/// The duplicate of a pupil outside the caller's perimeter: that it exists, and what to do.
+pub(crate) const MESSAGE_DOUBLON_HORS: &str =
+    "un élève de mêmes nom, prénom, sexe, date et lieu de naissance est déjà \
+    connu, hors de votre périmètre : s'il s'agit d'une famille qui arrive, inscrivez l'enfant par un \
+    rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le prénom et la date de naissance \
+    que la famille vous a donnés";
+
+/// An INE held by a pupil outside the caller's perimeter (the INE sent is not repeated).
+pub(crate) const MESSAGE_INE_HORS: &str = "cet INE est celui d'un élève hors de votre périmètre, qui ne peut être ni \
+    remplacé ni modifié : s'il s'agit d'une famille qui arrive, inscrivez l'enfant par un rattachement \
+    (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le prénom et la date de naissance que la famille \
+    vous a donnés";
+
+/// A write that would leave an existing pupil outside the perimeter.
+pub(crate) const MESSAGE_ELEVE_SORTIRAIT: &str = "après cette écriture l'élève ne serait plus dans votre périmètre \
+    (aucune inscription active dans une de vos écoles, résidence hors de vos communes) : rien n'a été appliqué";
 
 pub(super) const MESSAGE_NOUVEL_ELEVE_HORS: &str =
     "un nouvel élève doit être inscrit dans une école de votre périmètre ou résider dans une de vos communes";
@@ -116,14 +123,17 @@ fn appliquer_ligne(
     maintenant: NaiveDateTime,
 ) -> Result<(Uuid, Etat), Echec> {
     let e = &v.element;
+    // The identity locks every writer of a pupil takes (a no-op on SQLite, whose writers are
+    // serialised); the perimeter is checked after them.
+    crate::eleves::verrouiller_identite(c, &v.cle_doublon, Some(&e.ine))?;
     let (id, mut etat) = match crate::eleves::id_par_ine(c, &e.ine)? {
         Some((id, version)) => {
             if !visible(c, perimetre, id)? {
-                return Err(rejet(
-                    "ine_hors_perimetre",
-                    "/eleve/ine",
-                    message_hors_perimetre(e.ine.as_str()),
-                ));
+                return Err(rejet("ine_hors_perimetre", "/eleve/ine", MESSAGE_INE_HORS));
+            }
+            let adresse = e.dossier.adresse.as_ref();
+            if !crate::eleves::resterait_visible(c, perimetre, Some(id), adresse, !e.inscriptions.is_empty())? {
+                return Err(rejet("eleve_hors_perimetre", "/eleve", MESSAGE_ELEVE_SORTIRAIT));
             }
             let (stocke, _) = crate::eleves::trouver(c, &Perimetre::National, id)?
                 .ok_or(Echec::Base(StoreError::Generation("élève disparu".into())))?;
@@ -131,7 +141,7 @@ fn appliquer_ligne(
                 (id, Etat::Inchange)
             } else {
                 if let Some(autre) = autre_avec_cle(c, &v.cle_doublon, Some(id))? {
-                    return Err(doublon(autre));
+                    return Err(doublon(c, perimetre, autre)?);
                 }
                 crate::eleves::remplacer(c, id, &e.dossier, version, maintenant)?.ok_or(rejet(
                     "version_concurrente",
@@ -142,16 +152,12 @@ fn appliquer_ligne(
             }
         }
         None => {
-            let reside = match (perimetre, &e.dossier.adresse) {
-                (Perimetre::National, _) => true,
-                (Perimetre::Restreint { communes, .. }, Some(a)) => communes.contains(&a.commune),
-                (Perimetre::Restreint { .. }, None) => false,
-            };
-            if e.inscriptions.is_empty() && !reside {
+            let adresse = e.dossier.adresse.as_ref();
+            if !crate::eleves::resterait_visible(c, perimetre, None, adresse, !e.inscriptions.is_empty())? {
                 return Err(rejet("eleve_hors_perimetre", "/eleve", MESSAGE_NOUVEL_ELEVE_HORS));
             }
             if let Some(autre) = autre_avec_cle(c, &v.cle_doublon, None)? {
-                return Err(doublon(autre));
+                return Err(doublon(c, perimetre, autre)?);
             }
             let id = Uuid::now_v7();
             crate::eleves::inserer(c, id, &e.dossier, maintenant)?;

@@ -21,7 +21,8 @@ use onde_domain::{Perimetre, StatutInscription};
 use uuid::Uuid;
 
 use super::ligne_a_ligne::{
-    message_doublon, message_hors_perimetre, message_inscription_existante, MESSAGE_NOUVEL_ELEVE_HORS,
+    message_doublon, message_inscription_existante, MESSAGE_ELEVE_SORTIRAIT, MESSAGE_INE_HORS,
+    MESSAGE_NOUVEL_ELEVE_HORS,
 };
 use super::{Cause, Etat, IssueLigne, IssueTranche, LigneValide, Rejet};
 use crate::StoreError;
@@ -146,6 +147,9 @@ CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
     cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
     eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
+    -- The matched pupil's version: it is written only if still at this version (and a new
+    -- pupil only if no other writer created its INE meanwhile), never overwritten blindly.
+    version_lue BIGINT,
     -- For the feed: the residence before the chunk, whether the pupil's own row was written
     -- ('cree', 'modifie'; `etat` also becomes 'modifie' for a new inscription alone), and
     -- whether the summary its inscriptions embed (names, sex, birth date) changes.
@@ -307,14 +311,6 @@ struct Ligne {
 }
 
 #[derive(QueryableByName)]
-struct LigneIne {
-    #[diesel(sql_type = BigInt)]
-    ligne: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    ine: Option<String>,
-}
-
-#[derive(QueryableByName)]
 struct Candidat {
     #[diesel(sql_type = BigInt)]
     ligne: i64,
@@ -322,6 +318,34 @@ struct Candidat {
     id: String,
     #[diesel(sql_type = Nullable<Text>)]
     ine: Option<String>,
+    #[diesel(sql_type = Bool)]
+    visible: bool,
+}
+
+#[derive(QueryableByName)]
+struct LigneNouvelle {
+    #[diesel(sql_type = BigInt)]
+    ligne: i64,
+    #[diesel(sql_type = Bool)]
+    nouveau: bool,
+}
+
+/// The perimeter's rule for the pupil aliased `x` (`perimetre::eleves`: an active inscription
+/// in one of its schools, or residence in one of its communes), over the communes bound as
+/// `$1` and the UAIs as `$2`.
+const VISIBLE_X: &str = "(coalesce(x.adresse_commune = ANY($1), FALSE)
+    OR EXISTS (SELECT 1 FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai
+                WHERE i.eleve_id = x.id AND i.statut <> 'radie'
+                  AND (ec.code_commune = ANY($1) OR ec.uai = ANY($2))))";
+
+fn listes(p: &Perimetre) -> Option<(Vec<String>, Vec<String>)> {
+    match p {
+        Perimetre::National => None,
+        Perimetre::Restreint { communes, uais } => Some((
+            communes.iter().map(|c| c.as_str().to_owned()).collect(),
+            uais.iter().map(|u| u.as_str().to_owned()).collect(),
+        )),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -471,15 +495,14 @@ fn transitions() -> String {
         .join(", ")
 }
 
-/// Applies the lines of a chunk; call inside the chunk's transaction. `nouveaux_hors` refuses
-/// a new pupil that would land outside a restricted perimeter (no inscription, no address in
-/// it), as the import does; the batch endpoint does not. The lines must not share an INE.
+/// Applies the lines of a chunk; call inside the chunk's transaction. A line whose pupil would
+/// be outside a restricted perimeter once written (no inscription in it, no address in it) is
+/// refused, for the import as for the batch endpoint. The lines must not share an INE.
 pub(crate) fn appliquer(
     c: &mut PgConnection,
     perimetre: &Perimetre,
     lignes: &[LigneValide],
     maintenant: NaiveDateTime,
-    nouveaux_hors: bool,
 ) -> Result<IssueTranche, StoreError> {
     let mut issue = IssueTranche::default();
     if lignes.is_empty() {
@@ -488,49 +511,47 @@ pub(crate) fn appliquer(
     c.batch_execute(TABLES_ETAPE)?;
     charger(c, lignes)?;
     c.batch_execute(
-        "UPDATE etape_eleves s SET eleve_id = e.id, ancienne_commune = e.adresse_commune FROM eleves e WHERE e.ine = s.ine",
+        "UPDATE etape_eleves s SET eleve_id = e.id, ancienne_commune = e.adresse_commune, version_lue = e.version
+           FROM eleves e WHERE e.ine = s.ine",
     )?;
 
-    // Perimeter: an existing pupil must be visible; a new one must land inside.
-    if let Perimetre::Restreint { communes, uais } = perimetre {
-        let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
-        let uais: Vec<String> = uais.iter().map(|u| u.as_str().to_owned()).collect();
-        let hors: Vec<LigneIne> = diesel::sql_query(
-            "SELECT s.ligne, s.ine FROM etape_eleves s JOIN eleves e ON e.id = s.eleve_id
-             WHERE NOT coalesce(e.adresse_commune = ANY($1), FALSE)
-               AND NOT EXISTS (SELECT 1 FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai
-                               WHERE i.eleve_id = e.id AND i.statut <> 'radie'
-                                 AND (ec.code_commune = ANY($1) OR ec.uai = ANY($2)))",
-        )
+    // Perimeter: an existing pupil must be visible, and every pupil must stay (or land) inside
+    // once written: enrolled in one of its schools (the school checks reject the others), living
+    // in one of its communes, or already enrolled in one of its schools.
+    if let Some((communes, uais)) = listes(perimetre) {
+        let hors: Vec<Ligne> = diesel::sql_query(format!(
+            "SELECT s.ligne FROM etape_eleves s JOIN eleves x ON x.id = s.eleve_id WHERE NOT {VISIBLE_X}"
+        ))
         .bind::<Array<Text>, _>(&communes)
         .bind::<Array<Text>, _>(&uais)
         .load(c)?;
         let rejets = hors
             .into_iter()
-            .map(|h| {
-                let ine = h.ine.unwrap_or_default();
-                rejet(
-                    h.ligne,
-                    "/eleve/ine",
-                    "ine_hors_perimetre",
-                    message_hors_perimetre(&ine),
-                )
-            })
+            .map(|h| rejet(h.ligne, "/eleve/ine", "ine_hors_perimetre", MESSAGE_INE_HORS))
             .collect();
         rejeter(c, &mut issue, rejets)?;
-    }
-    if let (Perimetre::Restreint { communes, .. }, true) = (perimetre, nouveaux_hors) {
-        let communes: Vec<String> = communes.iter().map(|c| c.as_str().to_owned()).collect();
-        let dehors: Vec<Ligne> = diesel::sql_query(
-            "SELECT ligne FROM etape_eleves
-             WHERE eleve_id IS NULL AND NOT rejete AND nb_inscriptions = 0
-               AND NOT coalesce(adresse_commune = ANY($1), FALSE)",
+        let dehors: Vec<LigneNouvelle> = diesel::sql_query(
+            "SELECT s.ligne, s.eleve_id IS NULL AS nouveau FROM etape_eleves s
+             WHERE NOT s.rejete AND s.nb_inscriptions = 0
+               AND NOT coalesce(s.adresse_commune = ANY($1), FALSE)
+               AND NOT (s.eleve_id IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai
+                                     WHERE i.eleve_id = s.eleve_id AND i.statut <> 'radie'
+                                       AND (ec.code_commune = ANY($1) OR ec.uai = ANY($2))))",
         )
         .bind::<Array<Text>, _>(&communes)
+        .bind::<Array<Text>, _>(&uais)
         .load(c)?;
         let rejets = dehors
             .into_iter()
-            .map(|l| rejet(l.ligne, "/eleve", "eleve_hors_perimetre", MESSAGE_NOUVEL_ELEVE_HORS))
+            .map(|l| {
+                let message = if l.nouveau {
+                    MESSAGE_NOUVEL_ELEVE_HORS
+                } else {
+                    MESSAGE_ELEVE_SORTIRAIT
+                };
+                rejet(l.ligne, "/eleve", "eleve_hors_perimetre", message)
+            })
             .collect();
         rejeter(c, &mut issue, rejets)?;
     }
@@ -577,21 +598,28 @@ pub(crate) fn appliquer(
          UPDATE etape_eleves SET etat = 'cree' WHERE eleve_id IS NULL AND NOT rejete;"
     ))?;
 
-    // Duplicates: a new or changed record whose key another pupil holds.
-    let doublons: Vec<Candidat> = diesel::sql_query(
-        "SELECT DISTINCT ON (s.ligne) s.ligne, x.id, x.ine
+    // Duplicates: a new or changed record whose key another pupil holds; whether the caller
+    // sees that pupil decides what the rejection may tell of it.
+    let doublons = "SELECT DISTINCT ON (s.ligne) s.ligne, x.id, x.ine, {visible} AS visible
            FROM etape_eleves s JOIN eleves x ON x.cle_doublon = s.cle_doublon
           WHERE NOT s.rejete AND s.etat IN ('cree', 'modifie') AND (s.eleve_id IS NULL OR x.id <> s.eleve_id)
-          ORDER BY s.ligne, x.id",
-    )
-    .load(c)?;
+          ORDER BY s.ligne, x.id";
+    let doublons: Vec<Candidat> = match listes(perimetre) {
+        None => diesel::sql_query(doublons.replace("{visible}", "TRUE")).load(c)?,
+        Some((communes, uais)) => diesel::sql_query(doublons.replace("{visible}", VISIBLE_X))
+            .bind::<Array<Text>, _>(communes)
+            .bind::<Array<Text>, _>(uais)
+            .load(c)?,
+    };
     let rejets = doublons
         .into_iter()
         .map(|d| {
-            let mut r = rejet(d.ligne, "/eleve", "eleve_en_doublon", message_doublon(d.ine.as_deref()));
-            r.cause = Uuid::parse_str(&d.id)
-                .ok()
-                .map(|candidat| Cause::Doublon { candidat, ine: d.ine });
+            let correspondance = match Uuid::parse_str(&d.id) {
+                Ok(id) if d.visible => crate::eleves::Correspondance::Visible { id, ine: d.ine },
+                _ => crate::eleves::Correspondance::HorsPerimetre,
+            };
+            let mut r = rejet(d.ligne, "/eleve", "eleve_en_doublon", message_doublon(&correspondance));
+            r.cause = Some(Cause::Doublon(correspondance));
             r
         })
         .collect();
@@ -664,18 +692,38 @@ pub(crate) fn appliquer(
             SELECT nouvel_id, ine, nom, prenom1, prenom2, prenom3, sexe, date_naissance, lieu_naissance,
                    adresse_voie, adresse_code_postal, adresse_commune, $1, $1, 1, cle_doublon
               FROM etape_eleves WHERE NOT rejete AND etat IN ('cree', 'modifie')
+            -- Only the row matched and checked above, still at the version read: a pupil
+            -- another writer created or changed since is left alone (the line is rejected).
             ON CONFLICT (ine) DO UPDATE SET
                 nom = EXCLUDED.nom, prenom1 = EXCLUDED.prenom1, prenom2 = EXCLUDED.prenom2,
                 prenom3 = EXCLUDED.prenom3, sexe = EXCLUDED.sexe, date_naissance = EXCLUDED.date_naissance,
                 lieu_naissance = EXCLUDED.lieu_naissance, adresse_voie = EXCLUDED.adresse_voie,
                 adresse_code_postal = EXCLUDED.adresse_code_postal, adresse_commune = EXCLUDED.adresse_commune,
                 modifie_le = EXCLUDED.modifie_le, version = eleves.version + 1, cle_doublon = EXCLUDED.cle_doublon
+              WHERE (eleves.id, eleves.version) IN
+                    (SELECT m.eleve_id, m.version_lue FROM etape_eleves m WHERE m.ine = EXCLUDED.ine)
             RETURNING id, ine, CASE WHEN xmax = 0 THEN 'cree' ELSE 'modifie' END AS etat)
          UPDATE etape_eleves s SET eleve_id = w.id, etat = w.etat, ecriture = w.etat
            FROM ecrits w WHERE w.ine = s.ine",
     )
     .bind::<Timestamp, _>(maintenant)
     .execute(c)?;
+    let concurrentes: Vec<Ligne> = diesel::sql_query(
+        "SELECT ligne FROM etape_eleves WHERE NOT rejete AND etat IN ('cree', 'modifie') AND ecriture IS NULL",
+    )
+    .load(c)?;
+    let rejets = concurrentes
+        .into_iter()
+        .map(|l| {
+            rejet(
+                l.ligne,
+                "/eleve",
+                "version_concurrente",
+                "l'élève a été créé ou modifié par une autre écriture pendant celle-ci ; renvoyez la ligne",
+            )
+        })
+        .collect();
+    rejeter(c, &mut issue, rejets)?;
     c.batch_execute(
         "WITH liens AS (
             DELETE FROM eleves_responsables l USING etape_eleves s
