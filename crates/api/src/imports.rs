@@ -439,6 +439,9 @@ fn curseur_rejet(c: &Curseur) -> Option<(i64, i32)> {
 /// paginé par curseur (`lien_suivant`) ; en CSV (`?format=csv` ou `Accept: text/csv`), le
 /// rapport complet à télécharger, en flux, pour un tableur (`ligne;pointeur;code;message`,
 /// UTF-8 avec BOM, CRLF).
+/// Aucune cellule n'est une formule : une valeur qui commence par `=`, `+`, `-`, `@`, une
+/// tabulation ou un retour chariot est écrite précédée d'une apostrophe (règle OWASP contre
+/// l'injection de formules), un téléphone `+33…` compris.
 #[utoipa::path(
     tag = "imports",
     operation_id = "rapport_rejets_import",
