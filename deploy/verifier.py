@@ -73,6 +73,15 @@ def variable_connue(nom: str) -> bool:
         return "from_default_env" in SOURCES
     if nom == "MALLOC_ARENA_MAX":  # read by glibc's malloc, not by the code
         return True
+    if nom.startswith("ONDE__"):  # ONDE__SECTION__CLE: a key of src/config.rs, read by figment
+        parties = nom.removeprefix("ONDE__").lower().split("__")
+        config = (RACINE / "src" / "config.rs").read_text(encoding="utf-8")
+        return (
+            'Env::prefixed("ONDE__").split("__")' in config
+            and len(parties) == 2
+            and re.search(rf"pub {parties[0]}: \w+,", config) is not None
+            and f"pub {parties[1]}:" in config
+        )
     return f'"{nom}"' in SOURCES
 
 
@@ -336,8 +345,17 @@ def coherence_kubernetes(objets: list[tuple[pathlib.Path, dict]]) -> None:
 
     # Only settings that the code reads.
     noms = set()
-    for d in list(configmaps.values()) + list(secrets.values()):
-        noms |= set((d.get("data") or {}) | (d.get("stringData") or {}))
+    en_variables = {
+        r[cle]["name"]
+        for spec in (pod, jpod)
+        for c in spec.get("containers") or []
+        for r in c.get("envFrom") or []
+        for cle in ("configMapRef", "secretRef")
+        if cle in r
+    }
+    for nom, d in list(configmaps.items()) + list(secrets.items()):
+        if nom in en_variables:  # a Secret mounted as files (the key-encryption key) is no variable
+            noms |= set((d.get("data") or {}) | (d.get("stringData") or {}))
     for spec in (pod, jpod):
         for c in spec.get("containers") or []:
             noms |= {e["name"] for e in c.get("env") or []}

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use onde_api::chiffrement::{Chiffrement, CleChiffrement};
 use onde_api::limites::{ConfigLimites, Regle};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -25,6 +26,38 @@ pub struct Config {
     pub limites: Limites,
     pub imports: Imports,
     pub opentelemetrie: Opentelemetrie,
+    pub jetons: Jetons,
+    pub conservation: Conservation,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jetons {
+    /// Key-encryption key (a secret file: 32 random bytes in base64) sealing the token signing
+    /// keys stored in the database. Required by `serve` outside `--demo`.
+    pub cle_chiffrement_fichier: Option<PathBuf>,
+    /// Previous key-encryption keys: they still open the keys they sealed, until
+    /// `cles rechiffrer` has re-sealed everything under the current one.
+    pub cles_chiffrement_precedentes_fichiers: Vec<PathBuf>,
+}
+
+/// Retention of what echoes personal data besides the pupils themselves (`retention`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Conservation {
+    /// Days a stored idempotent answer is kept (a retry within them is replayed).
+    pub idempotence_jours: u32,
+    /// Days an import's rejection report is kept after the import.
+    pub rejets_jours: u32,
+}
+
+impl Default for Conservation {
+    fn default() -> Self {
+        Self {
+            idempotence_jours: 30,
+            rejets_jours: 90,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -195,6 +228,8 @@ pub struct Resolue {
     pub url_lecture: Option<String>,
     pub limites: ConfigLimites,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The key-encryption keys of the signing keys, when configured.
+    pub chiffrement: Option<Chiffrement>,
 }
 
 pub const URL_PAR_DEFAUT: &str = "sqlite://data/onde.sqlite";
@@ -332,6 +367,25 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
         },
     };
     limites.verifier().map_err(|e| anyhow::anyhow!(e))?;
+    let j = &c.jetons;
+    let chiffrement = match &j.cle_chiffrement_fichier {
+        Some(f) => {
+            let lire = |cle: &str, f: &Path| CleChiffrement::lire(f).map_err(|e| anyhow::anyhow!("{cle} : {e}"));
+            let actuelle = lire("jetons.cle_chiffrement_fichier", f)?;
+            let precedentes = j
+                .cles_chiffrement_precedentes_fichiers
+                .iter()
+                .map(|f| lire("jetons.cles_chiffrement_precedentes_fichiers", f))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Some(Chiffrement::new(actuelle, precedentes))
+        }
+        None if !j.cles_chiffrement_precedentes_fichiers.is_empty() => {
+            bail!(
+                "jetons.cles_chiffrement_precedentes_fichiers suppose jetons.cle_chiffrement_fichier (la clé actuelle)"
+            )
+        }
+        None => None,
+    };
     Ok(Resolue {
         brute: c,
         adresse,
@@ -339,6 +393,7 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
         url_lecture,
         limites,
         tls,
+        chiffrement,
     })
 }
 
@@ -436,8 +491,43 @@ mod tests {
         assert!(erreur("[imports]\nworkers = 0\n").contains("imports.workers"));
         assert!(erreur("[imports]\nligne_max_octets = 10\n").contains("imports.ligne_max_octets"));
         assert!(erreur("[base]\nurl = \"sqlite://a\"\nurl_lecture = \"postgres://r/x\"\n").contains("PostgreSQL"));
+        assert!(
+            erreur("[jetons]\ncle_chiffrement_fichier = \"/nulle/part\"\n").contains("jetons.cle_chiffrement_fichier")
+        );
+        assert!(erreur("[jetons]\ncles_chiffrement_precedentes_fichiers = [\"/k\"]\n").contains("suppose"));
+        let pas_une_cle = fichier("motdepasse\n");
+        let e = erreur(&format!(
+            "[jetons]\ncle_chiffrement_fichier = \"{}\"\n",
+            pas_une_cle.path().display()
+        ));
+        assert!(e.contains("base64") && !e.contains("motdepasse"), "{e}");
         let absent = charger(Some(Path::new("/nulle/part.toml")), Surcharges::default()).unwrap_err();
         assert!(absent.to_string().contains("introuvable"));
+    }
+
+    #[test]
+    fn cles_de_chiffrement_lues_dans_des_fichiers() {
+        let (k1, t1) = CleChiffrement::generer();
+        let (k2, t2) = CleChiffrement::generer();
+        let (f1, f2) = (fichier(&t1), fichier(&t2));
+        let f = fichier(&format!(
+            "[jetons]\ncle_chiffrement_fichier = \"{}\"\ncles_chiffrement_precedentes_fichiers = [\"{}\"]\n",
+            f2.path().display(),
+            f1.path().display()
+        ));
+        let r = charger(Some(f.path()), Surcharges::default()).unwrap();
+        let c = r.chiffrement.unwrap();
+        assert_eq!(c.actuelle().id(), k2.id());
+        let scellee = Chiffrement::new(k1, vec![]).sceller("kid", b"x").unwrap();
+        assert_eq!(
+            c.ouvrir("kid", &scellee).unwrap().as_slice(),
+            b"x",
+            "la précédente ouvre encore"
+        );
+        assert!(!afficher(&charger(Some(f.path()), Surcharges::default()).unwrap())
+            .unwrap()
+            .contains(t2.trim()));
+        assert_eq!(r.brute.conservation.idempotence_jours, 30);
     }
 
     #[test]

@@ -62,6 +62,40 @@ pub fn preparer(store: &Store) -> anyhow::Result<PathBuf> {
 
 pub const FICHIER_IDENTIFIANTS: &str = "demo-credentials.json";
 
+/// The demo's key-encryption key file, beside the data: never the way to run in production,
+/// where `jetons.cle_chiffrement_fichier` is required.
+pub const FICHIER_CLE_CHIFFREMENT: &str = "cle-chiffrement";
+
+/// `serve --demo` without `jetons.cle_chiffrement_fichier`: the key-encryption key of the
+/// signing keys is read from (or, the first time, written to) `cle-chiffrement` beside the
+/// data, readable by its owner only.
+pub fn cle_chiffrement(store: &Store) -> anyhow::Result<onde_api::chiffrement::Chiffrement> {
+    use onde_api::chiffrement::{Chiffrement, CleChiffrement};
+    let dossier = dossier_donnees(store);
+    let chemin = dossier.join(FICHIER_CLE_CHIFFREMENT);
+    if !chemin.exists() {
+        std::fs::create_dir_all(&dossier).with_context(|| format!("création de {}", dossier.display()))?;
+        let (_, texte) = CleChiffrement::generer();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(&chemin)
+            .with_context(|| format!("création de {}", chemin.display()))?;
+        std::io::Write::write_all(&mut f, texte.as_bytes())
+            .with_context(|| format!("écriture de {}", chemin.display()))?;
+        tracing::warn!(
+            fichier = %chemin.display(),
+            "démonstration : clé de chiffrement des clés de signature créée à côté des données \
+             (en production, jetons.cle_chiffrement_fichier est obligatoire)"
+        );
+    }
+    let cle =
+        CleChiffrement::lire(&chemin).map_err(|e| anyhow::anyhow!("clé de chiffrement de démonstration : {e}"))?;
+    Ok(Chiffrement::new(cle, Vec::new()))
+}
+
 pub fn remplir(store: &Store, parametres: &ParametresSeed, barre: bool) -> anyhow::Result<()> {
     let mut conn = store.connexion()?;
     if !seed::base_vide(&mut conn)? {

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use onde_domain::{AnneeScolaire, Perimetre, Uai};
 use onde_store::imports::{self, FormatImport, Import, OptionsImport};
+use onde_store::tableur::{EcrivainTableur, FinDeLigne};
 use uuid::Uuid;
 
 use crate::OptionsBase;
@@ -168,45 +169,26 @@ pub fn executer(c: CommandeImport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes every rejection as CSV beside the imported file.
+/// Writes every rejection as CSV beside the imported file (formulas neutralised, as every CSV
+/// the gateway writes: [`onde_store::tableur`]).
 fn rapport_rejets(conn: &mut onde_store::DbConnection, id: Uuid, fichier: &Path) -> anyhow::Result<PathBuf> {
     let chemin = PathBuf::from(format!("{}.rejets.csv", fichier.display()));
     let f = std::fs::File::create(&chemin).with_context(|| format!("création de {}", chemin.display()))?;
-    let mut w = csv_rejets(std::io::BufWriter::new(f))?;
+    let mut w = EcrivainTableur::new(std::io::BufWriter::new(f), FinDeLigne::Lf);
+    w.ecrire(["ligne", "pointeur", "code", "message"])?;
     let mut apres = None;
     loop {
         let page = imports::rejets(conn, id, apres, 10_000)?;
         for r in &page {
-            writeln!(
-                w,
-                "{};{};{};{}",
-                r.ligne,
-                champ(&r.pointeur),
-                champ(&r.code),
-                champ(&r.message)
-            )?;
+            w.ecrire([r.ligne.to_string().as_str(), &r.pointeur, &r.code, &r.message])?;
         }
         match page.last() {
             Some(r) => apres = Some((r.ligne, r.rang)),
             None => break,
         }
     }
-    w.flush()?;
+    w.into_inner()?.flush()?;
     Ok(chemin)
-}
-
-fn csv_rejets<W: Write>(mut w: W) -> anyhow::Result<W> {
-    writeln!(w, "ligne;pointeur;code;message")?;
-    Ok(w)
-}
-
-/// A CSV field, quoted when it holds a separator, a quote or a line break.
-fn champ(s: &str) -> String {
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 fn exemple(

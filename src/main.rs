@@ -13,6 +13,7 @@ mod demo;
 mod import;
 mod miroir;
 mod partenaire;
+mod retention;
 mod telemetrie;
 mod tls;
 
@@ -37,6 +38,52 @@ struct OptionsBase {
     /// Nombre maximal de connexions du pool.
     #[arg(long, env = "ONDE_POOL_TAILLE", default_value_t = 16)]
     pool_taille: u32,
+}
+
+/// A one-shot command that needs more than the database: the configuration of `serve` (file,
+/// `ONDE__…` variables), e.g. the key-encryption keys or the retention periods.
+#[derive(Args, Clone)]
+pub struct OptionsConfig {
+    /// Fichier de configuration TOML (celui de serve, voir deploy/onde-echanges.toml).
+    #[arg(long, env = "ONDE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Base de données (base.url) : postgres://… ou sqlite://CHEMIN.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl OptionsConfig {
+    pub fn charger(&self) -> anyhow::Result<config::Resolue> {
+        config::charger(
+            self.config.as_deref(),
+            config::Surcharges {
+                database_url: self.database_url.clone(),
+                ..config::Surcharges::default()
+            },
+        )
+    }
+}
+
+/// Opens the configured database for a one-shot command (no idle connection kept).
+pub fn ouvrir_config(c: &config::Resolue) -> anyhow::Result<Store> {
+    let options = OptionsPool {
+        taille_max: c.brute.base.pool_taille,
+        min_inactives: 0,
+        ..OptionsPool::default()
+    };
+    Ok(Store::ouvrir(&c.url, &options)?)
+}
+
+/// The key-encryption keys a command needs (`cles …`): from the configuration, or an error
+/// that says how to give them.
+pub fn chiffrement_requis(c: &config::Resolue) -> anyhow::Result<onde_api::chiffrement::Chiffrement> {
+    c.chiffrement.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "jetons.cle_chiffrement_fichier (ONDE__JETONS__CLE_CHIFFREMENT_FICHIER) est obligatoire : un fichier \
+             secret de 32 octets aléatoires en base64 (openssl rand -base64 32) qui chiffre les clés de signature \
+             des jetons dans la base ; seul « serve --demo » s'en passe (il en crée un à côté des données)"
+        )
+    })
 }
 
 #[derive(Subcommand)]
@@ -108,14 +155,25 @@ enum Commande {
     Import(import::CommandeImport),
     /// Tient une copie SQLite locale de ce que voit un partenaire, par le flux de changements.
     Miroir(miroir::CommandeMiroir),
-    /// Applique la durée de conservation (DOMAIN.md) : supprime les élèves sortis du premier
-    /// degré avant l'année civile en cours (inscriptions, liens et responsables orphelins compris).
+    /// Applique les durées de conservation (DOMAIN.md) : supprime les élèves sortis du premier
+    /// degré avant l'année civile en cours (inscriptions, liens et responsables orphelins
+    /// compris) sauf ceux créés ou modifiés pendant l'année scolaire en cours, les réponses
+    /// idempotentes et les rapports de rejets d'imports anciens.
     Retention {
         #[command(flatten)]
-        base: OptionsBase,
+        base: OptionsConfig,
         /// Date de référence AAAA-MM-JJ (par défaut : aujourd'hui).
         #[arg(long)]
         date: Option<String>,
+        /// Jours de conservation des réponses idempotentes (conservation.idempotence_jours, 30).
+        #[arg(long)]
+        idempotence_jours: Option<u32>,
+        /// Jours de conservation des rapports de rejets d'imports (conservation.rejets_jours, 90).
+        #[arg(long)]
+        rejets_jours: Option<u32>,
+        /// Affiche ce qui serait supprimé, par nature, sans rien supprimer.
+        #[arg(long)]
+        simulation: bool,
     },
 }
 
@@ -212,20 +270,13 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
         Commande::Changements(commande) => changements::executer(commande),
         Commande::Import(commande) => import::executer(commande),
         Commande::Miroir(commande) => miroir::executer(commande),
-        Commande::Retention { base, date } => {
-            let jour = match date {
-                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map_err(|_| anyhow::anyhow!("--date « {d} » : une date AAAA-MM-JJ est attendue"))?,
-                None => chrono::Utc::now().date_naive(),
-            };
-            let store = ouvrir(&base)?;
-            let n = onde_store::eleves::purger_retention(&mut *store.connexion()?, jour)?;
-            println!(
-                "{n} élève(s) sorti(s) du premier degré avant {} supprimé(s)",
-                jour.format("%Y")
-            );
-            Ok(())
-        }
+        Commande::Retention {
+            base,
+            date,
+            idempotence_jours,
+            rejets_jours,
+            simulation,
+        } => retention::executer(&base, date.as_deref(), idempotence_jours, rejets_jours, simulation),
         Commande::Migrate { base } => {
             let store = ouvrir(&base)?;
             let appliquees = store.migrer()?;
@@ -278,6 +329,10 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
             }
             let traces = init_journaux_avec(&c.brute.journaux, c.brute.opentelemetrie.point_de_collecte.as_deref())?;
             let store = Store::ouvrir(&c.url, &c.options_pool())?;
+            // Outside the demo, no start without the key-encryption key (before any migration).
+            if !avec_demo {
+                chiffrement_requis(&c)?;
+            }
             let appliquees = store.migrer()?;
             if !appliquees.is_empty() {
                 tracing::info!(migrations = ?appliquees, "migrations appliquées");
@@ -290,8 +345,12 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
                 Some(u) => Some(Store::ouvrir(u, &c.options_pool()).context("réplique en lecture")?),
                 None => None,
             };
+            let chiffrement = match &c.chiffrement {
+                Some(k) => k.clone(),
+                None => demo::cle_chiffrement(&store)?,
+            };
             let identifiants = if avec_demo { Some(demo::preparer(&store)?) } else { None };
-            let resultat = actix_web::rt::System::new().block_on(servir(store, lecture, c, identifiants));
+            let resultat = actix_web::rt::System::new().block_on(servir(store, lecture, c, chiffrement, identifiants));
             if let Some(t) = traces {
                 // The last spans leave before the process does.
                 if let Err(e) = t.shutdown() {
@@ -307,9 +366,11 @@ async fn servir(
     store: Store,
     lecture: Option<Store>,
     c: config::Resolue,
+    chiffrement: onde_api::chiffrement::Chiffrement,
     identifiants_demo: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let mut etat = onde_api::EtatApp::ouvrir(store.clone(), onde_api::jeton::ConfigJetons::default())
+    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(chiffrement);
+    let mut etat = onde_api::EtatApp::ouvrir(store.clone(), jetons)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .avec_limites(c.limites.clone())
         .avec_imports(c.imports());

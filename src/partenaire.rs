@@ -118,9 +118,17 @@ pub enum CommandePartenaire {
 #[derive(Subcommand)]
 pub enum CommandeCles {
     /// Une nouvelle clé signe les jetons ; la précédente vérifie encore ceux qu'elle a signés.
+    /// La nouvelle clé est chiffrée par jetons.cle_chiffrement_fichier.
     Tourner {
         #[command(flatten)]
-        base: OptionsBase,
+        base: crate::OptionsConfig,
+    },
+    /// Rechiffre toutes les clés de signature stockées avec la clé de chiffrement actuelle
+    /// (jetons.cle_chiffrement_fichier) ; les précédentes
+    /// (jetons.cles_chiffrement_precedentes_fichiers) doivent encore ouvrir ce qu'elles ont chiffré.
+    Rechiffrer {
+        #[command(flatten)]
+        base: crate::OptionsConfig,
     },
 }
 
@@ -471,10 +479,26 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
 pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
     match commande {
         CommandeCles::Tourner { base } => {
-            let store = crate::ouvrir(&base)?;
-            let cle = onde_api::admin::tourner_cles(&mut *store.connexion()?).map_err(erreur)?;
+            let c = base.charger()?;
+            let chiffrement = crate::chiffrement_requis(&c)?;
+            let store = crate::ouvrir_config(&c)?;
+            let cle = onde_api::admin::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!("nouvelle clé de signature : {}", cle.kid);
             println!("L'ancienne vérifie encore les jetons qu'elle a signés jusqu'à leur expiration.");
+            Ok(())
+        }
+        CommandeCles::Rechiffrer { base } => {
+            let c = base.charger()?;
+            let chiffrement = crate::chiffrement_requis(&c)?;
+            let store = crate::ouvrir_config(&c)?;
+            let bilan = onde_api::jeton::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
+            println!(
+                "{} clé(s) de signature rechiffrée(s) avec la clé de chiffrement {}, {} déjà à jour",
+                bilan.rechiffrees,
+                chiffrement.actuelle().id(),
+                bilan.a_jour
+            );
+            println!("Les clés de chiffrement précédentes peuvent maintenant être retirées de la configuration.");
             Ok(())
         }
     }

@@ -655,10 +655,13 @@ onde_store::tests_deux_backends! {
 
     fn ligne_de_commande(base) {
         const BIN: &str = env!("CARGO_BIN_EXE_onde-echanges");
+        let dossier = tempfile::tempdir().unwrap();
+        let kek = fichier_cle_chiffrement(dossier.path());
         let lancer = |args: &[&str]| {
             let sortie = std::process::Command::new(BIN)
                 .args(args)
                 .env("DATABASE_URL", &base.url)
+                .env("ONDE__JETONS__CLE_CHIFFREMENT_FICHIER", &kek)
                 .env_remove("ONDE_CHEVAUCHEMENT_SECRET_HEURES")
                 .output()
                 .unwrap();
@@ -712,6 +715,30 @@ onde_store::tests_deux_backends! {
         let (code, sortie, _) = lancer(&["cles", "tourner"]);
         assert_eq!(code, Some(0));
         assert!(sortie.contains("nouvelle clé"));
+
+        // Rotation of the key-encryption key: the new one current, the old one as previous,
+        // then `cles rechiffrer`; the old one alone then opens nothing.
+        let k2 = dossier.path().join("cle-chiffrement-2");
+        std::fs::write(&k2, "bm91dmVsbGUgY2xlIGNoaWZmcmVtZW50IHRlc3QgMzI=").unwrap();
+        let rechiffrer = |precedentes: &str| {
+            let sortie = std::process::Command::new(BIN)
+                .args(["cles", "rechiffrer"])
+                .env("DATABASE_URL", &base.url)
+                .env("ONDE__JETONS__CLE_CHIFFREMENT_FICHIER", &k2)
+                .env("ONDE__JETONS__CLES_CHIFFREMENT_PRECEDENTES_FICHIERS", precedentes)
+                .output()
+                .unwrap();
+            (sortie.status.code(), String::from_utf8(sortie.stdout).unwrap(), String::from_utf8(sortie.stderr).unwrap())
+        };
+        let (code, _, erreur) = rechiffrer("[]");
+        assert_eq!(code, Some(2), "sans l'ancienne clé, rien ne s'ouvre");
+        assert!(erreur.contains("n'est pas configurée"), "{erreur}");
+        let (code, sortie, erreur) = rechiffrer(&format!("[\"{}\"]", kek.display()));
+        assert_eq!(code, Some(0), "{erreur}");
+        assert!(sortie.starts_with("1 clé(s) de signature rechiffrée(s)"), "{sortie}");
+        let (code, _, erreur) = lancer(&["cles", "tourner"]);
+        assert_eq!(code, Some(2), "l'ancienne clé de chiffrement seule n'ouvre plus rien");
+        assert!(erreur.contains("n'est pas configurée"), "{erreur}");
 
         let (code, sortie, _) = lancer(&["audit", "--partenaire", &id, "--json"]);
         assert_eq!(code, Some(0));

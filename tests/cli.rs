@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onde-echanges");
+/// A key-encryption key for the servers these tests start (never a production value).
+const CLE_CHIFFREMENT: &str = "b25kZS1lY2hhbmdlcyBjbGUgZGUgdGVzdCAzMiBvY3Q=";
 
 #[test]
 fn openapi_ecrit_la_spec_commitee() {
@@ -42,6 +44,14 @@ fn un_mauvais_reglage_arrete_le_demarrage_en_une_ligne() {
     assert!(erreur_de_demarrage(&["serve"], &[("ONDE_BIND", "nulle-part")]).contains("ONDE_BIND"));
     assert!(erreur_de_demarrage(&["serve", "--bind", "127.0.0.1:99999"], &[]).contains("127.0.0.1:99999"));
     assert!(erreur_de_demarrage(&["serve"], &[("DATABASE_URL", "mysql://h/db")]).contains("mysql"));
+    // Outside the demo, no start without the key-encryption key of the signing keys.
+    let ligne = erreur_de_demarrage(&["serve"], &[]);
+    assert!(ligne.contains("jetons.cle_chiffrement_fichier"), "{ligne}");
+    let ligne = erreur_de_demarrage(&["serve"], &[("ONDE__JETONS__CLE_CHIFFREMENT_FICHIER", "/nulle/part")]);
+    assert!(
+        ligne.contains("jetons.cle_chiffrement_fichier") && ligne.contains("/nulle/part"),
+        "{ligne}"
+    );
     let ligne = erreur_de_demarrage(
         &["migrate"],
         &[("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/x")],
@@ -122,6 +132,14 @@ fn serve_demo_de_bout_en_bout() {
         dossier.path().join("data/onde.sqlite").exists(),
         "base SQLite par défaut sous ./data/"
     );
+    // Without a configured key-encryption key, the demo made its own beside the data, for its
+    // owner only.
+    let kek = dossier.path().join("data/cle-chiffrement");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
     // The announced line works as pasted into a shell.
     let sortie = Command::new("bash")
@@ -210,9 +228,14 @@ fn serve_demo_de_bout_en_bout() {
 /// process, its address and the announce line.
 fn serve_avec(dossier: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> (Processus, String, serde_json::Value) {
     let mut cmd = Command::new(BIN);
+    let kek = dossier.join("cle-chiffrement");
+    if !kek.exists() {
+        std::fs::write(&kek, CLE_CHIFFREMENT).unwrap();
+    }
     cmd.args(["serve", "--bind", "127.0.0.1:0"])
         .current_dir(dossier)
         .env_remove("DATABASE_URL")
+        .env("ONDE__JETONS__CLE_CHIFFREMENT_FICHIER", &kek)
         .env("ONDE_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())

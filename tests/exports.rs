@@ -186,3 +186,119 @@ onde_store::tests_deux_backends! {
         });
     }
 }
+
+/// Names a spreadsheet would run as formulas (OWASP CSV injection), as an editor may push them.
+const FORMULES: [&str; 5] = ["=HYPERLINK(\"http://x\";\"a\")", "+33 1", "@SUM(A1)", "-2+3", "=1+1"];
+
+onde_store::tests_deux_backends! {
+    fn aucune_cellule_csv_n_est_une_formule(base) {
+        use onde_domain::Ine;
+        use serde_json::json;
+        seeder_communes(base, 300, 2);
+        let repere = reperes(base).remove(0);
+        let ecole = toutes_les_ecoles(base)
+            .into_iter()
+            .find(|e| e.commune.as_str() == repere.commune && e.type_ecole != onde_domain::TypeEcole::Maternelle)
+            .unwrap();
+        let uai = ecole.uai.as_str().to_owned();
+        let editeur = partenaire(
+            base,
+            TypePartenaire::Editeur,
+            &TypePartenaire::Editeur.scopes_possibles().to_string(),
+            &[],
+            &[],
+            &[&uai],
+        );
+        let mairie = partenaire(base, TypePartenaire::Mairie, "eleves:read inscriptions:read", &[&repere.commune], &[], &[]);
+        let etat = etat(base);
+        executer(async {
+            let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
+            let je = jeton(&app, &editeur).await;
+            let elements: Vec<Value> = FORMULES
+                .iter()
+                .enumerate()
+                .map(|(i, nom)| {
+                    json!({
+                        "eleve": {
+                            "ine": Ine::bea(75, 20, 910_000 + i as u32).unwrap().as_str(),
+                            "nom": nom,
+                            "prenoms": [format!("Léa{}", "a".repeat(i))],
+                            "sexe": "F",
+                            "date_naissance": "2020-04-02",
+                            "lieu_naissance": "75056",
+                            "responsables": [{"nom": nom, "prenom": "Anne", "lien": "mere",
+                                              "autorite_parentale": true, "telephone": "+33 6 11 22 33 44"}]
+                        },
+                        "inscriptions": [{"uai": uai, "annee_scolaire": "2026-2027", "niveau": "CP"}]
+                    })
+                })
+                .collect();
+            let corps = json!({"elements": elements});
+            let r = requete(&app, actix_web::http::Method::POST, "/v1/lots/eleves", &je, &[], Some(&corps)).await;
+            assert_eq!(r.statut, 200, "{}", r.texte);
+            for res in r.corps["resultats"].as_array().unwrap() {
+                assert_eq!(res["resultat"], "cree", "{}", r.texte);
+            }
+            // Tabs and carriage returns never get that far (control characters are refused);
+            // the writer neutralises them all the same (onde_store::tableur's tests).
+
+            let jm = jeton(&app, &mairie).await;
+            for liste in ["/v1/eleves?format=csv", "/v1/inscriptions?format=csv"] {
+                let r = get(&app, &jm, liste).await;
+                let (entete, lignes) = lignes_csv(&r);
+                let nom = entete.iter().position(|c| c == "nom").unwrap();
+                let telephone = entete.iter().position(|c| c == "responsable1_telephone");
+                for formule in FORMULES {
+                    let attendu = format!("'{formule}");
+                    let trouvees: Vec<&Vec<String>> = lignes.iter().filter(|l| l[nom] == attendu).collect();
+                    assert_eq!(trouvees.len(), 1, "{liste} : {formule} attendu en texte « {attendu} »");
+                    if let Some(t) = telephone {
+                        // Stored normalised (E.164), still starting with '+'.
+                        assert_eq!(trouvees[0][t], "'+33611223344", "{liste}");
+                    }
+                }
+                // No cell anywhere starts a formula.
+                for l in &lignes {
+                    for c in l {
+                        assert!(!c.starts_with(['=', '+', '-', '@', '\t', '\r']), "{liste} : cellule {c:?}");
+                    }
+                }
+            }
+
+            // A rejection report whose rejected value starts with `=`.
+            let id = uuid::Uuid::now_v7();
+            {
+                use diesel::prelude::*;
+                use onde_store::schema::imports_rejets;
+                let mut conn = base.store.connexion().unwrap();
+                let conn = &mut *conn;
+                onde_store::imports::creer(
+                    conn,
+                    &onde_store::imports::Import::nouveau(
+                        id,
+                        Some(editeur.partenaire_id),
+                        Some(editeur.client_id.clone()),
+                        onde_store::imports::FormatImport::Csv,
+                        chrono::Utc::now().naive_utc(),
+                    ),
+                )
+                .unwrap();
+                onde_store::par_backend!(conn, c => diesel::insert_into(imports_rejets::table)
+                    .values((
+                        imports_rejets::import_id.eq(id.to_string()),
+                        imports_rejets::ligne.eq(2i64),
+                        imports_rejets::rang.eq(1),
+                        imports_rejets::pointeur.eq("/eleve/nom"),
+                        imports_rejets::code.eq("-1+1"),
+                        imports_rejets::message.eq("=1+1 n'est pas un nom"),
+                    ))
+                    .execute(c))
+                .unwrap();
+            }
+            let r = get(&app, &je, &format!("/v1/imports/{id}/rejets?format=csv")).await;
+            let (entete, lignes) = lignes_csv(&r);
+            assert_eq!(entete, ["ligne", "pointeur", "code", "message"]);
+            assert_eq!(lignes, vec![vec!["2", "/eleve/nom", "'-1+1", "'=1+1 n'est pas un nom"]]);
+        });
+    }
+}

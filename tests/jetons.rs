@@ -37,7 +37,8 @@ fn cle_du_gateway(base: &BaseDeTest) -> (String, SigningKey) {
     let cles = onde_store::cles::utiles(&mut conn, chrono::Utc::now().naive_utc()).unwrap();
     let cle = cles.into_iter().find(|c| c.retiree_le.is_none()).unwrap();
     assert_eq!(cle.algorithme, "EdDSA");
-    let der = STANDARD.decode(&cle.cle_privee).unwrap();
+    // Sealed at rest: only the configured key-encryption key opens it.
+    let der = chiffrement_essai().cle_privee(&cle.kid, &cle.cle_privee).unwrap();
     (cle.kid, SigningKey::from_pkcs8_der(&der).unwrap())
 }
 
@@ -572,4 +573,105 @@ onde_store::tests_deux_backends! {
 fn assert_jeton_refuse_ou_absent(r: &Reponse) {
     assert_probleme(r, 401, "authentification_requise");
     assert!(r.entete("www-authenticate").is_some_and(|d| d.starts_with("Bearer")));
+}
+
+/// The stored private half of key `kid`.
+fn stockee(base: &BaseDeTest, kid: &str) -> String {
+    let mut conn = base.store.connexion().unwrap();
+    onde_store::cles::toutes(&mut conn)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kid == kid)
+        .unwrap()
+        .cle_privee
+}
+
+/// Whether a stored value is a usable private key as it stands (what a stolen backup gives).
+fn utilisable_en_l_etat(stockee: &str) -> bool {
+    STANDARD
+        .decode(stockee)
+        .ok()
+        .is_some_and(|der| SigningKey::from_pkcs8_der(&der).is_ok())
+}
+
+onde_store::tests_deux_backends! {
+    fn cles_de_signature_chiffrees_au_repos(base) {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        use onde_api::chiffrement::{Chiffrement, CleChiffrement};
+        use onde_api::jeton::{ConfigJetons, Trousseau};
+        let config = |c: &Chiffrement| ConfigJetons::default().avec_chiffrement(c.clone());
+        let mut conn = base.store.connexion().unwrap();
+
+        // A base from an earlier version: its signing key stored in clear (base64 PKCS#8).
+        let mut graine = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut graine);
+        let ancienne = SigningKey::from_bytes(&graine);
+        let en_clair = STANDARD.encode(ancienne.to_pkcs8_der().unwrap().as_bytes());
+        let kid = "ancienne-en-clair".to_owned();
+        onde_store::cles::creer_si_aucune(&mut conn, &onde_store::cles::CleSignature {
+            kid: kid.clone(),
+            algorithme: "EdDSA".into(),
+            cle_privee: en_clair.clone(),
+            cle_publique: URL_SAFE_NO_PAD.encode(ancienne.verifying_key().to_bytes()),
+            cree_le: chrono::Utc::now().naive_utc(),
+            retiree_le: None,
+        })
+        .unwrap();
+        assert!(utilisable_en_l_etat(&stockee(base, &kid)), "témoin : la clé en clair signe telle quelle");
+
+        // First start with a key-encryption key: the clear key is sealed, and still signs.
+        let (k1, _) = CleChiffrement::generer();
+        let c1 = Chiffrement::new(k1.clone(), vec![]);
+        let t1 = Trousseau::ouvrir(&mut conn, config(&c1)).unwrap();
+        let ligne = stockee(base, &kid);
+        assert!(ligne.starts_with(&format!("kek1:{}:", k1.id())), "{ligne}");
+        assert!(!ligne.contains(&en_clair) && !utilisable_en_l_etat(&ligne), "plus rien en clair dans la base");
+        let avant_rotation = t1.emettre("p", "client", "eleves:read").unwrap();
+        assert_eq!(t1.verifier(&avant_rotation).unwrap().client_id, "client");
+
+        // The rows alone (a replica, a backup) with any other key-encryption key: no signing,
+        // the start fails closed and says which key is missing.
+        let (autre, _) = CleChiffrement::generer();
+        let e = Trousseau::ouvrir(&mut conn, config(&Chiffrement::new(autre, vec![])))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(&kid) && e.contains(k1.id()) && e.contains("n'est pas configurée"), "{e}");
+
+        // A new key signs from now on, sealed too.
+        let nouveau_kid = onde_api::admin::tourner_cles(&mut conn, &c1).unwrap().kid;
+        assert!(stockee(base, &nouveau_kid).starts_with(&format!("kek1:{}:", k1.id())));
+        assert!(!utilisable_en_l_etat(&stockee(base, &nouveau_kid)));
+        t1.recharger(&mut conn).unwrap();
+        let avec_la_nouvelle = t1.emettre("p", "client", "eleves:read").unwrap();
+
+        // Rotation of the key-encryption key: k2 seals, k1 still opens until `rechiffrer`.
+        let (k2, _) = CleChiffrement::generer();
+        let c2 = Chiffrement::new(k2.clone(), vec![k1.clone()]);
+        Trousseau::ouvrir(&mut conn, config(&c2)).unwrap();
+        let bilan = onde_api::jeton::rechiffrer(&mut conn, &c2).unwrap();
+        assert_eq!((bilan.rechiffrees, bilan.a_jour), (2, 0));
+        assert_eq!(onde_api::jeton::rechiffrer(&mut conn, &c2).unwrap().rechiffrees, 0, "idempotent");
+        for c in onde_store::cles::toutes(&mut conn).unwrap() {
+            assert!(c.cle_privee.starts_with(&format!("kek1:{}:", k2.id())), "{}", c.kid);
+        }
+        // k1 dropped from the configuration: tokens issued before still verify, new ones are
+        // signed by the current key.
+        let c2_seule = Chiffrement::new(k2.clone(), vec![]);
+        let t2 = Trousseau::ouvrir(&mut conn, config(&c2_seule)).unwrap();
+        assert!(t2.verifier(&avant_rotation).is_ok());
+        assert!(t2.verifier(&avec_la_nouvelle).is_ok());
+        let apres = t2.emettre("p", "client", "eleves:read").unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&apres).unwrap().kid.as_deref(), Some(nouveau_kid.as_str()));
+        assert!(t2.verifier(&apres).is_ok() && t1.verifier(&apres).is_ok());
+        // The old key-encryption key alone opens nothing any more.
+        let e = Trousseau::ouvrir(&mut conn, config(&c1)).err().unwrap().to_string();
+        assert!(e.contains(k2.id()), "{e}");
+
+        // A sealed key copied onto another key's row does not open (its kid is bound in).
+        let scellee = stockee(base, &kid);
+        assert!(onde_store::cles::remplacer_cle_privee(&mut conn, &nouveau_kid, &stockee(base, &nouveau_kid), &scellee).unwrap());
+        let e = Trousseau::ouvrir(&mut conn, config(&c2_seule)).err().unwrap().to_string();
+        assert!(e.contains("altérée"), "{e}");
+    }
 }

@@ -166,22 +166,32 @@ fn verifier_integrite_sqlite(base: &BaseDeTest) {
 struct Serveur {
     enfant: Child,
     hote: String,
+    _dossier: tempfile::TempDir,
 }
 
 impl Serveur {
     fn demarrer(base: &BaseDeTest) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let hote = format!("127.0.0.1:{port}");
+        let dossier = tempfile::tempdir().unwrap();
         let enfant = Command::new(BIN)
             .args(["serve", "--bind", &hote, "--workers", "2"])
             .env("DATABASE_URL", &base.url)
+            .env(
+                "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER",
+                fichier_cle_chiffrement(dossier.path()),
+            )
             .env("ONDE_POOL_TAILLE", "4")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let s = Serveur { enfant, hote };
+        let s = Serveur {
+            enfant,
+            hote,
+            _dossier: dossier,
+        };
         let debut = Instant::now();
         while TcpStream::connect(&s.hote).is_err() || http(&s.hote, "GET", "/health/ready", "", &[], None).0 != 200 {
             assert!(debut.elapsed() < Duration::from_secs(60), "le serveur ne démarre pas");

@@ -1,7 +1,20 @@
 """What the bench scripts share (docs/bench/*.py): the gateway as a child process, a partner's
 token, an editor mandated by every commune, batches of `POST /v1/lots/eleves` pushed by parallel
 clients. Standard library only; imported as `commun` (the scripts' own folder is on sys.path)."""
-import base64, json, re, signal, subprocess, threading, time, urllib.request
+import base64, json, os, re, signal, subprocess, threading, time, urllib.request
+
+
+def avec_cle_chiffrement(env, dossier):
+    """`env` with a key-encryption key for the signing keys (jetons.cle_chiffrement_fichier,
+    required by `serve`) unless it has one: a bench key kept in `dossier`, so that a base kept
+    from an earlier run still opens."""
+    if "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER" in env:
+        return env
+    chemin = os.path.join(dossier, "cle-chiffrement")
+    if not os.path.exists(chemin):
+        with open(chemin, "w") as f:
+            f.write(base64.b64encode(os.urandom(32)).decode())
+    return {**env, "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER": chemin}
 
 
 class Passerelle:
@@ -9,6 +22,7 @@ class Passerelle:
 
     def __init__(self, binaire, port, env, journal):
         self.port = port
+        env = avec_cle_chiffrement(env, os.path.dirname(os.path.abspath(journal)))
         self.p = subprocess.Popen([binaire, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=open(journal, "a"))
         for _ in range(600):

@@ -21,6 +21,12 @@ URL = f"postgres://postgres@127.0.0.1:5432/{BASE}"
 env = dict(os.environ, RUST_LOG="warn", DATABASE_URL=URL,
            # The load comes from a few clients: the per-client limits must not be what is measured.
            ONDE__LIMITES__PAR_SECONDE="1000000", ONDE__LIMITES__RAFALE="1000000", ONDE__LIMITES__SIMULTANEES="100000")
+# Token signing keys are sealed with a key-encryption key (jetons.cle_chiffrement_fichier): a
+# bench one, kept in the work directory so that a base kept from an earlier run still opens.
+if not os.path.exists(W + "/cle-chiffrement"):
+    with open(W + "/cle-chiffrement", "w") as f:
+        f.write(base64.b64encode(os.urandom(32)).decode())
+env["ONDE__JETONS__CLE_CHIFFREMENT_FICHIER"] = W + "/cle-chiffrement"
 
 def psql(sql):
     return subprocess.run(["psql", "-tAqU", "postgres", "-h", "127.0.0.1", "-d", BASE, "-c", sql],

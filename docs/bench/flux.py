@@ -17,6 +17,12 @@ W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/flux"
 os.makedirs(W, exist_ok=True)
 PORT = 18090
 env = dict(os.environ, RUST_LOG="warn")
+# Token signing keys are sealed with a key-encryption key (jetons.cle_chiffrement_fichier): a
+# bench one, kept in the work directory so that a base kept from an earlier run still opens.
+if not os.path.exists(W + "/cle-chiffrement"):
+    with open(W + "/cle-chiffrement", "w") as f:
+        f.write(base64.b64encode(os.urandom(32)).decode())
+env["ONDE__JETONS__CLE_CHIFFREMENT_FICHIER"] = W + "/cle-chiffrement"
 
 def url(n):
     return f"postgres://postgres@127.0.0.1:5432/onde_flux_{n}"

@@ -78,13 +78,31 @@ pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
         rafale: 100_000,
         simultanees: 10_000,
     };
-    onde_api::EtatApp::ouvrir(base.store.clone(), onde_api::jeton::ConfigJetons::default())
+    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(chiffrement_essai());
+    onde_api::EtatApp::ouvrir(base.store.clone(), jetons)
         .unwrap()
         .avec_limites(onde_api::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
             inconnus: large,
         })
+}
+
+/// The key-encryption key of the tests (a constant: the in-process app and the binary started
+/// by a test open the same signing keys). Never a production value.
+pub const CLE_CHIFFREMENT_ESSAI: &str = "b25kZS1lY2hhbmdlcyBjbGUgZGUgdGVzdCAzMiBvY3Q=";
+
+pub fn chiffrement_essai() -> onde_api::chiffrement::Chiffrement {
+    let cle = onde_api::chiffrement::CleChiffrement::depuis_texte(CLE_CHIFFREMENT_ESSAI).unwrap();
+    onde_api::chiffrement::Chiffrement::new(cle, Vec::new())
+}
+
+/// Writes the tests' key-encryption key in `dossier`; returns the file, for
+/// `ONDE__JETONS__CLE_CHIFFREMENT_FICHIER`.
+pub fn fichier_cle_chiffrement(dossier: &std::path::Path) -> std::path::PathBuf {
+    let chemin = dossier.join("cle-chiffrement");
+    std::fs::write(&chemin, CLE_CHIFFREMENT_ESSAI).unwrap();
+    chemin
 }
 
 /// Credentials of a partner created directly in the store.

@@ -429,7 +429,9 @@ pub fn etat_neuf(base: &BaseDeTest, taille: u32) -> onde_api::EtatApp {
         rafale: 100_000,
         simultanees: 10_000,
     };
-    onde_api::EtatApp::ouvrir(store, onde_api::jeton::ConfigJetons::default())
+    // The tests' key-encryption key: a server binary started on this base opens its keys too.
+    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(crate::commun::chiffrement_essai());
+    onde_api::EtatApp::ouvrir(store, jetons)
         .unwrap()
         .avec_limites(onde_api::limites::ConfigLimites {
             defaut: large,

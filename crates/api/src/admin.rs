@@ -120,9 +120,12 @@ pub struct CleTournee {
 
 /// Creates a new signing key and retires the current one (which keeps verifying its tokens
 /// until they expire). Returns the new `kid`.
-pub fn tourner_cles(conn: &mut DbConnection) -> Result<CleTournee, ApiError> {
+pub fn tourner_cles(
+    conn: &mut DbConnection,
+    chiffrement: &crate::chiffrement::Chiffrement,
+) -> Result<CleTournee, ApiError> {
     Ok(CleTournee {
-        kid: crate::jeton::tourner_cles(conn)?,
+        kid: crate::jeton::tourner_cles(conn, chiffrement)?,
     })
 }
 
@@ -146,7 +149,7 @@ pub fn tourner_cles(conn: &mut DbConnection) -> Result<CleTournee, ApiError> {
 pub async fn tourner_cles_http(etat: web::Data<EtatApp>, acces: Acces) -> Result<HttpResponse, ApiError> {
     let trousseau = etat.trousseau.clone();
     let cle = en_tache(&etat.store, move |c| {
-        let cle = tourner_cles(c)?;
+        let cle = tourner_cles(c, &trousseau.config().chiffrement)?;
         // This node signs with the new key at once; the others pick it up when they reload.
         trousseau.recharger(c)?;
         Ok(cle)

@@ -62,6 +62,9 @@ pub struct PageEleves {
 /// (`?format=csv` ou `Accept: text/csv`) : toute la liste filtrée, en flux, pour un tableur
 /// français (UTF-8 avec BOM, `;`, en-têtes français, dates jj/mm/aaaa), aux colonnes de
 /// l'import (`responsable1_nom`…, jusqu'à 4 responsables) permises par le profil.
+/// Aucune cellule n'est une formule : une valeur qui commence par `=`, `+`, `-`, `@`, une
+/// tabulation ou un retour chariot est écrite précédée d'une apostrophe (règle OWASP contre
+/// l'injection de formules), un téléphone `+33…` compris.
 #[utoipa::path(
     tag = "eleves",
     operation_id = "lister_eleves",

@@ -2,12 +2,14 @@
 //! with a BOM, `;` as separator, French headers, dates as dd/mm/yyyy. The whole filtered list
 //! is streamed by keyset chunks read on the blocking pool, so that a 100,000-row export never
 //! sits in memory; the columns follow the caller's data profile, and each chunk is traced in
-//! the audit trail as it leaves.
+//! the audit trail as it leaves. No cell is ever a formula: one starting with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return is written with a leading apostrophe (OWASP).
 
 use actix_web::http::header::{HeaderValue, ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use onde_store::tableur::{EcrivainTableur, FinDeLigne};
 use onde_store::{Curseur, DbConnection, Store, StoreError};
 
 use crate::parametres::Lecteur;
@@ -51,15 +53,13 @@ pub fn oui_non(b: bool) -> String {
 /// One chunk of rows and the position after it (`None`: last chunk).
 pub type Tranche = (Vec<Vec<String>>, Option<Curseur>);
 
+/// The rows as CSV, every cell through the one formula guard ([`onde_store::tableur`]).
 fn en_csv(lignes: &[Vec<String>], prefixe: &[u8]) -> Result<Bytes, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(prefixe.to_vec());
+    let mut w = EcrivainTableur::new(prefixe.to_vec(), FinDeLigne::Crlf);
     for l in lignes {
-        w.write_record(l)?;
+        w.ecrire(l)?;
     }
-    w.into_inner().map(Bytes::from).map_err(|e| e.into_error().into())
+    w.into_inner().map(Bytes::from)
 }
 
 /// 200 `text/csv` streaming the header, then each chunk `lire` returns from `depuis` until the

@@ -477,7 +477,7 @@ impl Drop for Televersement {
     tag = "imports",
     operation_id = "lancer_import",
     security(("oauth2" = ["eleves:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même fichier renvoie le même import sans en lancer un second", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même fichier renvoie le même import sans en lancer un second, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
     request_body(
         description = "Le fichier à importer, en NDJSON ou en CSV",
         content(
@@ -623,6 +623,11 @@ fn curseur_rejet(c: &Curseur) -> Option<(i64, i32)> {
 /// paginé par curseur (`lien_suivant`) ; en CSV (`?format=csv` ou `Accept: text/csv`), le
 /// rapport complet à télécharger, en flux, pour un tableur (`ligne;pointeur;code;message`,
 /// UTF-8 avec BOM, CRLF).
+/// Aucune cellule n'est une formule : une valeur qui commence par `=`, `+`, `-`, `@`, une
+/// tabulation ou un retour chariot est écrite précédée d'une apostrophe (règle OWASP contre
+/// l'injection de formules), un téléphone `+33…` compris. Le rapport est conservé 90 jours
+/// (réglable par l'exploitant) après le lancement de l'import, puis effacé : l'import et ses
+/// décomptes restent.
 #[utoipa::path(
     tag = "imports",
     operation_id = "rapport_rejets_import",

@@ -79,6 +79,9 @@ pub struct PageInscriptions {
 /// En CSV (`?format=csv` ou `Accept: text/csv`) : toute la liste filtrée, en flux, pour un
 /// tableur français (UTF-8 avec BOM, séparateur `;`, en-têtes français, dates jj/mm/aaaa,
 /// prénoms séparés par `|`) ; les colonnes d'identité suivent le profil de données.
+/// Aucune cellule n'est une formule : une valeur qui commence par `=`, `+`, `-`, `@`, une
+/// tabulation ou un retour chariot est écrite précédée d'une apostrophe (règle OWASP contre
+/// l'injection de formules), un téléphone `+33…` compris.
 #[utoipa::path(
     tag = "inscriptions",
     operation_id = "lister_inscriptions",

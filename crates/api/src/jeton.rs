@@ -1,15 +1,17 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with `kid`, issuer and audience checked, algorithm
 //! pinned. Keys live in the database so every node signs and verifies with the same set; a
 //! key is created on first start, and a rotation keeps the old key verifying until its tokens
-//! have expired.
+//! have expired. Private keys are stored sealed with the key-encryption key of the
+//! configuration ([`crate::chiffrement`]), never in clear.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{NaiveDateTime, Utc};
+use diesel::Connection;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,23 +21,35 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::chiffrement::Chiffrement;
 use crate::ApiError;
 
-/// Issuer, audience and lifetime of the tokens.
+/// Issuer, audience and lifetime of the tokens, and the key-encryption keys of the signing keys.
 #[derive(Debug, Clone)]
 pub struct ConfigJetons {
     pub emetteur: String,
     pub audience: String,
     pub duree: Duration,
+    pub chiffrement: Arc<Chiffrement>,
 }
 
 impl Default for ConfigJetons {
+    /// With a per-process KEK ([`Chiffrement::ephemere`]): for tests; `serve` always sets the
+    /// configured one ([`ConfigJetons::avec_chiffrement`]).
     fn default() -> Self {
         Self {
             emetteur: "onde-echanges".into(),
             audience: "onde-echanges-api".into(),
             duree: Duration::from_secs(600),
+            chiffrement: Arc::new(Chiffrement::ephemere()),
         }
+    }
+}
+
+impl ConfigJetons {
+    pub fn avec_chiffrement(mut self, chiffrement: Chiffrement) -> Self {
+        self.chiffrement = Arc::new(chiffrement);
+        self
     }
 }
 
@@ -76,24 +90,74 @@ pub struct Trousseau {
     etat: RwLock<Etat>,
 }
 
-/// A new Ed25519 key, as stored.
-pub fn generer_cle(maintenant: NaiveDateTime) -> Result<CleSignature, ApiError> {
-    let mut graine = [0u8; 32];
-    rand::rng().fill_bytes(&mut graine);
+/// A new Ed25519 key, as stored: its private half sealed under the current KEK.
+pub fn generer_cle(maintenant: NaiveDateTime, chiffrement: &Chiffrement) -> Result<CleSignature, ApiError> {
+    let mut graine = zeroize::Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(graine.as_mut_slice());
     let cle = SigningKey::from_bytes(&graine);
     let der = cle
         .to_pkcs8_der()
         .map_err(|e| ApiError::Interne(format!("encodage PKCS#8 : {e}")))?;
     let mut kid = [0u8; 9];
     rand::rng().fill_bytes(&mut kid);
+    let kid = URL_SAFE_NO_PAD.encode(kid);
     Ok(CleSignature {
-        kid: URL_SAFE_NO_PAD.encode(kid),
+        cle_privee: chiffrement.sceller(&kid, der.as_bytes())?,
+        kid,
         algorithme: "EdDSA".into(),
-        cle_privee: STANDARD.encode(der.as_bytes()),
         cle_publique: URL_SAFE_NO_PAD.encode(cle.verifying_key().to_bytes()),
         cree_le: maintenant,
         retiree_le: None,
     })
+}
+
+/// What [`rechiffrer`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BilanRechiffrement {
+    /// Keys re-sealed under the current KEK (in clear before, or under a previous KEK).
+    pub rechiffrees: usize,
+    /// Keys already sealed under the current KEK.
+    pub a_jour: usize,
+}
+
+/// Re-seals every stored private key (retired ones too) under the current KEK, in one
+/// transaction: after a KEK rotation, once this has run, the previous KEK can be dropped from
+/// the configuration. A key that no configured KEK opens stops it, nothing changed. Keys in
+/// clear (earlier versions) are sealed too.
+pub fn rechiffrer(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<BilanRechiffrement, ApiError> {
+    conn.transaction(|conn| {
+        let mut bilan = BilanRechiffrement::default();
+        for c in onde_store::cles::toutes(conn)? {
+            if chiffrement.a_jour(&c.cle_privee) {
+                bilan.a_jour += 1;
+                continue;
+            }
+            let clair = chiffrement.cle_privee(&c.kid, &c.cle_privee)?;
+            let scellee = chiffrement.sceller(&c.kid, &clair)?;
+            // Compare-and-set: a node sealing the same key concurrently wins, this one skips.
+            if onde_store::cles::remplacer_cle_privee(conn, &c.kid, &c.cle_privee, &scellee)? {
+                bilan.rechiffrees += 1;
+            } else {
+                bilan.a_jour += 1;
+            }
+        }
+        Ok(bilan)
+    })
+}
+
+/// Seals the keys still in clear (written by an earlier version) under the current KEK.
+fn sceller_cles_en_clair(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for c in onde_store::cles::toutes(conn)? {
+        if Chiffrement::en_clair(&c.cle_privee) {
+            let clair = chiffrement.cle_privee(&c.kid, &c.cle_privee)?;
+            let scellee = chiffrement.sceller(&c.kid, &clair)?;
+            if onde_store::cles::remplacer_cle_privee(conn, &c.kid, &c.cle_privee, &scellee)? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn maintenant() -> NaiveDateTime {
@@ -101,9 +165,19 @@ fn maintenant() -> NaiveDateTime {
 }
 
 impl Trousseau {
-    /// Loads the keys, creating the first one when the database has none.
+    /// Loads the keys, creating the first one when the database has none and sealing those an
+    /// earlier version left in clear. A signing key that the configured KEKs do not open stops
+    /// the start (fail closed).
     pub fn ouvrir(conn: &mut DbConnection, config: ConfigJetons) -> Result<Self, ApiError> {
-        onde_store::cles::creer_si_aucune(conn, &generer_cle(maintenant())?)?;
+        let scellees = sceller_cles_en_clair(conn, &config.chiffrement)?;
+        if scellees > 0 {
+            tracing::warn!(
+                cles = scellees,
+                kek = config.chiffrement.actuelle().id(),
+                "clés de signature en clair chiffrées"
+            );
+        }
+        onde_store::cles::creer_si_aucune(conn, &generer_cle(maintenant(), &config.chiffrement)?)?;
         let t = Self {
             etat: RwLock::new(Etat {
                 signature: None,
@@ -130,9 +204,7 @@ impl Trousseau {
             let decodage = DecodingKey::from_ed_components(&c.cle_publique)
                 .map_err(|e| ApiError::Interne(format!("clé publique {} illisible : {e}", c.kid)))?;
             let encodage = if c.retiree_le.is_none() {
-                let der = STANDARD
-                    .decode(&c.cle_privee)
-                    .map_err(|e| ApiError::Interne(format!("clé privée {} illisible : {e}", c.kid)))?;
+                let der = self.config.chiffrement.cle_privee(&c.kid, &c.cle_privee)?;
                 signature.get_or_insert_with(|| c.kid.clone());
                 Some(EncodingKey::from_ed_der(&der))
             } else {
@@ -271,8 +343,17 @@ impl Trousseau {
 }
 
 /// Rotates the signing key: a new key signs from now on; the previous one keeps verifying.
-pub fn tourner_cles(conn: &mut DbConnection) -> Result<String, StoreError> {
-    let cle = generer_cle(maintenant()).map_err(|e| StoreError::Generation(e.to_string()))?;
+/// Refused when the given KEKs do not open the current signing key: the new key would be
+/// sealed under a KEK the servers may not have.
+pub fn tourner_cles(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<String, StoreError> {
+    let erreur = |e: ApiError| StoreError::Generation(e.to_string());
+    for c in onde_store::cles::toutes(conn)?
+        .iter()
+        .filter(|c| c.retiree_le.is_none())
+    {
+        chiffrement.cle_privee(&c.kid, &c.cle_privee).map_err(erreur)?;
+    }
+    let cle = generer_cle(maintenant(), chiffrement).map_err(erreur)?;
     onde_store::cles::remplacer(conn, &cle)?;
     Ok(cle.kid)
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auditeur;
 mod bloquant;
 mod changements;
+pub mod chiffrement;
 mod conditionnel;
 mod corps;
 mod docs;

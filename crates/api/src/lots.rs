@@ -350,7 +350,7 @@ fn appliquer(
     tag = "eleves",
     operation_id = "pousser_lot_eleves",
     security(("oauth2" = ["eleves:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
     request_body(content = crate::dossiers::DemandeLot, content_type = "application/json", description = "Le lot : son mode et ses éléments (dossier de l'élève avec son INE, et ses inscriptions)."),
     responses(
         (status = 200, description = "Un résultat par élément", body = ReponseLot),

@@ -254,7 +254,7 @@ fn reponse_inscription(
     tag = "inscriptions",
     operation_id = "creer_inscription",
     security(("oauth2" = ["inscriptions:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
     request_body(content = DemandeInscription, content_type = "application/json", description = "L'inscription demandée : un élève existant (`eleve_id`) ou le dossier d'un nouvel élève (`eleve`)."),
     responses(
         (status = 201, description = "Inscription créée", body = InscriptionDetaillee,
@@ -725,7 +725,7 @@ macro_rules! operation {
             params(
                 ("id" = Uuid, Path, description = "Identifiant de l'inscription"),
                 ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
-                ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"),
             ),
             request_body(content = Option<$corps>, content_type = "application/json", description = "Les paramètres de l'opération ; un corps vide vaut `{}`."),
             responses(

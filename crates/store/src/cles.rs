@@ -1,4 +1,5 @@
-//! Token signing keys, shared by every node through the database.
+//! Token signing keys, shared by every node through the database. The HTTP layer seals the
+//! private halves before they get here (`onde_api::chiffrement`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -59,4 +60,30 @@ pub fn creer_si_aucune(conn: &mut DbConnection, nouvelle: &CleSignature) -> Resu
         }
         Ok(())
     })
+}
+
+/// Every stored key, retired ones included, oldest first.
+pub fn toutes(conn: &mut DbConnection) -> Result<Vec<CleSignature>, StoreError> {
+    Ok(cles_signature::table
+        .order((cles_signature::cree_le.asc(), cles_signature::kid.asc()))
+        .select(CleSignature::as_select())
+        .load(conn)?)
+}
+
+/// Replaces a key's stored private half if it still is `ancienne` (compare-and-set, so that
+/// nodes re-sealing at the same time agree). Returns whether this call replaced it.
+pub fn remplacer_cle_privee(
+    conn: &mut DbConnection,
+    kid: &str,
+    ancienne: &str,
+    nouvelle: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        cles_signature::table
+            .filter(cles_signature::kid.eq(kid))
+            .filter(cles_signature::cle_privee.eq(ancienne)),
+    )
+    .set(cles_signature::cle_privee.eq(nouvelle))
+    .execute(conn)?;
+    Ok(n == 1)
 }

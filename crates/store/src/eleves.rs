@@ -58,12 +58,33 @@ fn eleve(l: LigneEleve, responsables: Vec<onde_domain::Responsable>) -> Result<E
     })
 }
 
+/// What the retention purge of pupils removes (or, simulated, would remove).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BilanRetention {
+    pub eleves: usize,
+    pub inscriptions: usize,
+    /// Guardians left without any pupil.
+    pub responsables: usize,
+}
+
+/// First day of the school year `jour` falls in (the year turns on 1 September).
+pub fn debut_annee_scolaire(jour: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let annee = if jour.month() >= 9 {
+        jour.year()
+    } else {
+        jour.year() - 1
+    };
+    chrono::NaiveDate::from_ymd_opt(annee, 9, 1).unwrap_or(jour)
+}
+
 /// Retention (DOMAIN.md): a pupil's data is kept at most until the end of the calendar year in
-/// which the child leaves the first degree. Deletes, as of `aujourdhui`, every pupil none of
-/// whose inscriptions is still running this calendar year — each one either belongs to a
-/// school year that ended before this year, or was radiated before this year — with their
-/// inscriptions, guardian links and guardians no other pupil shares. Returns the pupils deleted.
-pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) -> Result<usize, StoreError> {
+/// which the child leaves the first degree. The pupils that go, as of `aujourdhui`: none of
+/// their inscriptions is still running this calendar year — each one either belongs to a
+/// school year that ended before this year, or was radiated before this year — and their
+/// record was neither created nor changed during the current school year (a pupil a mairie
+/// recorded last week, with no inscription yet, stays).
+fn partants(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) -> Result<Vec<String>, StoreError> {
     use chrono::Datelike;
     use diesel::dsl::{exists, not};
 
@@ -73,33 +94,102 @@ pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) 
     // "AAAA-BBBB" ends in June of BBBB = AAAA + 1: it runs this calendar year when AAAA >= annee - 1,
     // which for these fixed-width strings is a plain comparison with "AAAA-".
     let premiere_annee_en_cours = format!("{:04}-", annee - 1);
+    let rentree = debut_annee_scolaire(aujourdhui).and_time(chrono::NaiveTime::MIN);
+    let encore_la = inscriptions::table
+        .filter(inscriptions::eleve_id.eq(eleves::id))
+        .filter(
+            inscriptions::annee_scolaire.ge(premiere_annee_en_cours).and(
+                inscriptions::statut
+                    .ne("radie")
+                    .or(inscriptions::date_radiation.ge(chrono::NaiveDate::from_ymd_opt(annee, 1, 1))),
+            ),
+        );
+    Ok(eleves::table
+        .filter(not(exists(encore_la)))
+        .filter(eleves::cree_le.lt(rentree))
+        .filter(eleves::modifie_le.lt(rentree))
+        .select(eleves::id)
+        .load(conn)?)
+}
+
+/// Deletes, as of `aujourdhui`, every pupil that retention lets go (see [`partants`]), with
+/// their inscriptions, guardian links and guardians no other pupil shares.
+pub fn purger_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) -> Result<BilanRetention, StoreError> {
+    use diesel::dsl::{exists, not};
+
+    use crate::schema::inscriptions;
+
     conn.transaction(|conn| {
-        let encore_la = inscriptions::table
-            .filter(inscriptions::eleve_id.eq(eleves::id))
-            .filter(
-                inscriptions::annee_scolaire.ge(premiere_annee_en_cours.clone()).and(
-                    inscriptions::statut
-                        .ne("radie")
-                        .or(inscriptions::date_radiation.ge(chrono::NaiveDate::from_ymd_opt(annee, 1, 1))),
-                ),
-            );
-        let partants: Vec<String> = eleves::table
-            .filter(not(exists(encore_la)))
-            .select(eleves::id)
-            .load(conn)?;
+        let partants = partants(conn, aujourdhui)?;
+        let mut bilan = BilanRetention {
+            eleves: partants.len(),
+            ..BilanRetention::default()
+        };
         for lot in partants.chunks(500) {
             // Links first, while the pupils' inscriptions still say which partners saw their
             // guardians: the change feed keys the guardians' departure under them.
             diesel::delete(eleves_responsables::table.filter(eleves_responsables::eleve_id.eq_any(lot)))
                 .execute(conn)?;
-            diesel::delete(inscriptions::table.filter(inscriptions::eleve_id.eq_any(lot))).execute(conn)?;
+            bilan.inscriptions +=
+                diesel::delete(inscriptions::table.filter(inscriptions::eleve_id.eq_any(lot))).execute(conn)?;
             diesel::delete(eleves::table.filter(eleves::id.eq_any(lot))).execute(conn)?;
         }
-        diesel::delete(responsables::table.filter(not(exists(
+        bilan.responsables = diesel::delete(responsables::table.filter(not(exists(
             eleves_responsables::table.filter(eleves_responsables::responsable_id.eq(responsables::id)),
         ))))
         .execute(conn)?;
-        Ok(partants.len())
+        Ok(bilan)
+    })
+}
+
+/// What [`purger_retention`] would delete as of `aujourdhui`, deleting nothing.
+pub fn simuler_retention(conn: &mut DbConnection, aujourdhui: chrono::NaiveDate) -> Result<BilanRetention, StoreError> {
+    use diesel::dsl::{exists, not};
+    use std::collections::{HashMap, HashSet};
+
+    use crate::schema::inscriptions;
+
+    conn.transaction(|conn| {
+        let partants = partants(conn, aujourdhui)?;
+        let mut bilan = BilanRetention {
+            eleves: partants.len(),
+            ..BilanRetention::default()
+        };
+        let partants_set: HashSet<&str> = partants.iter().map(String::as_str).collect();
+        // Guardians of leaving pupils, then whether any of them keeps a pupil who stays.
+        let mut candidats: HashSet<String> = HashSet::new();
+        for lot in partants.chunks(500) {
+            let n: i64 = inscriptions::table
+                .filter(inscriptions::eleve_id.eq_any(lot))
+                .count()
+                .get_result(conn)?;
+            bilan.inscriptions += usize::try_from(n).unwrap_or(0);
+            candidats.extend(
+                eleves_responsables::table
+                    .filter(eleves_responsables::eleve_id.eq_any(lot))
+                    .select(eleves_responsables::responsable_id)
+                    .load::<String>(conn)?,
+            );
+        }
+        let candidats: Vec<String> = candidats.into_iter().collect();
+        let mut garde: HashMap<String, bool> = HashMap::new();
+        for lot in candidats.chunks(500) {
+            let liens: Vec<(String, String)> = eleves_responsables::table
+                .filter(eleves_responsables::responsable_id.eq_any(lot))
+                .select((eleves_responsables::responsable_id, eleves_responsables::eleve_id))
+                .load(conn)?;
+            for (r, e) in liens {
+                *garde.entry(r).or_default() |= !partants_set.contains(e.as_str());
+            }
+        }
+        let deja_seuls: i64 = responsables::table
+            .filter(not(exists(
+                eleves_responsables::table.filter(eleves_responsables::responsable_id.eq(responsables::id)),
+            )))
+            .count()
+            .get_result(conn)?;
+        bilan.responsables = garde.values().filter(|g| !**g).count() + usize::try_from(deja_seuls).unwrap_or(0);
+        Ok(bilan)
     })
 }
 

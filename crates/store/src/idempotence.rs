@@ -38,9 +38,19 @@ pub fn enregistrer(conn: &mut DbConnection, r: &ReponseEnregistree) -> Result<()
     Ok(())
 }
 
-/// Forgets answers older than `avant` (keys are meant for retries, not forever).
+/// Forgets answers older than `avant` (keys are meant for retries, not forever; a stored
+/// answer holds pupil data: retention, `onde-echanges retention`).
 pub fn purger(conn: &mut DbConnection, avant: NaiveDateTime) -> Result<usize, StoreError> {
     Ok(diesel::delete(idempotence::table.filter(idempotence::cree_le.lt(avant))).execute(conn)?)
+}
+
+/// How many answers [`purger`] would forget.
+pub fn compter_anciennes(conn: &mut DbConnection, avant: NaiveDateTime) -> Result<usize, StoreError> {
+    let n: i64 = idempotence::table
+        .filter(idempotence::cree_le.lt(avant))
+        .count()
+        .get_result(conn)?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Serialises requests carrying the same key for the rest of the transaction (PostgreSQL

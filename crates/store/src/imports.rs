@@ -304,6 +304,36 @@ pub fn rejets(
     Ok(q.load(conn)?)
 }
 
+/// Retention of rejection reports (they quote the rejected lines' values): the reports of
+/// finished imports created before `avant`. Returns (rejection rows, imports concerned); the
+/// imports themselves (counts, state) are kept. With `simulation`, nothing is deleted.
+pub fn purger_rejets(
+    conn: &mut DbConnection,
+    avant: NaiveDateTime,
+    simulation: bool,
+) -> Result<(usize, usize), StoreError> {
+    conn.transaction(|conn| {
+        let anciens: Vec<String> = imports::table
+            .filter(imports::cree_le.lt(avant))
+            .filter(imports::statut.eq_any(["termine", "echoue"]))
+            .select(imports::id)
+            .load(conn)?;
+        let (mut lignes, mut concernes) = (0, 0);
+        for lot in anciens.chunks(500) {
+            let rejets = || imports_rejets::table.filter(imports_rejets::import_id.eq_any(lot));
+            let avec: Vec<String> = rejets().select(imports_rejets::import_id).distinct().load(conn)?;
+            concernes += avec.len();
+            lignes += if simulation {
+                let n: i64 = rejets().count().get_result(conn)?;
+                usize::try_from(n).unwrap_or(0)
+            } else {
+                diesel::delete(rejets()).execute(conn)?
+            };
+        }
+        Ok((lignes, concernes))
+    })
+}
+
 /// Schools by UAI: type and commune, to check inscriptions while reading.
 pub(crate) type Ecoles = HashMap<String, (TypeEcole, CodeInsee)>;
 

@@ -25,6 +25,7 @@ pub mod inscriptions;
 pub mod lots;
 pub mod partenaires;
 pub mod seed;
+pub mod tableur;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -25,6 +25,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{FormatImport, Rejet};
+use crate::tableur::{EcrivainTableur, FinDeLigne};
 
 const OBLIGATOIRES: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
 const ELEVE: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
@@ -555,7 +556,9 @@ fn cellule(s: &str, colonne: &str) -> Value {
 pub fn ligne_csv(entete: &[String], record: &csv::ByteRecord) -> Option<Value> {
     let mut cellules: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for (nom, octets) in entete.iter().zip(record.iter()) {
-        let texte = std::str::from_utf8(octets).ok()?.trim();
+        // A cell written by the gateway's own CSV (an example file, an edited export) comes
+        // back without the apostrophe that kept it from being a formula.
+        let texte = crate::tableur::retablir(std::str::from_utf8(octets).ok()?.trim()).trim();
         if !texte.is_empty() {
             cellules.insert(nom.as_str(), texte);
         }
@@ -611,27 +614,26 @@ pub fn ligne_csv(entete: &[String], record: &csv::ByteRecord) -> Option<Value> {
 }
 
 /// Writes records (`{"eleve", "inscriptions"}` with at most one inscription) as CSV rows,
-/// header first.
+/// header first (formulas neutralised, see [`crate::tableur`]).
 pub struct EcrivainCsv<W: std::io::Write> {
     colonnes: Vec<String>,
-    w: csv::Writer<W>,
+    w: EcrivainTableur<W>,
 }
 
 impl<W: std::io::Write> EcrivainCsv<W> {
     pub fn new(sortie: W) -> Result<Self, csv::Error> {
         let colonnes = colonnes_csv();
-        let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(sortie);
-        w.write_record(&colonnes)?;
+        let mut w = EcrivainTableur::new(sortie, FinDeLigne::Lf);
+        w.ecrire(&colonnes)?;
         Ok(Self { colonnes, w })
     }
 
     pub fn ecrire(&mut self, e: &Value) -> Result<(), csv::Error> {
-        self.w.write_record(self.colonnes.iter().map(|c| valeur_csv(e, c)))
+        self.w.ecrire(self.colonnes.iter().map(|c| valeur_csv(e, c)))
     }
 
     pub fn terminer(mut self) -> Result<(), csv::Error> {
-        self.w.flush()?;
-        Ok(())
+        self.w.flush()
     }
 }
 
@@ -691,16 +693,23 @@ mod tests {
     #[test]
     fn csv_aller_retour() {
         let e = serde_json::json!({
-            "eleve": {"ine": "0494004062M", "nom": "Morel", "prenoms": ["Léa", "Rose"], "sexe": "F",
+            "eleve": {"ine": "0494004062M", "nom": "=1+1", "prenoms": ["@Léa", "Rose"], "sexe": "F",
                       "date_naissance": "2020-04-02", "lieu_naissance": "75056",
                       "adresse": {"voie": "3 rue des Lilas; bât. B", "code_postal": "75011", "commune": "75056"},
-                      "responsables": [{"nom": "Morel", "prenom": "Anne", "lien": "mere", "autorite_parentale": true}]},
+                      "responsables": [{"nom": "Morel", "prenom": "Anne", "lien": "mere", "autorite_parentale": true,
+                                        "telephone": "+33 1 23 45 67 89"}]},
             "inscriptions": [{"uai": "0750655E", "annee_scolaire": "2026-2027", "niveau": "CP"}]
         });
         let mut sortie = b"\xef\xbb\xbf".to_vec();
         let mut w = EcrivainCsv::new(&mut sortie).unwrap();
         w.ecrire(&e).unwrap();
         w.terminer().unwrap();
+        // Written as text for a spreadsheet, read back as the values.
+        let texte = String::from_utf8_lossy(&sortie);
+        assert!(
+            texte.contains(";'=1+1;'@Léa|Rose;") && texte.contains(";'+33 1 23 45 67 89"),
+            "{texte}"
+        );
         let dossier = tempfile::tempdir().unwrap();
         let chemin = dossier.path().join("f.csv");
         std::fs::write(&chemin, &sortie).unwrap();

@@ -1,0 +1,94 @@
+//! `onde-echanges retention`: every retention period over what holds or echoes pupil data —
+//! the pupils who left the first degree (DOMAIN.md), the stored idempotent answers (they
+//! replay pupil records) and the import rejection reports (they quote the rejected values).
+//! `--simulation` counts what would go, per kind, and deletes nothing.
+
+use chrono::{NaiveDate, NaiveTime};
+
+use crate::OptionsConfig;
+
+/// What retention removes (or, simulated, would remove), per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bilan {
+    pub eleves: onde_store::eleves::BilanRetention,
+    pub idempotence: usize,
+    pub rejets: usize,
+    pub imports: usize,
+}
+
+/// Runs (or simulates) the purges as of `jour`, in this order: pupils, idempotent answers
+/// older than `idempotence_jours`, rejection reports of imports older than `rejets_jours`.
+pub fn appliquer(
+    conn: &mut onde_store::DbConnection,
+    jour: NaiveDate,
+    idempotence_jours: u32,
+    rejets_jours: u32,
+    simulation: bool,
+) -> anyhow::Result<Bilan> {
+    let maintenant = jour.and_time(NaiveTime::MIN);
+    let avant = |jours: u32| maintenant - chrono::Duration::days(i64::from(jours));
+    let eleves = if simulation {
+        onde_store::eleves::simuler_retention(conn, jour)?
+    } else {
+        onde_store::eleves::purger_retention(conn, jour)?
+    };
+    let idempotence = if simulation {
+        onde_store::idempotence::compter_anciennes(conn, avant(idempotence_jours))?
+    } else {
+        onde_store::idempotence::purger(conn, avant(idempotence_jours))?
+    };
+    let (rejets, imports) = onde_store::imports::purger_rejets(conn, avant(rejets_jours), simulation)?;
+    Ok(Bilan {
+        eleves,
+        idempotence,
+        rejets,
+        imports,
+    })
+}
+
+pub fn executer(
+    base: &OptionsConfig,
+    date: Option<&str>,
+    idempotence_jours: Option<u32>,
+    rejets_jours: Option<u32>,
+    simulation: bool,
+) -> anyhow::Result<()> {
+    let jour = match date {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--date « {d} » : une date AAAA-MM-JJ est attendue"))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let c = base.charger()?;
+    let idempotence_jours = idempotence_jours.unwrap_or(c.brute.conservation.idempotence_jours);
+    let rejets_jours = rejets_jours.unwrap_or(c.brute.conservation.rejets_jours);
+    let store = crate::ouvrir_config(&c)?;
+    let b = appliquer(
+        &mut *store.connexion()?,
+        jour,
+        idempotence_jours,
+        rejets_jours,
+        simulation,
+    )?;
+    let verbe = if simulation { "à supprimer" } else { "supprimé(s)" };
+    if simulation {
+        println!("simulation au {jour} : rien n'est supprimé");
+    }
+    println!(
+        "élèves sortis du premier degré avant {} (ni créés ni modifiés depuis la rentrée du {}) {verbe} : {} \
+         (inscriptions : {}, responsables sans autre élève : {})",
+        jour.format("%Y"),
+        onde_store::eleves::debut_annee_scolaire(jour).format("%d/%m/%Y"),
+        b.eleves.eleves,
+        b.eleves.inscriptions,
+        b.eleves.responsables
+    );
+    println!(
+        "réponses idempotentes de plus de {idempotence_jours} jours {verbe} : {}",
+        b.idempotence
+    );
+    println!(
+        "lignes de rapports de rejets des imports de plus de {rejets_jours} jours {verbe} : {} ({} import(s))",
+        b.rejets, b.imports
+    );
+    Ok(())
+}
