@@ -535,7 +535,10 @@ onde_store::tests_deux_backends! {
             .filter(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle)
             .collect();
         let toutes: Vec<&str> = communes.iter().map(String::as_str).collect();
-        let editeur = partenaire(base, TypePartenaire::Editeur, &TypePartenaire::Editeur.scopes_possibles().to_string(), &[], &[], &toutes);
+        // Pupils are written under schools' mandates only (a commune's mandate lends no eleves:write).
+        let uais: Vec<String> = toutes_les_ecoles(base).iter().map(|e| e.uai.as_str().to_owned()).collect();
+        let mandats: Vec<&str> = uais.iter().map(String::as_str).collect();
+        let editeur = partenaire(base, TypePartenaire::Editeur, &TypePartenaire::Editeur.scopes_possibles().to_string(), &[], &[], &mandats);
         executer(async {
             let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
             let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &[&communes[0], &communes[1]], &[], &[]);
@@ -714,7 +717,9 @@ onde_store::tests_deux_backends! {
         let toutes: Vec<&str> = communes.iter().map(String::as_str).collect();
         let mairie = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &toutes[..2], &[], &[]);
         let national = partenaire(base, TypePartenaire::Mairie, SCOPES_LECTURE, &toutes, &[], &[]);
-        let editeur = partenaire(base, TypePartenaire::Editeur, &TypePartenaire::Editeur.scopes_possibles().to_string(), &[], &[], &toutes);
+        // Pupils are written under schools' mandates only (a commune's mandate lends no eleves:write).
+        let mandats: Vec<&str> = ecoles.iter().map(|e| e.uai.as_str()).collect();
+        let editeur = partenaire(base, TypePartenaire::Editeur, &TypePartenaire::Editeur.scopes_possibles().to_string(), &[], &[], &mandats);
         let etat = etat(base);
         executer(async {
             let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
