@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Contract checks of the partner API, against a demo server this script starts and stops:
 #   1. the document the binary serves is the committed api-spec/openapi.json;
+#   1b. the perimeter integrity sequence of issue 16 (tests/demo/integrite.py): the two-call
+#      exploit yields no pupil data and no inscription, a formula-like name leaves the CSV as text;
 #   2. Spectral with the OpenAPI and OWASP API security rules (.spectral.yaml): zero errors;
 #   3. generated Python and TypeScript clients, each running its smoke script
 #      (clients/generer-et-tester.sh);
@@ -19,7 +21,7 @@
 #   ONDE_CONTRAT_PORT    port of the demo server (default: a free port)
 #   ONDE_ST_EXEMPLES     schemathesis examples per operation (default 15)
 #   ONDE_FUZZ_SECONDES   seconds per fuzz target, 0 to skip the fuzzing (default 10)
-#   ONDE_CONTRAT_ETAPES  steps to run, among spec,spectral,schemathesis,clients,navigateur,fuzz
+#   ONDE_CONTRAT_ETAPES  steps to run, among spec,integrite,spectral,schemathesis,clients,navigateur,fuzz
 #                        (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +38,7 @@ if curl -s -o /dev/null "$URL/" 2>/dev/null; then
 fi
 ST_EXEMPLES="${ONDE_ST_EXEMPLES:-15}"
 FUZZ_SECONDES="${ONDE_FUZZ_SECONDES:-10}"
-ETAPES="${ONDE_CONTRAT_ETAPES:-spec,spectral,schemathesis,clients,navigateur,fuzz}"
+ETAPES="${ONDE_CONTRAT_ETAPES:-spec,integrite,spectral,schemathesis,clients,navigateur,fuzz}"
 
 etape() { [[ ",$ETAPES," == *",$1,"* ]]; }
 
@@ -121,6 +123,9 @@ print("   /openapi.json = api-spec/openapi.json")
 PY
 }
 etape spec && chrono spec verifier_spec
+
+# --- 1b. perimeter integrity, as an attacker would chain the calls -----------------------------
+etape integrite && chrono integrite python3 tests/demo/integrite.py "$URL" "$IDENTIFIANTS"
 
 # --- 2. Spectral ------------------------------------------------------------------------------
 spectral_() {
