@@ -460,6 +460,9 @@ onde_store::tests_deux_backends! {
             d["ine"] = json!(ine);
             let r = requete(&app, Method::PUT, &format!("/v1/eleves/{ine}"), &je, &[("Onde-Mandat", &s.a.commune)], Some(&d)).await;
             assert_probleme(&r, 403, "insufficient_scope");
+            // The detail says why (the mandate), not to ask for a scope the token already holds.
+            let detail = r.corps["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("mandat d'une mairie") && !detail.contains("demandez-le"), "{detail}");
             // Its own pupil, A's, through the commune's mandate: not writable either.
             let r = requete(&app, Method::PATCH, &format!("/v1/eleves/{}", s.a.ine), &je, &[("Onde-Mandat", &s.a.commune)], Some(&json!({"nom": "X"}))).await;
             assert_probleme(&r, 403, "insufficient_scope");

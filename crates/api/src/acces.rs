@@ -164,6 +164,7 @@ impl FromRequest for Acces {
                 .find(|s| scopes.contient(*s))
                 .ok_or_else(|| ApiError::ScopeInsuffisant {
                     requis: exigence.scopes.clone(),
+                    motif: None,
                 })?;
             let partenaire_id = Uuid::parse_str(&rev.sub)
                 .map_err(|_| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
@@ -173,6 +174,7 @@ impl FromRequest for Acces {
             if !partenaire.scopes.contient(scope) {
                 return Err(ApiError::ScopeInsuffisant {
                     requis: exigence.scopes.clone(),
+                    motif: None,
                 });
             }
             let mandat = mandat?;
@@ -181,6 +183,7 @@ impl FromRequest for Acces {
             let droits = partenaire.droits(mandat.as_ref(), scope).map_err(|e| match e.code() {
                 "scope_hors_mandat" => ApiError::ScopeInsuffisant {
                     requis: exigence.scopes.clone(),
+                    motif: Some(format!("{e} (en-tête {EN_TETE_MANDAT}).")),
                 },
                 _ => ApiError::Interdit {
                     code: "mandat_non_detenu",

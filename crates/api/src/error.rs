@@ -52,7 +52,12 @@ pub enum ApiError {
     #[error("authentification requise")]
     NonAuthentifie(Option<String>),
     #[error("scope insuffisant")]
-    ScopeInsuffisant { requis: Vec<onde_domain::Scope> },
+    /// `motif`: why, when the token does hold the scope but the rights of the request do not
+    /// lend it (a mandate); `None`: the token lacks it.
+    ScopeInsuffisant {
+        requis: Vec<onde_domain::Scope>,
+        motif: Option<String>,
+    },
     #[error("{detail}")]
     Interdit { code: &'static str, detail: String },
     /// The pupil sent matches an existing one on DOMAIN.md's five normalised fields (or holds
@@ -275,7 +280,8 @@ impl ApiError {
                     .into()
             }
             ApiError::NonAuthentifie(Some(raison)) => format!("Jeton d'accès refusé : {raison}."),
-            ApiError::ScopeInsuffisant { requis } => format!(
+            ApiError::ScopeInsuffisant { motif: Some(m), .. } => m.clone(),
+            ApiError::ScopeInsuffisant { requis, motif: None } => format!(
                 "Cette opération requiert le scope {} ; demandez-le lors de l'obtention du jeton.",
                 requis.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
             ),
@@ -417,7 +423,7 @@ impl ResponseError for ApiError {
                 "Bearer realm=\"{ROYAUME}\", error=\"invalid_token\", error_description=\"{}\"",
                 ascii_sans_guillemets(raison)
             )),
-            ApiError::ScopeInsuffisant { requis } => Some(format!(
+            ApiError::ScopeInsuffisant { requis, .. } => Some(format!(
                 "Bearer realm=\"{ROYAUME}\", error=\"insufficient_scope\", scope=\"{}\"",
                 requis.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
             )),
@@ -535,6 +541,7 @@ pub fn exemple(statut: u16) -> Option<Probleme> {
         401 => ApiError::NonAuthentifie(None),
         403 => ApiError::ScopeInsuffisant {
             requis: vec![Scope::InscriptionsWrite],
+            motif: None,
         },
         404 => ApiError::Introuvable {
             ressource: "L'inscription",
