@@ -379,10 +379,8 @@ fn lancer_travail(etat: &EtatApp, acces: Acces, id: Uuid, fichier: PathBuf, form
                 format,
                 &acces.perimetre,
                 &OptionsImport::default(),
-                &mut |_, ecrits| {
-                    acces.tracer(&auditeur, ecrits);
-                    true
-                },
+                // The next chunk waits for this one's audit record; without it, the job stops.
+                &mut |_, ecrits| acces.tracer(&auditeur, ecrits).durable_bloquant().is_ok(),
             )
             .map_err(ApiError::from)
         });
@@ -517,7 +515,8 @@ pub async fn rejets(
                     .into_iter()
                     .map(|r| vec![r.ligne.to_string(), r.pointeur, r.code, r.message])
                     .collect();
-                Ok((lignes, suivant))
+                // The caller's own file's lines, no pupil of the base: nothing to trace.
+                Ok(crate::auditeur::Audite::sans_trace((lignes, suivant)))
             },
         ));
     }
