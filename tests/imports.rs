@@ -311,3 +311,147 @@ onde_store::tests_deux_backends! {
         });
     }
 }
+
+/// What happens to the partner while its import runs.
+#[derive(Clone, Copy)]
+enum Retrait {
+    Revocation,
+    Suspension,
+    Scope,
+}
+
+/// Issue 16, item 4: an import whose partner is revoked, suspended or loses `eleves:write`
+/// while it runs stops at its next chunk and ends `interrompu` with the reason; the chunks
+/// committed before stay applied and counted, no later line is applied.
+fn interrompu_quand_le_partenaire_perd_le_droit(base: &BaseDeTest, retrait: Retrait, motif: &str) {
+    seeder(base, 300);
+    let ecole = toutes_les_ecoles(base)
+        .into_iter()
+        .find(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle)
+        .unwrap();
+    let scopes = "ecoles:read eleves:read eleves:write inscriptions:read inscriptions:write";
+    let id = partenaire(
+        base,
+        TypePartenaire::EcolePrivee,
+        scopes,
+        &[],
+        &[ecole.uai.as_str()],
+        &[],
+    );
+    let mut conn = base.store.connexion().unwrap();
+    let stocke = onde_store::partenaires::trouver(&mut conn, id.partenaire_id)
+        .unwrap()
+        .unwrap();
+    let perimetre = stocke
+        .partenaire
+        .droits(None, onde_domain::Scope::ElevesWrite)
+        .unwrap()
+        .perimetre;
+    let dossier = tempfile::tempdir().unwrap();
+    let lignes = elements(base, 200, 0, vec![ecole.uai.clone()]);
+    let f = ndjson(dossier.path(), "f.ndjson", &lignes);
+    let job = Uuid::now_v7();
+    let maintenant = chrono::Utc::now().naive_utc();
+    let import = Import::nouveau(
+        job,
+        Some(id.partenaire_id),
+        Some(id.client_id.clone()),
+        FormatImport::Ndjson,
+        maintenant,
+    );
+    imports::creer(&mut conn, &import).unwrap();
+    let options = OptionsImport {
+        taille_tranche: 40,
+        ..OptionsImport::default()
+    };
+    let mut tranches = 0;
+    let admin = base.store.clone();
+    let mut p = stocke.partenaire.clone();
+    let fin = imports::executer(
+        &mut conn,
+        job,
+        &f,
+        FormatImport::Ndjson,
+        &perimetre,
+        &options,
+        &mut |_, _| {
+            tranches += 1;
+            // Two chunks in, the admin acts (between two chunks, as a concurrent request would).
+            if tranches == 2 {
+                let mut c = admin.connexion().unwrap();
+                let maintenant = chrono::Utc::now().naive_utc();
+                match retrait {
+                    Retrait::Revocation => {
+                        assert!(onde_store::partenaires::revoquer(&mut c, p.id, maintenant).unwrap())
+                    }
+                    Retrait::Suspension => {
+                        p.actif = false;
+                        assert!(onde_store::partenaires::remplacer(&mut c, &p, maintenant).unwrap());
+                    }
+                    Retrait::Scope => {
+                        p.scopes =
+                            onde_domain::Scopes::parse_liste("ecoles:read eleves:read inscriptions:read").unwrap();
+                        assert!(onde_store::partenaires::remplacer(&mut c, &p, maintenant).unwrap());
+                    }
+                }
+            }
+            true
+        },
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(tranches, 2, "aucune tranche après le retrait");
+    assert_eq!(fin.statut, "interrompu", "{fin:?}");
+    assert_eq!(imports::motif(&mut conn, job).unwrap().map(|m| m.as_str()), Some(motif));
+    assert!(fin.fin_le.is_some());
+    assert!(
+        fin.erreur.as_deref().unwrap().contains("interrompu"),
+        "{:?}",
+        fin.erreur
+    );
+    assert_eq!(comptes(&fin), [80, 80, 0, 0, 0]);
+    // Exactly the lines counted are in the base: the first 80, none after.
+    let presents: Vec<bool> = lignes
+        .iter()
+        .map(|l| existe(base, l["eleve"]["ine"].as_str().unwrap()))
+        .collect();
+    assert_eq!(presents.iter().filter(|p| **p).count(), 80);
+    assert!(presents[..80].iter().all(|p| *p) && !presents[80..].iter().any(|p| *p));
+
+    // Visible through the API once the partner may read its jobs again.
+    if !matches!(retrait, Retrait::Revocation) {
+        let mut p = onde_store::partenaires::trouver(&mut conn, id.partenaire_id)
+            .unwrap()
+            .unwrap()
+            .partenaire;
+        p.actif = true;
+        p.scopes = onde_domain::Scopes::parse_liste(scopes).unwrap();
+        assert!(onde_store::partenaires::remplacer(&mut conn, &p, chrono::Utc::now().naive_utc()).unwrap());
+        executer(async {
+            let app = test::init_service(onde_api::app(etat(base))).await;
+            let j = jeton(&app, &id).await;
+            let r = get(&app, &j, &format!("/v1/imports/{job}")).await;
+            assert_eq!(r.statut, 200, "{}", r.texte);
+            assert_eq!(r.corps["statut"], "interrompu");
+            assert_eq!(r.corps["motif"], motif);
+            assert_eq!(
+                (r.corps["traites"].as_i64(), r.corps["crees"].as_i64()),
+                (Some(80), Some(80))
+            );
+        });
+    }
+}
+
+onde_store::tests_deux_backends! {
+    fn import_interrompu_par_la_revocation(base) {
+        interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Revocation, "partenaire_revoque");
+    }
+
+    fn import_interrompu_par_la_suspension(base) {
+        interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Suspension, "partenaire_suspendu");
+    }
+
+    fn import_interrompu_par_le_retrait_du_scope(base) {
+        interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Scope, "scope_retire");
+    }
+}

@@ -567,6 +567,77 @@ onde_store::tests_deux_backends! {
             }
         });
     }
+
+    fn flux_suit_les_scopes_courants_du_partenaire(base) {
+        // Issue 16, item 4: the change feed filters its resource types by the partner's
+        // current scopes, not by the token's.
+        seeder(base, 120);
+        let r = reperes(base);
+        let a = r[0].clone();
+        let etat = etat(base);
+        let id = partenaire(
+            base,
+            TypePartenaire::Mairie,
+            "ecoles:read eleves:read inscriptions:read",
+            &[&a.commune],
+            &[],
+            &[],
+        );
+        executer(async {
+            let app = app(&etat).await;
+            let j = jeton(&app, &id).await;
+            let depart = get(&app, &j, "/v1/changements").await;
+            assert_eq!(depart.statut, 200, "{}", depart.texte);
+            let curseur = depart.corps["curseur_suivant"].as_str().unwrap().to_owned();
+            // Every pupil renamed, every guardian's phone changed, every inscription's class.
+            let mut conn = base.store.connexion().unwrap();
+            for sql in [
+                "UPDATE eleves SET nom = 'Renommé'",
+                "UPDATE responsables SET telephone = '0611223344'",
+                "UPDATE inscriptions SET classe = 'B'",
+            ] {
+                diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+            }
+            // Every event from the cursor on, following pages until the feed is up to date
+            // (events of transactions still settling may be held back a moment).
+            let lire_tout = |j: String, curseur: String| {
+                let app = &app;
+                async move {
+                    let mut vus = std::collections::BTreeSet::new();
+                    let mut texte = String::new();
+                    let mut curseur = curseur;
+                    for _ in 0..200 {
+                        let page = get(app, &j, &format!("/v1/changements?depuis={curseur}&limit=1000")).await;
+                        assert_eq!(page.statut, 200, "{}", page.texte);
+                        for e in page.corps["elements"].as_array().unwrap() {
+                            vus.insert(e["ressource"].as_str().unwrap().to_owned());
+                        }
+                        texte.push_str(&page.texte);
+                        curseur = page.corps["curseur_suivant"].as_str().unwrap().to_owned();
+                        if page.corps["a_jour"] == true {
+                            return (vus, texte);
+                        }
+                        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    panic!("flux jamais à jour");
+                }
+            };
+            let (vus, _) = lire_tout(j.clone(), curseur.clone()).await;
+            assert!(vus.contains("eleve") && vus.contains("responsable") && vus.contains("inscription"), "{vus:?}");
+
+            // The admin withdraws eleves:read; the token, still valid, carries it.
+            let mut p = onde_store::partenaires::trouver(&mut conn, id.partenaire_id).unwrap().unwrap().partenaire;
+            p.scopes = onde_domain::Scopes::parse_liste("ecoles:read inscriptions:read").unwrap();
+            assert!(onde_store::partenaires::remplacer(&mut conn, &p, chrono::Utc::now().naive_utc()).unwrap());
+            assert!(charge_de(&j)["scope"].as_str().unwrap().contains("eleves:read"));
+            let (vus, texte) = lire_tout(j.clone(), curseur.clone()).await;
+            assert!(vus.contains("inscription"), "{vus:?}");
+            assert!(!vus.contains("eleve") && !vus.contains("responsable"), "{vus:?}");
+            assert!(!texte.contains("0611223344"), "pas de téléphone de responsable");
+            // The pupil operations themselves are refused with the same token.
+            assert_probleme(&get(&app, &j, &format!("/v1/eleves/{}", a.ine)).await, 403, "insufficient_scope");
+        });
+    }
 }
 
 /// 401 either way (an unreadable scheme is "no valid token").

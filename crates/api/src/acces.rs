@@ -31,7 +31,8 @@ pub struct Acces {
     pub partenaire_id: Uuid,
     pub client_id: String,
     pub type_partenaire: TypePartenaire,
-    /// Scopes of the token.
+    /// Scopes of the token that the partner still holds now (a scope withdrawn since the
+    /// token was issued is not among them).
     pub scopes: Scopes,
     pub perimetre: Perimetre,
     pub profil: ProfilDonnees,
@@ -155,8 +156,22 @@ impl FromRequest for Acces {
                 .limiteur
                 .entrer(sujet, &rev.client_id)
                 .map_err(ApiError::TropDeRequetes)?;
-            let scopes = Scopes::parse_liste(&rev.scope)
+            let du_jeton = Scopes::parse_liste(&rev.scope)
                 .map_err(|_| ApiError::NonAuthentifie(Some("scopes du jeton illisibles".into())))?;
+            // Fail fast, before any database work, when the token cannot serve the operation.
+            if !exigence.scopes.iter().any(|s| du_jeton.contient(*s)) {
+                return Err(ApiError::ScopeInsuffisant {
+                    requis: exigence.scopes.clone(),
+                    motif: None,
+                });
+            }
+            let partenaire_id = Uuid::parse_str(&rev.sub)
+                .map_err(|_| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
+            let partenaire = partenaire_courant(&etat, partenaire_id, rev.client_id.clone()).await?;
+            // The token's scopes cannot outlive the partner's: a scope withdrawn since issue
+            // stops working now, for the operation and for everything a handler consults
+            // (the change feed's resource types).
+            let scopes = du_jeton.intersection(&partenaire.scopes);
             let scope = exigence
                 .scopes
                 .iter()
@@ -166,17 +181,6 @@ impl FromRequest for Acces {
                     requis: exigence.scopes.clone(),
                     motif: None,
                 })?;
-            let partenaire_id = Uuid::parse_str(&rev.sub)
-                .map_err(|_| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
-            let partenaire = partenaire_courant(&etat, partenaire_id, rev.client_id.clone()).await?;
-            // The token's scopes cannot outlive the partner's: a scope withdrawn since issue
-            // stops working now.
-            if !partenaire.scopes.contient(scope) {
-                return Err(ApiError::ScopeInsuffisant {
-                    requis: exigence.scopes.clone(),
-                    motif: None,
-                });
-            }
             let mandat = mandat?;
             // A mandate lends at most its principal's scopes: under a commune's mandate, an
             // operation needing `eleves:write` is out of scope like for the mairie itself.
@@ -234,7 +238,8 @@ async fn partenaire_courant(etat: &EtatApp, id: Uuid, client_id: String) -> Resu
 
 impl Acces {
     /// The resource types of the change feed this caller may read: each one needs its read
-    /// scope in the token, and guardians also the guardians field of the data profile.
+    /// scope in the token and still granted to the partner ([`Acces::scopes`]), and guardians
+    /// also the guardians field of the data profile.
     pub fn ressources_du_flux(&self) -> Vec<onde_store::changements::Ressource> {
         use onde_store::changements::Ressource;
         let mut r = Vec::new();

@@ -1,5 +1,6 @@
 //! Reading and purging the audit trail (`GET /v1/admin/audit`, `onde-echanges audit`). The
-//! trail itself is written by [`crate::auditeur`]; the table refuses updates.
+//! trail itself is written by [`crate::auditeur`] (reads, before their answer leaves) and by
+//! [`crate::ecriture`] (writes, in their transaction); the table refuses updates.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -231,8 +232,9 @@ pub struct PageAudit {
 ///
 /// Accès aux données personnelles tracés (qui, quand, quelle opération, quels élèves), du
 /// plus récent au plus ancien, filtrés par partenaire, élève et période. Pagination par
-/// curseur : suivre `lien_suivant` (ou l'en-tête `Link`) jusqu'à son absence. Les accès des
-/// dernières secondes peuvent n'y figurer qu'après leur écriture groupée.
+/// curseur : suivre `lien_suivant` (ou l'en-tête `Link`) jusqu'à son absence. Une réponse
+/// portant des données personnelles n'est envoyée qu'une fois son entrée validée : tout accès
+/// reçu par un partenaire y figure.
 #[utoipa::path(
     tag = "admin",
     operation_id = "consulter_audit",

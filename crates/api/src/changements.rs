@@ -211,7 +211,7 @@ pub async fn lire(
             let a_jour = !lecture.plein && !lecture.retenus;
             let suivant = lecture.derniere.unwrap_or(depuis);
             let (elements, exposes) = evenements(&acces, lecture.changements, etats);
-            acces.tracer(&auditeur, &exposes);
+            let ticket = acces.tracer(&auditeur, &exposes);
             let curseur_suivant = suivant.curseur();
             let lien = (!a_jour).then(|| adresse.avec("depuis", &curseur_suivant));
             let corps = PageChangements {
@@ -220,9 +220,13 @@ pub async fn lire(
                 a_jour,
                 lien_suivant: lien.clone(),
             };
-            pagination::PageServie::serialiser(&corps, lien)
+            ticket
+                .pour(corps)
+                .try_map(|corps| pagination::PageServie::serialiser(&corps, lien))
         },
     )
+    .await?
+    .liberer()
     .await?;
     Ok(page.reponse())
 }

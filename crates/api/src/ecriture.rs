@@ -199,6 +199,15 @@ where
     let partenaire = acces.partenaire_id.to_string();
     let perimetre = acces.perimetre.clone();
     let store = etat.store.clone();
+    let traceur = acces.clone();
+    // The answer's audit record is written in the same transaction as the write (or the
+    // replay's lookup): an answer is never sent without it, a write never commits without it.
+    let tracer = move |c: &mut DbConnection, r: &ReponseEcriture| -> Result<(), ApiError> {
+        if let Some(e) = traceur.entree_audit(&r.eleves) {
+            onde_store::audit::inserer_lot(c, &[e])?;
+        }
+        Ok(())
+    };
     let resultat = web::block(move || -> Result<(ReponseEcriture, bool), ApiError> {
         let mut conn = store.connexion()?;
         let conn: &mut DbConnection = &mut conn;
@@ -211,10 +220,13 @@ where
                     if r.empreinte != empreinte {
                         return Err(ApiError::IdempotenceReutilisee);
                     }
-                    return rejouer(c, &perimetre, &r);
+                    let rejoue = rejouer(c, &perimetre, &r)?;
+                    tracer(c, &rejoue.0)?;
+                    return Ok(rejoue);
                 }
             }
             let reponse = ecrire(c)?;
+            tracer(c, &reponse)?;
             if let Some(cle) = &cle {
                 idempotence::enregistrer(
                     c,
@@ -236,7 +248,12 @@ where
         match (ecrit, &cle) {
             (Ok(r), _) => Ok(r),
             (Err(e), Some(cle)) if est_conflit_de_cle(&e) => match idempotence::trouver(conn, &partenaire, cle)? {
-                Some(r) if r.empreinte == empreinte => rejouer(conn, &perimetre, &r),
+                Some(r) if r.empreinte == empreinte => {
+                    // Outside the failed transaction: one INSERT, committed on its own.
+                    let rejoue = rejouer(conn, &perimetre, &r)?;
+                    tracer(conn, &rejoue.0)?;
+                    Ok(rejoue)
+                }
                 Some(_) => Err(ApiError::IdempotenceReutilisee),
                 None => Err(e),
             },
@@ -245,9 +262,8 @@ where
     })
     .await
     .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))??;
+    // A replay discloses the same data again: it was traced like the first answer.
     let (reponse, rejouee) = resultat;
-    // A replay discloses the same data again: it is traced like the first answer.
-    acces.tracer(&etat.auditeur, &reponse.eleves);
     Ok(reponse.http(rejouee))
 }
 

@@ -106,14 +106,19 @@ pub async fn lister(
         move |c| onde_store::eleves::lister(c, &perimetre, &filtre, &page),
         move |resultat| {
             let lien = resultat.suivant.as_ref().map(|c| adresse.suivante(c));
-            let corps = PageEleves {
-                elements: acces.exposer_eleves(&auditeur, resultat.elements),
-                curseur_suivant: resultat.suivant.map(|c| c.encoder()),
-                lien_suivant: lien.clone(),
-            };
-            crate::pagination::PageServie::serialiser(&corps, lien)
+            let curseur_suivant = resultat.suivant.map(|c| c.encoder());
+            acces.exposer_eleves(&auditeur, resultat.elements).try_map(|elements| {
+                let corps = PageEleves {
+                    elements,
+                    curseur_suivant,
+                    lien_suivant: lien.clone(),
+                };
+                crate::pagination::PageServie::serialiser(&corps, lien)
+            })
         },
     )
+    .await?
+    .liberer()
     .await?;
     Ok(page.reponse())
 }
@@ -168,48 +173,51 @@ fn exporter(
         };
         let resultat = onde_store::eleves::lister(c, &acces.perimetre, &filtre, &page)?;
         let opt = |o: Option<String>| o.unwrap_or_default();
-        let lignes = acces
-            .exposer_eleves(&auditeur, resultat.elements)
-            .into_iter()
-            .map(|v| {
-                let mut l = vec![v.id.to_string()];
-                if ine {
-                    l.push(opt(v.ine.map(|x| x.as_str().to_owned())));
-                }
-                if identite {
-                    l.push(opt(v.nom));
-                    l.push(opt(v.prenoms.map(|p| p.tous().join("|"))));
-                    l.push(opt(v.sexe.map(|s| s.as_str().to_owned())));
-                    l.push(opt(v.date_naissance.map(export::date)));
-                }
-                if lieu {
-                    l.push(opt(v.lieu_naissance.map(|x| x.as_str().to_owned())));
-                }
-                if adresse {
-                    let a = v.adresse;
-                    l.push(opt(a.as_ref().map(|a| a.voie.clone())));
-                    l.push(opt(a.as_ref().map(|a| a.code_postal.clone())));
-                    l.push(opt(a.as_ref().map(|a| a.commune.as_str().to_owned())));
-                }
-                if resp {
-                    let rs = v.responsables.unwrap_or_default();
-                    for n in 0..RESPONSABLES_CSV {
-                        let r = rs.get(n);
-                        l.push(opt(r.map(|r| r.nom.clone())));
-                        l.push(opt(r.map(|r| r.prenom.clone())));
-                        l.push(opt(r.map(|r| r.lien.as_str().to_owned())));
-                        l.push(opt(r.map(|r| export::oui_non(r.autorite_parentale))));
-                        if contacts {
-                            l.push(opt(r.and_then(|r| r.telephone.clone())));
-                            l.push(opt(r.and_then(|r| r.courriel.clone())));
-                            l.push(opt(r.and_then(|r| r.adresse.clone())));
+        let suivant = resultat.suivant;
+        // The chunk leaves once its audit record is durable (export::reponse waits for it).
+        Ok(acces.exposer_eleves(&auditeur, resultat.elements).map(|vues| {
+            let lignes: Vec<Vec<String>> = vues
+                .into_iter()
+                .map(|v| {
+                    let mut l = vec![v.id.to_string()];
+                    if ine {
+                        l.push(opt(v.ine.map(|x| x.as_str().to_owned())));
+                    }
+                    if identite {
+                        l.push(opt(v.nom));
+                        l.push(opt(v.prenoms.map(|p| p.tous().join("|"))));
+                        l.push(opt(v.sexe.map(|s| s.as_str().to_owned())));
+                        l.push(opt(v.date_naissance.map(export::date)));
+                    }
+                    if lieu {
+                        l.push(opt(v.lieu_naissance.map(|x| x.as_str().to_owned())));
+                    }
+                    if adresse {
+                        let a = v.adresse;
+                        l.push(opt(a.as_ref().map(|a| a.voie.clone())));
+                        l.push(opt(a.as_ref().map(|a| a.code_postal.clone())));
+                        l.push(opt(a.as_ref().map(|a| a.commune.as_str().to_owned())));
+                    }
+                    if resp {
+                        let rs = v.responsables.unwrap_or_default();
+                        for n in 0..RESPONSABLES_CSV {
+                            let r = rs.get(n);
+                            l.push(opt(r.map(|r| r.nom.clone())));
+                            l.push(opt(r.map(|r| r.prenom.clone())));
+                            l.push(opt(r.map(|r| r.lien.as_str().to_owned())));
+                            l.push(opt(r.map(|r| export::oui_non(r.autorite_parentale))));
+                            if contacts {
+                                l.push(opt(r.and_then(|r| r.telephone.clone())));
+                                l.push(opt(r.and_then(|r| r.courriel.clone())));
+                                l.push(opt(r.and_then(|r| r.adresse.clone())));
+                            }
                         }
                     }
-                }
-                l
-            })
-            .collect();
-        Ok((lignes, resultat.suivant))
+                    l
+                })
+                .collect();
+            (lignes, suivant)
+        }))
     })
 }
 
@@ -236,9 +244,8 @@ pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, ine: web::Path<Stri
     })
     .await?;
     let (eleve, version) = trouve.ok_or(ApiError::Introuvable { ressource: "L'élève" })?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("ETag", etag(version)))
-        .json(acces.exposer_eleve(&etat.auditeur, eleve)))
+    let vue = acces.exposer_eleve(&etat.auditeur, eleve).liberer().await?;
+    Ok(HttpResponse::Ok().insert_header(("ETag", etag(version))).json(vue))
 }
 
 /// The record of a stored pupil, in the shape partners send (the base of a merge patch).

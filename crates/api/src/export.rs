@@ -2,8 +2,8 @@
 //! with a BOM, `;` as separator, French headers, dates as dd/mm/yyyy. The whole filtered list
 //! is streamed by keyset chunks read on the blocking pool, so that a 100,000-row export never
 //! sits in memory; the columns follow the caller's data profile, and each chunk is traced in
-//! the audit trail as it leaves. No cell is ever a formula: one starting with `=`, `+`, `-`,
-//! `@`, a tab or a carriage return is written with a leading apostrophe (OWASP).
+//! the audit trail and sent once its record is durable. No cell is ever a formula: one starting
+//! with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading apostrophe (OWASP).
 
 use actix_web::http::header::{HeaderValue, ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use onde_store::tableur::{EcrivainTableur, FinDeLigne};
 use onde_store::{Curseur, DbConnection, Store, StoreError};
 
+use crate::auditeur::Audite;
 use crate::parametres::Lecteur;
 use crate::probleme::Violation;
 
@@ -63,7 +64,8 @@ fn en_csv(lignes: &[Vec<String>], prefixe: &[u8]) -> Result<Bytes, csv::Error> {
 }
 
 /// 200 `text/csv` streaming the header, then each chunk `lire` returns from `depuis` until the
-/// last one. A failure after the first bytes cuts the download short (a client sees a
+/// last one; a chunk is sent only once its audit record is durable. A failure after the first
+/// bytes (the database, or the audit trail) cuts the download short (a client sees a
 /// truncated transfer, never a partial file presented as complete).
 pub fn reponse<F>(
     store: Store,
@@ -73,7 +75,7 @@ pub fn reponse<F>(
     mut lire: F,
 ) -> HttpResponse
 where
-    F: FnMut(&mut DbConnection, Option<Curseur>) -> Result<Tranche, StoreError> + Send + 'static,
+    F: FnMut(&mut DbConnection, Option<Curseur>) -> Result<Audite<Tranche>, StoreError> + Send + 'static,
 {
     let (envoi, reception) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::task::spawn_blocking(move || {
@@ -88,6 +90,10 @@ where
         let mut curseur = depuis;
         loop {
             let tranche = store.connexion().and_then(|mut c| lire(&mut c, curseur.take()));
+            let tranche = match tranche {
+                Ok(t) => t.liberer_bloquant().map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
             let (lignes, suivant) = match tranche {
                 Ok(t) => t,
                 Err(e) => {

@@ -229,10 +229,8 @@ impl Ateliers {
                     format,
                     &acces.perimetre,
                     &options,
-                    &mut |_, ecrits| {
-                        acces.tracer(&auditeur, ecrits);
-                        true
-                    },
+                    // The next chunk waits for this one's audit record; without it, the job stops.
+                    &mut |_, ecrits| acces.tracer(&auditeur, ecrits).durable_bloquant().is_ok(),
                 )
                 .map_err(ApiError::from)
             });
@@ -275,13 +273,25 @@ pub struct ImportVue {
     /// Les lignes valides sont appliquées, les autres rejetées (voir `rapport_rejets`).
     #[schema(example = "partiel", max_length = 12)]
     pub mode: String,
-    /// `en_attente`, `en_cours`, `termine` ou `echoue`.
+    /// `en_attente`, `en_cours`, `termine`, `echoue` ou `interrompu` (le partenaire a perdu le
+    /// droit d'écrire pendant l'import : voir `motif`).
     #[schema(
         example = "en_cours",
         max_length = 10,
-        pattern = "^(en_attente|en_cours|termine|echoue)$"
+        pattern = "^(en_attente|en_cours|termine|echoue|interrompu)$"
     )]
     pub statut: String,
+    /// Pour un import `interrompu` : `partenaire_revoque` (partenaire ou client révoqué),
+    /// `partenaire_suspendu` (partenaire désactivé) ou `scope_retire` (droit `eleves:write`
+    /// retiré). Vérifié avant chaque tranche : les tranches validées avant restent appliquées
+    /// et comptées (`traites`, `crees`…), aucune autre ne l'est.
+    #[schema(
+        example = "partenaire_revoque",
+        max_length = 19,
+        pattern = "^(partenaire_revoque|partenaire_suspendu|scope_retire)$"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motif: Option<String>,
     /// Nombre de lignes de données du fichier, une fois comptées.
     #[schema(example = 100000, minimum = 0, maximum = 100000000)]
     pub total: Option<i64>,
@@ -306,7 +316,7 @@ pub struct ImportVue {
     pub debut_le: Option<DateTime<Utc>>,
     /// Fin du traitement.
     pub fin_le: Option<DateTime<Utc>>,
-    /// Pour un import `echoue` : pourquoi, et comment terminer.
+    /// Pour un import `echoue` ou `interrompu` : pourquoi, et comment terminer.
     #[schema(
         max_length = 2000,
         example = "le fichier n'est pas en UTF-8 ; réenvoyez-le encodé en UTF-8"
@@ -332,6 +342,7 @@ impl ImportVue {
             format: i.format.clone(),
             mode: i.mode.clone(),
             statut: i.statut.clone(),
+            motif: None,
             total: i.total,
             traites: i.traites,
             crees: i.crees,
@@ -569,7 +580,7 @@ pub async fn lancer(
     Ok(reponse)
 }
 
-/// The job if it is the caller's.
+// The job if it is the caller's.
 async fn import_de(etat: &EtatApp, acces: &Acces, id: Uuid) -> Result<Import, ApiError> {
     let partenaire = acces.partenaire_id.to_string();
     let import = executer(&etat.store, move |c| {
@@ -602,7 +613,12 @@ pub async fn consulter(
 ) -> Result<HttpResponse, ApiError> {
     let id = chemin("id", &id, parse_id)?;
     let import = import_de(&etat, &acces, id).await?;
-    Ok(HttpResponse::Ok().json(ImportVue::depuis(&import)?))
+    let mut vue = ImportVue::depuis(&import)?;
+    if import.statut == imports::StatutImport::Interrompu.as_str() {
+        let motif = executer(&etat.store, move |c| imports::motif(c, id)).await?;
+        vue.motif = motif.map(|m| m.as_str().to_owned());
+    }
+    Ok(HttpResponse::Ok().json(vue))
 }
 
 fn parse_id(s: &str) -> Result<Uuid, onde_domain::DomainError> {
@@ -688,7 +704,8 @@ pub async fn rejets(
                     .into_iter()
                     .map(|r| vec![r.ligne.to_string(), r.pointeur, r.code, r.message])
                     .collect();
-                Ok((lignes, suivant))
+                // The caller's own file's lines, no pupil of the base: nothing to trace.
+                Ok(crate::auditeur::Audite::sans_trace((lignes, suivant)))
             },
         ));
     }

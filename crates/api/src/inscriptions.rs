@@ -131,14 +131,21 @@ pub async fn lister(
         move |c| onde_store::inscriptions::lister(c, &perimetre, &filtre, &page),
         move |resultat| {
             let lien = resultat.suivant.as_ref().map(|c| adresse.suivante(c));
-            let corps = PageInscriptions {
-                elements: acces.exposer_inscriptions(&auditeur, resultat.elements),
-                curseur_suivant: resultat.suivant.map(|c| c.encoder()),
-                lien_suivant: lien.clone(),
-            };
-            pagination::PageServie::serialiser(&corps, lien)
+            let curseur_suivant = resultat.suivant.map(|c| c.encoder());
+            acces
+                .exposer_inscriptions(&auditeur, resultat.elements)
+                .try_map(|elements| {
+                    let corps = PageInscriptions {
+                        elements,
+                        curseur_suivant,
+                        lien_suivant: lien.clone(),
+                    };
+                    pagination::PageServie::serialiser(&corps, lien)
+                })
         },
     )
+    .await?
+    .liberer()
     .await?;
     Ok(page.reponse())
 }
@@ -177,40 +184,43 @@ fn exporter(
                 apres,
             };
             let resultat = onde_store::inscriptions::lister(c, &acces.perimetre, &filtre, &page)?;
-            let vues = acces.exposer_inscriptions(&auditeur, resultat.elements);
-            let lignes = vues
-                .into_iter()
-                .map(|v| {
-                    let i = v.inscription;
-                    let opt = |o: Option<String>| o.unwrap_or_default();
-                    let mut l = vec![
-                        i.id.to_string(),
-                        i.uai.as_str().to_owned(),
-                        i.annee_scolaire.as_str().to_owned(),
-                        i.niveau.as_str().to_owned(),
-                        opt(i.classe),
-                        opt(i.dispositif),
-                        i.statut.as_str().to_owned(),
-                        export::oui_non(i.admission_provisoire),
-                        export::date(i.date_inscription),
-                        opt(i.date_admission.map(export::date)),
-                        opt(i.date_radiation.map(export::date)),
-                        opt(i.motif_radiation),
-                        v.eleve.id.to_string(),
-                    ];
-                    if ine {
-                        l.push(opt(v.eleve.ine.map(|x| x.as_str().to_owned())));
-                    }
-                    if identite {
-                        l.push(opt(v.eleve.nom));
-                        l.push(opt(v.eleve.prenoms.map(|p| p.tous().join("|"))));
-                        l.push(opt(v.eleve.sexe.map(|s| s.as_str().to_owned())));
-                        l.push(opt(v.eleve.date_naissance.map(export::date)));
-                    }
-                    l
-                })
-                .collect();
-            Ok((lignes, resultat.suivant))
+            let suivant = resultat.suivant;
+            // The chunk leaves once its audit record is durable (export::reponse waits for it).
+            Ok(acces.exposer_inscriptions(&auditeur, resultat.elements).map(|vues| {
+                let lignes: Vec<Vec<String>> = vues
+                    .into_iter()
+                    .map(|v| {
+                        let i = v.inscription;
+                        let opt = |o: Option<String>| o.unwrap_or_default();
+                        let mut l = vec![
+                            i.id.to_string(),
+                            i.uai.as_str().to_owned(),
+                            i.annee_scolaire.as_str().to_owned(),
+                            i.niveau.as_str().to_owned(),
+                            opt(i.classe),
+                            opt(i.dispositif),
+                            i.statut.as_str().to_owned(),
+                            export::oui_non(i.admission_provisoire),
+                            export::date(i.date_inscription),
+                            opt(i.date_admission.map(export::date)),
+                            opt(i.date_radiation.map(export::date)),
+                            opt(i.motif_radiation),
+                            v.eleve.id.to_string(),
+                        ];
+                        if ine {
+                            l.push(opt(v.eleve.ine.map(|x| x.as_str().to_owned())));
+                        }
+                        if identite {
+                            l.push(opt(v.eleve.nom));
+                            l.push(opt(v.eleve.prenoms.map(|p| p.tous().join("|"))));
+                            l.push(opt(v.eleve.sexe.map(|s| s.as_str().to_owned())));
+                            l.push(opt(v.eleve.date_naissance.map(export::date)));
+                        }
+                        l
+                    })
+                    .collect();
+                (lignes, suivant)
+            }))
         },
     )
 }
@@ -248,7 +258,10 @@ pub async fn trouver(etat: web::Data<EtatApp>, acces: Acces, id: web::Path<Strin
     let (inscription, version) = trouve.ok_or(ApiError::Introuvable {
         ressource: "L'inscription",
     })?;
-    let mut vues = acces.exposer_inscriptions(&etat.auditeur, vec![inscription]);
+    let mut vues = acces
+        .exposer_inscriptions(&etat.auditeur, vec![inscription])
+        .liberer()
+        .await?;
     let vue = vues
         .pop()
         .ok_or_else(|| ApiError::Interne("vue d'inscription absente".into()))?;

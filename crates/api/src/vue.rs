@@ -1,5 +1,7 @@
 //! The only way personal data leaves the gateway: views that keep the fields of the caller's
 //! data profile (the others are never serialised) and record the access in the audit trail.
+//! A read's views come wrapped in an [`Audite`]: the handler gets them out only once their
+//! audit record is committed.
 
 use chrono::{NaiveDate, Utc};
 use onde_domain::{
@@ -13,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::acces::Acces;
-use crate::auditeur::Auditeur;
+use crate::auditeur::{Audite, Auditeur, Ticket};
 
 /// Un élève, limité aux champs du profil de données de l'appelant (les autres sont absents).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -164,10 +166,12 @@ fn resume(profil: &ProfilDonnees, e: ResumeEleve) -> ResumeEleveVue {
 }
 
 impl Acces {
-    /// Records that the data of `eleves` was read or written by this request.
-    pub fn tracer(&self, auditeur: &Auditeur, eleves: &[Uuid]) {
+    /// The audit record of this request for `eleves` (`None` when no pupil is shown), counted
+    /// in the activity metrics. Written by the group-commit writer ([`Acces::tracer`]) or, for
+    /// a write, in the write's own transaction.
+    pub fn entree_audit(&self, eleves: &[Uuid]) -> Option<NouvelleEntree> {
         if eleves.is_empty() {
-            return;
+            return None;
         }
         crate::metriques::enregistrements(self.partenaire_id, self.lecture, eleves.len());
         let mut ids = String::with_capacity(eleves.len() * 37);
@@ -177,7 +181,7 @@ impl Acces {
             }
             ids.push_str(&id.to_string());
         }
-        auditeur.tracer(NouvelleEntree {
+        Some(NouvelleEntree {
             horodatage: Utc::now().naive_utc(),
             partenaire_id: self.partenaire_id.to_string(),
             client_id: self.client_id.clone(),
@@ -187,32 +191,45 @@ impl Acces {
             eleves: ids,
             nombre: i32::try_from(eleves.len()).unwrap_or(i32::MAX),
             id_requete: self.id_requete.clone(),
-        });
+        })
     }
 
-    pub fn exposer_eleve(&self, auditeur: &Auditeur, e: Eleve) -> EleveVue {
-        self.tracer(auditeur, &[e.id]);
-        self.vue_eleve(e)
+    /// Records that the data of `eleves` is being shown by this request; the data may leave
+    /// once the ticket is durable (see [`crate::auditeur`]).
+    pub fn tracer(&self, auditeur: &Auditeur, eleves: &[Uuid]) -> Ticket {
+        match self.entree_audit(eleves) {
+            Some(e) => auditeur.tracer(e),
+            None => Ticket::rien(),
+        }
     }
 
-    pub fn exposer_eleves(&self, auditeur: &Auditeur, liste: Vec<Eleve>) -> Vec<EleveVue> {
+    pub fn exposer_eleve(&self, auditeur: &Auditeur, e: Eleve) -> Audite<EleveVue> {
+        self.tracer(auditeur, &[e.id]).pour(self.vue_eleve(e))
+    }
+
+    pub fn exposer_eleves(&self, auditeur: &Auditeur, liste: Vec<Eleve>) -> Audite<Vec<EleveVue>> {
         let ids: Vec<Uuid> = liste.iter().map(|e| e.id).collect();
-        self.tracer(auditeur, &ids);
-        liste.into_iter().map(|e| self.vue_eleve(e)).collect()
+        self.tracer(auditeur, &ids)
+            .pour(liste.into_iter().map(|e| self.vue_eleve(e)).collect())
     }
 
-    pub fn exposer_inscriptions(&self, auditeur: &Auditeur, liste: Vec<InscriptionEleve>) -> Vec<InscriptionDetaillee> {
+    pub fn exposer_inscriptions(
+        &self,
+        auditeur: &Auditeur,
+        liste: Vec<InscriptionEleve>,
+    ) -> Audite<Vec<InscriptionDetaillee>> {
         // One entry per pupil, even when a page shows several of their inscriptions.
         let mut vus = std::collections::HashSet::new();
         let ids: Vec<Uuid> = liste.iter().map(|i| i.eleve.id).filter(|id| vus.insert(*id)).collect();
-        self.tracer(auditeur, &ids);
-        liste
-            .into_iter()
-            .map(|i| InscriptionDetaillee {
-                inscription: i.inscription,
-                eleve: resume(&self.profil, i.eleve),
-            })
-            .collect()
+        self.tracer(auditeur, &ids).pour(
+            liste
+                .into_iter()
+                .map(|i| InscriptionDetaillee {
+                    inscription: i.inscription,
+                    eleve: resume(&self.profil, i.eleve),
+                })
+                .collect(),
+        )
     }
 }
 

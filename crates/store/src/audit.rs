@@ -38,10 +38,14 @@ pub struct Entree {
     pub id_requete: String,
 }
 
-/// Writes a batch in one statement per chunk (bounded by the backends' parameter limits).
+/// Records per INSERT (9 parameters each: within both backends' limits).
+pub const PAR_INSTRUCTION: usize = 500;
+
+/// Writes a batch in one statement per chunk of [`PAR_INSTRUCTION`]; the caller runs several
+/// in one transaction when the batch must be atomic.
 pub fn inserer_lot(conn: &mut DbConnection, lot: &[NouvelleEntree]) -> Result<usize, StoreError> {
     let mut n = 0;
-    for morceau in lot.chunks(500) {
+    for morceau in lot.chunks(PAR_INSTRUCTION) {
         n += crate::par_backend!(conn, c => diesel::insert_into(audit::table).values(morceau).execute(c))?;
     }
     Ok(n)

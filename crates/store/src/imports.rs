@@ -18,6 +18,10 @@
 //! database); a job whose worker stops (crash, restart) stops beating and is marked `echoue` by
 //! [`marquer_abandonnes`], not resumed: its committed chunks stay applied, and submitting the
 //! file again completes it (the lines already applied come back `inchange`).
+//!
+//! Before each chunk, inside its transaction, the job re-reads its partner: revoked, suspended
+//! or without `eleves:write`, the job applies nothing more and ends `interrompu` with a
+//! [`MotifInterruption`]; the chunks committed before stay applied and are counted.
 
 pub mod exemple;
 pub mod lecture;
@@ -73,6 +77,9 @@ pub enum StatutImport {
     EnCours,
     Termine,
     Echoue,
+    /// Stopped at a chunk boundary because its partner may no longer write (see
+    /// [`MotifInterruption`]).
+    Interrompu,
 }
 
 impl StatutImport {
@@ -82,6 +89,7 @@ impl StatutImport {
             StatutImport::EnCours => "en_cours",
             StatutImport::Termine => "termine",
             StatutImport::Echoue => "echoue",
+            StatutImport::Interrompu => "interrompu",
         }
     }
 
@@ -91,9 +99,51 @@ impl StatutImport {
             StatutImport::EnCours,
             StatutImport::Termine,
             StatutImport::Echoue,
+            StatutImport::Interrompu,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
+    }
+}
+
+/// Why a job was interrupted: checked before every chunk against the partner's current
+/// state, so a revocation, a suspension or a withdrawn `eleves:write` stops the job at its
+/// next chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotifInterruption {
+    /// The partner, or the client that sent the file, was revoked.
+    PartenaireRevoque,
+    /// The partner was deactivated.
+    PartenaireSuspendu,
+    /// The partner no longer holds `eleves:write`.
+    ScopeRetire,
+}
+
+impl MotifInterruption {
+    pub const TOUS: [MotifInterruption; 3] = [
+        MotifInterruption::PartenaireRevoque,
+        MotifInterruption::PartenaireSuspendu,
+        MotifInterruption::ScopeRetire,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MotifInterruption::PartenaireRevoque => "partenaire_revoque",
+            MotifInterruption::PartenaireSuspendu => "partenaire_suspendu",
+            MotifInterruption::ScopeRetire => "scope_retire",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::TOUS.into_iter().find(|m| m.as_str() == s)
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            MotifInterruption::PartenaireRevoque => "import interrompu : l'accès du partenaire a été révoqué",
+            MotifInterruption::PartenaireSuspendu => "import interrompu : le partenaire a été suspendu",
+            MotifInterruption::ScopeRetire => "import interrompu : le partenaire n'a plus le droit eleves:write",
+        }
     }
 }
 
@@ -535,6 +585,9 @@ pub enum EchecImport {
     /// The job was taken away (marked failed as silent) or abandoned by the caller.
     #[error("import abandonné")]
     Abandonne,
+    /// The partner may no longer write: the job stops before its next chunk.
+    #[error("{}", .0.message())]
+    Interrompu(MotifInterruption),
 }
 
 impl From<diesel::result::Error> for EchecImport {
@@ -560,9 +613,14 @@ pub fn executer(
     if !demarrer(conn, id, maintenant())? {
         return Ok(None);
     }
-    let fin = match derouler(conn, id, fichier, format, perimetre, options, suivi) {
+    let auteur = trouver(conn, id)?.and_then(|i| i.partenaire_id.map(|p| (p, i.client_id)));
+    let fin = match derouler(conn, id, fichier, format, perimetre, auteur.as_ref(), options, suivi) {
         Ok(()) => (StatutImport::Termine, None),
         Err(EchecImport::Abandonne) => return trouver(conn, id),
+        Err(EchecImport::Interrompu(motif)) => {
+            interrompre(conn, id, motif)?;
+            return trouver(conn, id);
+        }
         Err(EchecImport::Fichier(e)) => (StatutImport::Echoue, Some(e.message)),
         Err(EchecImport::Base(e)) => {
             tracing::error!(import = %id, erreur = %e, "import en échec");
@@ -597,12 +655,96 @@ fn maintenant() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// Ends a running job `interrompu` with its reason, in one statement (the table ties the
+/// status and the reason together). Plain SQL: `motif` is outside diesel's table, like
+/// `battement_le`; every value is a constant of this module, a UUID or a timestamp.
+fn interrompre(conn: &mut DbConnection, id: Uuid, motif: MotifInterruption) -> Result<(), StoreError> {
+    let erreur = format!(
+        "{} : les lignes comptées dans « traites » sont appliquées, les suivantes ne le sont pas",
+        motif.message()
+    );
+    let sql = format!(
+        "UPDATE imports SET statut = 'interrompu', motif = '{}', fin_le = {}, erreur = '{}' \
+         WHERE id = '{id}' AND statut = 'en_cours'",
+        motif.as_str(),
+        litteral(maintenant()),
+        erreur.replace('\'', "''"),
+    );
+    par_backend!(conn, c => diesel::sql_query(sql).execute(c))?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct LigneMotif {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    motif: Option<String>,
+}
+
+/// Why an `interrompu` job stopped (`None` for any other job, or an unknown one).
+pub fn motif(conn: &mut DbConnection, id: Uuid) -> Result<Option<MotifInterruption>, StoreError> {
+    let sql = format!("SELECT motif FROM imports WHERE id = '{id}'");
+    let lignes: Vec<LigneMotif> = par_backend!(conn, c => diesel::sql_query(sql).load(c))?;
+    lignes
+        .into_iter()
+        .next()
+        .and_then(|l| l.motif)
+        .map(|m| {
+            MotifInterruption::parse(&m).ok_or_else(|| StoreError::Corrompu {
+                table: "imports",
+                colonne: "motif",
+                detail: m.clone(),
+            })
+        })
+        .transpose()
+}
+
+/// Whether the job's partner may still write pupils through the client that sent the file:
+/// `None` if so, else why not. Read inside the chunk's transaction.
+fn motif_d_arret(
+    conn: &mut DbConnection,
+    partenaire_id: &str,
+    client_id: Option<&str>,
+) -> Result<Option<MotifInterruption>, StoreError> {
+    use crate::schema::{clients, partenaires};
+    let partenaire: Option<(bool, String)> = partenaires::table
+        .find(partenaire_id)
+        .select((partenaires::actif, partenaires::scopes))
+        .first(conn)
+        .optional()?;
+    let Some((actif, scopes)) = partenaire else {
+        return Ok(Some(MotifInterruption::PartenaireRevoque));
+    };
+    if let Some(client) = client_id {
+        let revoque: Option<Option<NaiveDateTime>> = clients::table
+            .find(client)
+            .select(clients::revoque_le)
+            .first(conn)
+            .optional()?;
+        if !matches!(revoque, Some(None)) {
+            return Ok(Some(MotifInterruption::PartenaireRevoque));
+        }
+    }
+    if !actif {
+        return Ok(Some(MotifInterruption::PartenaireSuspendu));
+    }
+    let scopes = crate::lignes::lire("partenaires", "scopes", onde_domain::Scopes::parse_liste(&scopes))?;
+    if !scopes.contient(onde_domain::Scope::ElevesWrite) {
+        return Ok(Some(MotifInterruption::ScopeRetire));
+    }
+    Ok(None)
+}
+
+/// The partner (and client) a job writes for; `None` for a national import (CLI).
+type Auteur = (String, Option<String>);
+
+#[allow(clippy::too_many_arguments)]
 fn derouler(
     conn: &mut DbConnection,
     id: Uuid,
     fichier: &Path,
     format: FormatImport,
     perimetre: &Perimetre,
+    auteur: Option<&Auteur>,
     options: &OptionsImport,
     suivi: &mut dyn FnMut(&Avancement, &[Uuid]) -> bool,
 ) -> Result<(), EchecImport> {
@@ -639,7 +781,7 @@ fn derouler(
     let mut echec: Option<EchecImport> = None;
     let mut appliquer = |tranche: &mut Tranche, avancement: &mut Avancement| -> Result<bool, EchecImport> {
         let t = std::mem::take(tranche);
-        let (issue, lignes) = appliquer_tranche(conn, id, perimetre, t)?;
+        let (issue, lignes) = appliquer_tranche(conn, id, perimetre, auteur, t)?;
         avancement.traites += lignes;
         avancement.crees += issue.crees;
         avancement.modifies += issue.modifies;
@@ -699,6 +841,7 @@ fn appliquer_tranche(
     conn: &mut DbConnection,
     id: Uuid,
     perimetre: &Perimetre,
+    auteur: Option<&Auteur>,
     tranche: Tranche,
 ) -> Result<(IssueTranche, u64), EchecImport> {
     let lignes = u64::try_from(tranche.len()).unwrap_or(u64::MAX);
@@ -707,6 +850,13 @@ fn appliquer_tranche(
         // A write first: on SQLite the transaction takes the write lock now, waiting behind
         // other writers (busy timeout), instead of failing at its first write after reads.
         battre(c, id, horodatage)?;
+        // The partner's current rights, not those it had when it sent the file: a revoked,
+        // suspended or withdrawn partner's job applies no further chunk.
+        if let Some((partenaire, client)) = auteur {
+            if let Some(motif) = motif_d_arret(c, partenaire, client.as_deref())? {
+                return Err(EchecImport::Interrompu(motif));
+            }
+        }
         let issue = match c {
             DbConnection::Pg(pg) => postgres::appliquer(pg, perimetre, &tranche.valides, horodatage)?,
             DbConnection::Sqlite(_) => ligne_a_ligne::appliquer(c, perimetre, &tranche.valides, horodatage)?,

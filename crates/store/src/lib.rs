@@ -30,7 +30,7 @@ pub mod tableur;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use connection::{Backend, DbConnection, OptionsPool, Store, UrlBase};
+pub use connection::{Backend, Connexion, DbConnection, OptionsPool, Store, UrlBase};
 
 /// Takes the database's write lock at the start of a write transaction. SQLite otherwise starts
 /// a transaction as a reader and fails with SQLITE_BUSY, without waiting, when it must upgrade a
