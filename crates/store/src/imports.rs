@@ -19,7 +19,6 @@
 //! [`marquer_abandonnes`], not resumed: its committed chunks stay applied, and submitting the
 //! file again completes it (the lines already applied come back `inchange`).
 
-pub mod exemple;
 pub mod lecture;
 mod ligne_a_ligne;
 pub(crate) mod postgres;

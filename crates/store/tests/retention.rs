@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use onde_seed::ParametresSeed;
 use onde_store::schema::{eleves, eleves_responsables, inscriptions, responsables};
-use onde_store::seed::ParametresSeed;
 
 fn compter_eleves(base: &onde_store::testing::BaseDeTest) -> i64 {
     eleves::table
@@ -17,7 +17,7 @@ onde_store::tests_deux_backends! {
     fn purge_de_retention(base) {
         let mut conn = base.store.connexion().unwrap();
         let p = ParametresSeed { eleves: 400, graine: 3, rentree: 2026, communes: Some(2) };
-        onde_store::seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
+        onde_seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
         let total = compter_eleves(base);
 
         // In 2026 every pupil is schooled this calendar year: nothing goes.
