@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::Datelike;
 use indicatif::{ProgressBar, ProgressStyle};
-use onde_store::seed::{self, ParametresSeed};
+use onde_seed::{self as seed, ParametresSeed};
 use onde_store::{Store, UrlBase};
 
 /// A few communes, about 10,000 pupils: enough to page through, small enough to start at once.

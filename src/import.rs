@@ -210,7 +210,7 @@ fn exemple(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let store = crate::ouvrir(base)?;
     let mut conn = store.connexion()?;
-    let parametres = imports::exemple::ParametresExemple {
+    let parametres = onde_seed::exemple::ParametresExemple {
         eleves,
         graine,
         annee,
@@ -218,14 +218,14 @@ fn exemple(
         invalides,
     };
     let sortie = std::io::BufWriter::new(std::io::stdout().lock());
-    let erreur = |e: &dyn std::fmt::Display| onde_store::StoreError::Generation(format!("écriture : {e}"));
+    let erreur = |e: &dyn std::fmt::Display| onde_seed::SeedError::Generation(format!("écriture : {e}"));
     if format == "csv" {
         let mut w = imports::lecture::EcrivainCsv::new(sortie)?;
-        imports::exemple::generer(&mut conn, &parametres, &mut |e| w.ecrire(e).map_err(|x| erreur(&x)))?;
+        onde_seed::exemple::generer(&mut conn, &parametres, &mut |e| w.ecrire(e).map_err(|x| erreur(&x)))?;
         w.terminer()?;
     } else {
         let mut w = sortie;
-        imports::exemple::generer(&mut conn, &parametres, &mut |e| {
+        onde_seed::exemple::generer(&mut conn, &parametres, &mut |e| {
             writeln!(w, "{e}").map_err(|x| erreur(&x))
         })?;
         w.flush()?;

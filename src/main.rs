@@ -297,7 +297,7 @@ fn executer(commande: Commande) -> anyhow::Result<()> {
         } => {
             let store = ouvrir(&base)?;
             store.migrer()?;
-            let parametres = onde_store::seed::ParametresSeed {
+            let parametres = onde_seed::ParametresSeed {
                 eleves,
                 graine,
                 rentree: rentree.unwrap_or_else(demo::rentree_courante),

@@ -12,7 +12,7 @@ use commun::*;
 use onde_api::imports::ConfigImports;
 use onde_api::limites::{ConfigLimites, Regle};
 use onde_domain::{AnneeScolaire, TypePartenaire};
-use onde_store::imports::exemple;
+use onde_seed::exemple;
 use onde_store::testing::BaseDeTest;
 use serde_json::Value;
 

@@ -11,7 +11,8 @@ use actix_web::test;
 
 use commun::*;
 use onde_domain::{AnneeScolaire, Ine, Perimetre, TypePartenaire, Uai};
-use onde_store::imports::{self, exemple, FormatImport, Import, OptionsImport};
+use onde_seed::exemple;
+use onde_store::imports::{self, FormatImport, Import, OptionsImport};
 use onde_store::testing::BaseDeTest;
 use serde_json::Value;
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use onde_domain::{CibleMandat, CodeInsee, Mandat, Partenaire, Scopes, TypePartenaire, Uai};
-use onde_store::seed::ParametresSeed;
+use onde_seed::ParametresSeed;
 use onde_store::testing::BaseDeTest;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ pub fn seeder(base: &BaseDeTest, eleves: u32) {
         rentree: RENTREE,
         communes: Some(3),
     };
-    onde_store::seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
+    onde_seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
 }
 
 pub struct Reponse {
@@ -241,7 +241,7 @@ pub fn seeder_communes(base: &BaseDeTest, eleves: u32, communes: u32) {
         rentree: RENTREE,
         communes: Some(communes),
     };
-    onde_store::seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
+    onde_seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
 }
 
 /// Any request: method, bearer token (`""`: none), extra headers, optional JSON body.

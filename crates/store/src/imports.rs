@@ -23,7 +23,6 @@
 //! or without `eleves:write`, the job applies nothing more and ends `interrompu` with a
 //! [`MotifInterruption`]; the chunks committed before stay applied and are counted.
 
-pub mod exemple;
 pub mod lecture;
 mod ligne_a_ligne;
 pub(crate) mod postgres;

@@ -1,6 +1,7 @@
 //! Persistence of the ONDE partner gateway: one code path over PostgreSQL (production) and
 //! SQLite (embedded default), pooled connections, embedded migrations, read queries that
-//! always AND the caller's perimeter, and the synthetic data generator.
+//! always AND the caller's perimeter, and the bulk loading of generated data (the generator
+//! itself is the `onde-seed` crate).
 //!
 //! Functions take a `&mut DbConnection` and are blocking: the HTTP layer runs them off its
 //! async workers.
@@ -15,6 +16,7 @@ pub mod schema;
 
 pub mod audit;
 pub mod changements;
+pub mod chargement;
 pub mod cles;
 pub mod communes;
 pub mod ecoles;
@@ -24,7 +26,6 @@ pub mod imports;
 pub mod inscriptions;
 pub mod lots;
 pub mod partenaires;
-pub mod seed;
 pub mod tableur;
 
 #[cfg(feature = "testing")]

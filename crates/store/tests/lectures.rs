@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use diesel::prelude::*;
 use onde_domain::{CodeInsee, Ecole, Ine, Perimetre, Uai};
+use onde_seed::{self as seed, ParametresSeed};
 use onde_store::ecoles::{self, FiltreEcoles};
 use onde_store::inscriptions::{self, FiltreInscriptions, InscriptionEleve};
 use onde_store::schema::{ecoles as t_ecoles, eleves as t_eleves, eleves_responsables, inscriptions as t_inscriptions};
-use onde_store::seed::{self, ParametresSeed};
 use onde_store::{eleves, Curseur, DbConnection, DemandePage};
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use onde_seed::ParametresSeed;
 use onde_store::schema::{eleves, eleves_responsables, inscriptions, responsables};
-use onde_store::seed::ParametresSeed;
 
 fn compter_eleves(base: &onde_store::testing::BaseDeTest) -> i64 {
     eleves::table
@@ -19,7 +19,7 @@ onde_store::tests_deux_backends! {
     fn purge_de_retention(base) {
         let mut conn = base.store.connexion().unwrap();
         let p = ParametresSeed { eleves: 400, graine: 3, rentree: 2026, communes: Some(2) };
-        onde_store::seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
+        onde_seed::generer(&mut conn, &p, &mut |_, _| {}).unwrap();
         let total = compter_eleves(base);
 
         // In 2026 every pupil is schooled this calendar year: nothing goes.
@@ -90,7 +90,7 @@ onde_store::tests_deux_backends! {
         let mut conn = base.store.connexion().unwrap();
         let conn = &mut *conn;
         let p = ParametresSeed { eleves: 200, graine: 5, rentree: 2026, communes: Some(2) };
-        onde_store::seed::generer(conn, &p, &mut |_, _| {}).unwrap();
+        onde_seed::generer(conn, &p, &mut |_, _| {}).unwrap();
         // Reference day: 10 January 2028, in school year 2027-2028 (from 1 September 2027).
         let jour = NaiveDate::from_ymd_opt(2028, 1, 10).unwrap();
         assert_eq!(onde_store::eleves::debut_annee_scolaire(jour), NaiveDate::from_ymd_opt(2027, 9, 1).unwrap());

@@ -4,16 +4,17 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use onde_domain::dossier::{cle_doublon, normaliser};
 use onde_domain::{AnneeScolaire, CodeInsee, Ine, Niveau, Sexe, TypeEcole, Uai};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use crate::schema::{ecoles, eleves};
-use crate::seed::{NOMS, PRENOMS_F, PRENOMS_M, VOIES_NOMS};
-use crate::{DbConnection, StoreError};
+use onde_store::chargement;
+use onde_store::DbConnection;
+
+use crate::listes::{NOMS, PRENOMS_F, PRENOMS_M, VOIES_NOMS};
+use crate::SeedError;
 
 /// Académie code of generated INEs (the seed uses real académie codes, which stop well before).
 const ACADEMIE: u8 = 98;
@@ -44,24 +45,17 @@ struct Ecole {
     commune: String,
 }
 
-fn generation(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Generation(e.to_string())
+fn generation(e: impl std::fmt::Display) -> SeedError {
+    SeedError::Generation(e.to_string())
 }
 
 /// Calls `ecrire` with each record, in file order.
 pub fn generer(
     conn: &mut DbConnection,
     p: &ParametresExemple,
-    ecrire: &mut dyn FnMut(&Value) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    let mut q = ecoles::table
-        .select((ecoles::uai, ecoles::type_ecole, ecoles::code_commune))
-        .order(ecoles::uai.asc())
-        .into_boxed();
-    if !p.uais.is_empty() {
-        q = q.filter(ecoles::uai.eq_any(p.uais.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>()));
-    }
-    let lignes: Vec<(String, String, String)> = q.load(conn)?;
+    ecrire: &mut dyn FnMut(&Value) -> Result<(), SeedError>,
+) -> Result<(), SeedError> {
+    let lignes = chargement::ecoles_existantes(conn, &p.uais)?;
     let ecoles: Vec<Ecole> = lignes
         .into_iter()
         .filter_map(|(uai, t, commune)| {
@@ -75,22 +69,13 @@ pub fn generer(
         })
         .collect();
     if ecoles.is_empty() {
-        return Err(StoreError::Generation(
+        return Err(SeedError::Generation(
             "aucune école dans la base (ou parmi les UAI demandés) : lancez d'abord `seed`".into(),
         ));
     }
     // Existing INEs and duplicate keys are avoided, so every valid line is a creation.
-    let ines: HashSet<String> = eleves::table
-        .select(eleves::ine)
-        .load::<Option<String>>(conn)?
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut cles: HashSet<String> = eleves::table
-        .select(eleves::cle_doublon)
-        .load(conn)?
-        .into_iter()
-        .collect();
+    let ines: HashSet<String> = chargement::ines_existants(conn)?;
+    let mut cles: HashSet<String> = chargement::cles_doublon_existantes(conn)?;
     let inconnue = (0..100u32)
         .filter_map(|i| Uai::depuis_numero(959_999 - i).ok())
         .find(|u| !ecoles.iter().any(|e| e.uai == u.as_str()))
@@ -129,7 +114,7 @@ pub fn generer(
             } else {
                 NOMS[rng.random_range(0..NOMS.len())].to_owned()
             };
-            let prenoms = if sexe == Sexe::Feminin { PRENOMS_F } else { PRENOMS_M };
+            let prenoms: &[&str] = if sexe == Sexe::Feminin { &PRENOMS_F } else { &PRENOMS_M };
             let prenom = prenoms[rng.random_range(0..prenoms.len())].to_owned();
             let naissance = NaiveDate::from_yo_opt(annee_naissance, rng.random_range(1..=365))
                 .ok_or_else(|| generation("date de naissance"))?;

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use onde_domain::{
     AnneeScolaire, CodeInsee, Ine, LienResponsable, Niveau, Prenoms, Secteur, Sexe, StatutInscription, TypeEcole, Uai,
 };
+use onde_seed::{self as seed, BilanSeed, ParametresSeed};
 use onde_store::schema::{communes, ecoles, eleves, eleves_responsables, inscriptions, responsables};
-use onde_store::seed::{self, BilanSeed, ParametresSeed};
 use onde_store::testing::BaseDeTest;
 use onde_store::DbConnection;
 use uuid::Uuid;
