@@ -456,3 +456,100 @@ onde_store::tests_deux_backends! {
         interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Scope, "scope_retire");
     }
 }
+
+/// A chunk's audit record is written in the chunk's own transaction: every chunk that wrote
+/// pupils has its record, and a chunk whose record cannot be written is not applied (a crash
+/// between a chunk's commit and its record could otherwise lose the access).
+fn audit_dans_la_transaction_de_la_tranche(base: &BaseDeTest) {
+    seeder(base, 300);
+    let dossier = tempfile::tempdir().unwrap();
+    let lignes = elements(base, 130, 0, Vec::new());
+    let f = ndjson(dossier.path(), "f.ndjson", &lignes);
+    let note: imports::NoteAudit = std::sync::Arc::new(|ecrits: &[Uuid]| {
+        (!ecrits.is_empty()).then(|| onde_store::audit::NouvelleEntree {
+            horodatage: chrono::Utc::now().naive_utc(),
+            partenaire_id: "essai".into(),
+            client_id: "essai".into(),
+            pour_le_compte_de: None,
+            operation: "importer_eleves".into(),
+            scope: "eleves:write".into(),
+            eleves: ecrits.iter().map(Uuid::to_string).collect::<Vec<_>>().join(" "),
+            nombre: i32::try_from(ecrits.len()).unwrap(),
+            id_requete: "essai".into(),
+        })
+    });
+    let executer = |fichier: &Path| {
+        let mut conn = base.store.connexion().unwrap();
+        let id = Uuid::now_v7();
+        imports::creer(
+            &mut conn,
+            &Import::nouveau(id, None, None, FormatImport::Ndjson, chrono::Utc::now().naive_utc()),
+        )
+        .unwrap();
+        let options = OptionsImport {
+            taille_tranche: 50,
+            audit: Some(note.clone()),
+            ..OptionsImport::default()
+        };
+        imports::executer(
+            &mut conn,
+            id,
+            fichier,
+            FormatImport::Ndjson,
+            &Perimetre::National,
+            &options,
+            &mut |_, _| true,
+        )
+        .unwrap()
+        .unwrap()
+    };
+    let audites = || -> Vec<String> {
+        use diesel::prelude::*;
+        use onde_store::schema::audit;
+        let mut conn = base.store.connexion().unwrap();
+        onde_store::par_backend!(&mut *conn, c => audit::table.filter(audit::operation.eq("importer_eleves")).select(audit::eleves).load::<String>(c))
+            .unwrap()
+    };
+    // The audit table refuses inserts: the first chunk rolls back, nothing is written.
+    let (panne, reparation) = match base.store.backend() {
+        onde_store::Backend::Postgres => (
+            "CREATE FUNCTION panne() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'panne'; END $$;
+             CREATE TRIGGER panne BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION panne();",
+            "DROP TRIGGER panne ON audit; DROP FUNCTION panne();",
+        ),
+        onde_store::Backend::Sqlite => (
+            "CREATE TRIGGER panne BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'panne'); END;",
+            "DROP TRIGGER panne;",
+        ),
+    };
+    let sql = |texte: &str| {
+        use diesel::connection::SimpleConnection;
+        let mut conn = base.store.connexion().unwrap();
+        onde_store::par_backend!(&mut *conn, c => c.batch_execute(texte)).unwrap();
+    };
+    sql(panne);
+    let i = executer(&f);
+    assert_eq!(i.statut, "echoue", "{i:?}");
+    assert_eq!(i.crees, 0, "{i:?}");
+    assert!(
+        lignes
+            .iter()
+            .all(|l| !existe(base, l["eleve"]["ine"].as_str().unwrap())),
+        "aucun élève sans sa trace"
+    );
+    sql(reparation);
+    // Accepted again: three chunks, three records naming exactly the pupils written.
+    let i = executer(&f);
+    assert_eq!(i.statut, "termine", "{:?}", i.erreur);
+    assert_eq!(i.crees, 130);
+    let traces = audites();
+    assert_eq!(traces.len(), 3, "{traces:?}");
+    let ids: std::collections::BTreeSet<&str> = traces.iter().flat_map(|t| t.split(' ')).collect();
+    assert_eq!(ids.len(), 130);
+}
+
+onde_store::tests_deux_backends! {
+    fn audit_des_tranches_dans_leur_transaction(base) {
+        audit_dans_la_transaction_de_la_tranche(base);
+    }
+}

@@ -29,7 +29,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::acces::Acces;
-use crate::auditeur::Auditeur;
 use crate::bloquant::executer;
 use crate::ecriture::{self, ReponseEcriture};
 use crate::pagination;
@@ -142,7 +141,6 @@ pub struct Ateliers {
     /// Jobs queued on this node, not yet taken by a worker.
     en_attente: Arc<Mutex<HashSet<Uuid>>>,
     store: Store,
-    auditeur: Auditeur,
     /// Dropped with the workers: the heartbeat thread stops.
     _arret: mpsc::Sender<()>,
 }
@@ -154,7 +152,7 @@ impl std::fmt::Debug for Ateliers {
 }
 
 impl Ateliers {
-    pub fn demarrer(store: Store, auditeur: Auditeur, config: ConfigImports) -> Arc<Self> {
+    pub fn demarrer(store: Store, config: ConfigImports) -> Arc<Self> {
         let en_attente: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
         let (arret, signal) = mpsc::channel::<()>();
         let (attente, base) = (en_attente.clone(), store.clone());
@@ -186,7 +184,6 @@ impl Ateliers {
             config,
             en_attente,
             store,
-            auditeur,
             _arret: arret,
         })
     }
@@ -208,9 +205,13 @@ impl Ateliers {
     }
 
     fn soumettre(&self, place: Place, acces: Acces, id: Uuid, fichier: PathBuf, format: FormatImport) {
-        let (store, auditeur, en_attente) = (self.store.clone(), self.auditeur.clone(), self.en_attente.clone());
+        let (store, en_attente) = (self.store.clone(), self.en_attente.clone());
+        // Each chunk's audit record is inserted in the chunk's own transaction: a crash between
+        // a chunk's commit and its record cannot lose the access.
+        let traceur = acces.clone();
         let options = OptionsImport {
             ligne_max_octets: self.config.ligne_max_octets,
+            audit: Some(std::sync::Arc::new(move |ecrits: &[Uuid]| traceur.entree_audit(ecrits))),
             ..OptionsImport::default()
         };
         if let Ok(mut a) = self.en_attente.lock() {
@@ -229,8 +230,7 @@ impl Ateliers {
                     format,
                     &acces.perimetre,
                     &options,
-                    // The next chunk waits for this one's audit record; without it, the job stops.
-                    &mut |_, ecrits| acces.tracer(&auditeur, ecrits).durable_bloquant().is_ok(),
+                    &mut |_, _| true,
                 )
                 .map_err(ApiError::from)
             });

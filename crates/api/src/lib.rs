@@ -84,7 +84,7 @@ impl EtatApp {
         let auditeur = auditeur::Auditeur::demarrer(store.clone());
         Ok(Self {
             chemins: Arc::new(exigences::Chemins::depuis(&document)),
-            imports: imports::Ateliers::demarrer(store.clone(), auditeur.clone(), imports::ConfigImports::default()),
+            imports: imports::Ateliers::demarrer(store.clone(), imports::ConfigImports::default()),
             auditeur,
             lecture: store.clone(),
             store,
@@ -110,7 +110,7 @@ impl EtatApp {
 
     /// Replaces the default import workers, queue and line bound (configuration).
     pub fn avec_imports(mut self, config: imports::ConfigImports) -> Self {
-        self.imports = imports::Ateliers::demarrer(self.store.clone(), self.auditeur.clone(), config);
+        self.imports = imports::Ateliers::demarrer(self.store.clone(), config);
         self
     }
 

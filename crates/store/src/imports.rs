@@ -316,6 +316,21 @@ pub fn marquer_abandonnes(
     avant: NaiveDateTime,
     maintenant: NaiveDateTime,
 ) -> Result<usize, StoreError> {
+    // Read first: this runs on every poll of a job, and a write would queue behind a running
+    // chunk's write lock on SQLite (busy timeout, then an error) though nothing is to mark.
+    #[derive(QueryableByName)]
+    struct Nombre {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let silencieux = format!(
+        "SELECT count(*) AS n FROM imports WHERE statut IN ('en_attente', 'en_cours') AND coalesce(battement_le, cree_le) < {}",
+        litteral(avant)
+    );
+    let Nombre { n } = par_backend!(conn, c => diesel::sql_query(silencieux).get_result::<Nombre>(c))?;
+    if n == 0 {
+        return Ok(0);
+    }
     let sql = format!(
         "UPDATE imports SET statut = 'echoue', fin_le = {}, erreur = '{}' \
          WHERE statut IN ('en_attente', 'en_cours') AND coalesce(battement_le, cree_le) < {}",
@@ -554,13 +569,31 @@ pub struct Avancement {
     pub rejetes: u64,
 }
 
-#[derive(Debug, Clone)]
+/// Builds the audit record of the pupils a chunk wrote (`None`: nothing to record). It is
+/// inserted in the chunk's own transaction: a chunk never commits without its record.
+pub type NoteAudit = std::sync::Arc<Noteur>;
+pub type Noteur = dyn Fn(&[Uuid]) -> Option<crate::audit::NouvelleEntree> + Send + Sync;
+
+#[derive(Clone)]
 pub struct OptionsImport {
     pub taille_tranche: usize,
     /// Bounds birth dates; defaults inscription dates.
     pub aujourdhui: NaiveDate,
     /// Longest line (or CSV record) read, in bytes; a longer one is one rejection.
     pub ligne_max_octets: usize,
+    /// The audit record of each chunk's writes, committed with the chunk.
+    pub audit: Option<NoteAudit>,
+}
+
+impl std::fmt::Debug for OptionsImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OptionsImport")
+            .field("taille_tranche", &self.taille_tranche)
+            .field("aujourdhui", &self.aujourdhui)
+            .field("ligne_max_octets", &self.ligne_max_octets)
+            .field("audit", &self.audit.is_some())
+            .finish()
+    }
 }
 
 impl Default for OptionsImport {
@@ -569,6 +602,7 @@ impl Default for OptionsImport {
             taille_tranche: TAILLE_TRANCHE,
             aujourdhui: chrono::Utc::now().date_naive(),
             ligne_max_octets: lecture::LIGNE_MAX_OCTETS,
+            audit: None,
         }
     }
 }
@@ -780,7 +814,7 @@ fn derouler(
     let mut echec: Option<EchecImport> = None;
     let mut appliquer = |tranche: &mut Tranche, avancement: &mut Avancement| -> Result<bool, EchecImport> {
         let t = std::mem::take(tranche);
-        let (issue, lignes) = appliquer_tranche(conn, id, perimetre, auteur, t)?;
+        let (issue, lignes) = appliquer_tranche(conn, id, perimetre, auteur, options.audit.as_deref(), t)?;
         avancement.traites += lignes;
         avancement.crees += issue.crees;
         avancement.modifies += issue.modifies;
@@ -841,6 +875,7 @@ fn appliquer_tranche(
     id: Uuid,
     perimetre: &Perimetre,
     auteur: Option<&Auteur>,
+    audit: Option<&Noteur>,
     tranche: Tranche,
 ) -> Result<(IssueTranche, u64), EchecImport> {
     let lignes = u64::try_from(tranche.len()).unwrap_or(u64::MAX);
@@ -878,6 +913,9 @@ fn appliquer_tranche(
         // SQLite binds at most 32,766 parameters per statement: 6 per row.
         for paquet in stockes.chunks(2_000) {
             par_backend!(c, cc => diesel::insert_into(imports_rejets::table).values(paquet).execute(cc))?;
+        }
+        if let Some(e) = audit.and_then(|noter| noter(&issue.ecrits)) {
+            crate::audit::inserer_lot(c, &[e])?;
         }
         let rejetees = i64::try_from(rangs.len()).unwrap_or(i64::MAX);
         let vers_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
