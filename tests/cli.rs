@@ -402,3 +402,93 @@ fn traces_opentelemetry_vers_un_collecteur() {
         "{envois:?}"
     );
 }
+
+/// Resident memory of a process, in KiB.
+fn rss_kio(pid: u32) -> u64 {
+    let etat = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ligne = etat.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    ligne.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A token flood naming an unknown client id leaves the gateway's resident memory near where
+/// it started: argon2's working memory (19 MiB) is allocated once per argon2 thread, never
+/// freed, so glibc never raises its mmap threshold to that size; when it did (a buffer
+/// allocated and freed per verification), this flood left ~300 MiB more for good.
+#[test]
+fn flot_de_jetons_sans_memoire_retenue() {
+    let dossier = tempfile::tempdir().unwrap();
+    // Every request passes the unknown ids' bucket: each costs a decoy argon2 verification
+    // (or a 503 when all the places are taken), between the small allocations of the others.
+    let (enfant, hote, _) = serve_avec(
+        dossier.path(),
+        &[
+            ("MALLOC_ARENA_MAX", "2".as_ref()),
+            ("ONDE__LIMITES__INCONNUS_PAR_SECONDE", "1000000".as_ref()),
+            ("ONDE__LIMITES__INCONNUS_RAFALE", "1000000".as_ref()),
+        ],
+    );
+    let pid = enfant.0.id();
+    let depart = rss_kio(pid);
+    let fin = Instant::now() + Duration::from_secs(4);
+    let fils: Vec<_> = (0..24)
+        .map(|_| {
+            let hote = hote.clone();
+            std::thread::spawn(move || {
+                let corps = "grant_type=client_credentials&client_id=onde_AAAAAAAAAAAAAAAA&client_secret=x";
+                let mut flux = BufReader::new(TcpStream::connect(&hote).unwrap());
+                flux.get_ref().set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                let mut statuts = Vec::new();
+                while Instant::now() < fin {
+                    write!(
+                        flux.get_mut(),
+                        "POST /oauth/token HTTP/1.1\r\nHost: {hote}\r\n\
+                         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{corps}",
+                        corps.len()
+                    )
+                    .unwrap();
+                    let mut ligne = String::new();
+                    flux.read_line(&mut ligne).unwrap();
+                    statuts.push(ligne.split(' ').nth(1).unwrap().parse::<u16>().unwrap());
+                    let mut longueur = 0;
+                    loop {
+                        ligne.clear();
+                        flux.read_line(&mut ligne).unwrap();
+                        if ligne == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = ligne.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                longueur = v.trim().parse().unwrap();
+                            }
+                        }
+                    }
+                    let mut reste = vec![0u8; longueur];
+                    flux.read_exact(&mut reste).unwrap();
+                }
+                statuts
+            })
+        })
+        .collect();
+    let statuts: Vec<u16> = fils.into_iter().flat_map(|f| f.join().unwrap()).collect();
+    let refus = statuts.iter().filter(|s| **s == 401).count();
+    assert!(statuts.iter().all(|s| [401, 503].contains(s)), "{statuts:?}");
+    assert!(refus >= 20, "{refus} vérifications seulement");
+    let apres = rss_kio(pid);
+    // What stays: one argon2 working memory per core (19 MiB each) and a little slack.
+    let coeurs = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let borne = 20 * 1024 * coeurs + 40 * 1024;
+    assert!(
+        apres < depart + borne,
+        "RSS {} MiB au départ, {} MiB après {} demandes ({refus} vérifications) : plus de {} MiB retenus",
+        depart / 1024,
+        apres / 1024,
+        statuts.len(),
+        borne / 1024
+    );
+    eprintln!(
+        "RSS {} -> {} MiB, {} demandes, {refus} vérifications",
+        depart / 1024,
+        apres / 1024,
+        statuts.len()
+    );
+}
