@@ -181,37 +181,19 @@ onde_store::tests_deux_backends! {
     }
 }
 
-fn sql(base: &BaseDeTest, texte: &str) {
-    use diesel::connection::SimpleConnection;
-    let mut conn = base.store.connexion().unwrap();
-    let conn: &mut onde_store::DbConnection = &mut conn;
-    onde_store::par_backend!(conn, c => c.batch_execute(texte)).unwrap();
-}
-
 /// The audit table refuses inserts: every read of personal data answers 503 (problem
 /// document) instead of its data; a CSV export sends no row; back to 200 once it accepts.
-fn piste_en_panne(base: &BaseDeTest) {
+fn donnees_refusees_sans_trace(base: &BaseDeTest) {
     seeder(base, 60);
     let id = mairie_de_toutes_les_communes(base);
     let ine = reperes(base)[0].ine.clone();
     let etat = etat(base);
-    let (panne, reparation) = match base.store.backend() {
-        onde_store::Backend::Postgres => (
-            "CREATE FUNCTION panne() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'panne'; END $$;
-             CREATE TRIGGER panne BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION panne();",
-            "DROP TRIGGER panne ON audit; DROP FUNCTION panne();",
-        ),
-        onde_store::Backend::Sqlite => (
-            "CREATE TRIGGER panne BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'panne'); END;",
-            "DROP TRIGGER panne;",
-        ),
-    };
     actix_web::rt::System::new().block_on(async {
         let app = test::init_service(onde_api::app(etat)).await;
         let j = jeton(&app, &id).await;
         let fiche = format!("/v1/eleves/{ine}");
         assert_eq!(get(&app, &j, &fiche).await.statut, 200);
-        sql(base, panne);
+        piste_en_panne(base);
         for uri in [fiche.as_str(), "/v1/eleves?limit=5", "/v1/inscriptions?limit=5"] {
             let r = get(&app, &j, uri).await;
             assert_probleme(&r, 503, "service_indisponible");
@@ -237,7 +219,7 @@ fn piste_en_panne(base: &BaseDeTest) {
         let recu = String::from_utf8_lossy(&recu);
         assert!(coupe, "téléchargement interrompu");
         assert_eq!(recu.lines().count(), 1, "l'en-tête seul : {recu}");
-        sql(base, reparation);
+        reparer_la_piste(base);
         assert_eq!(get(&app, &j, &fiche).await.statut, 200);
         assert_eq!(get(&app, &j, "/v1/eleves?format=csv").await.statut, 200);
     });
@@ -245,6 +227,6 @@ fn piste_en_panne(base: &BaseDeTest) {
 
 onde_store::tests_deux_backends! {
     fn piste_en_panne_pas_de_donnees(base) {
-        piste_en_panne(base);
+        donnees_refusees_sans_trace(base);
     }
 }

@@ -511,23 +511,7 @@ fn audit_dans_la_transaction_de_la_tranche(base: &BaseDeTest) {
             .unwrap()
     };
     // The audit table refuses inserts: the first chunk rolls back, nothing is written.
-    let (panne, reparation) = match base.store.backend() {
-        onde_store::Backend::Postgres => (
-            "CREATE FUNCTION panne() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'panne'; END $$;
-             CREATE TRIGGER panne BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION panne();",
-            "DROP TRIGGER panne ON audit; DROP FUNCTION panne();",
-        ),
-        onde_store::Backend::Sqlite => (
-            "CREATE TRIGGER panne BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'panne'); END;",
-            "DROP TRIGGER panne;",
-        ),
-    };
-    let sql = |texte: &str| {
-        use diesel::connection::SimpleConnection;
-        let mut conn = base.store.connexion().unwrap();
-        onde_store::par_backend!(&mut *conn, c => c.batch_execute(texte)).unwrap();
-    };
-    sql(panne);
+    piste_en_panne(base);
     let i = executer(&f);
     assert_eq!(i.statut, "echoue", "{i:?}");
     assert_eq!(i.crees, 0, "{i:?}");
@@ -537,7 +521,7 @@ fn audit_dans_la_transaction_de_la_tranche(base: &BaseDeTest) {
             .all(|l| !existe(base, l["eleve"]["ine"].as_str().unwrap())),
         "aucun élève sans sa trace"
     );
-    sql(reparation);
+    reparer_la_piste(base);
     // Accepted again: three chunks, three records naming exactly the pupils written.
     let i = executer(&f);
     assert_eq!(i.statut, "termine", "{:?}", i.erreur);

@@ -468,3 +468,38 @@ pub fn lots_de_scenario(
     changements.push(element(7, "Lot7-ter", &communes[0], "0622222222", "CP C", None));
     (creations, changements)
 }
+
+/// Runs SQL statements on the test base, whatever its backend.
+pub fn sql(base: &BaseDeTest, texte: &str) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = base.store.connexion().unwrap();
+    let conn: &mut onde_store::DbConnection = &mut conn;
+    onde_store::par_backend!(conn, c => c.batch_execute(texte)).unwrap();
+}
+
+/// Makes the audit table refuse every insert (an audit trail that cannot be written), until
+/// [`reparer_la_piste`].
+pub fn piste_en_panne(base: &BaseDeTest) {
+    sql(
+        base,
+        match base.store.backend() {
+            onde_store::Backend::Postgres => {
+                "CREATE FUNCTION panne() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'panne'; END $$;
+                 CREATE TRIGGER panne BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION panne();"
+            }
+            onde_store::Backend::Sqlite => {
+                "CREATE TRIGGER panne BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'panne'); END;"
+            }
+        },
+    );
+}
+
+pub fn reparer_la_piste(base: &BaseDeTest) {
+    sql(
+        base,
+        match base.store.backend() {
+            onde_store::Backend::Postgres => "DROP TRIGGER panne ON audit; DROP FUNCTION panne();",
+            onde_store::Backend::Sqlite => "DROP TRIGGER panne;",
+        },
+    );
+}
