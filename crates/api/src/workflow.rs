@@ -431,7 +431,7 @@ fn lire_rattachement(v: &Value) -> Result<Rattachement, ApiError> {
     tag = "inscriptions",
     operation_id = "rattacher_eleve",
     security(("oauth2" = ["inscriptions:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e")),
     request_body(content = DemandeRattachement, content_type = "application/json", description = "L'identité donnée par la famille (INE, nom, premier prénom, date de naissance) et l'inscription demandée."),
     responses(
         (status = 201, description = "Élève rattaché : son inscription dans l'école", body = InscriptionDetaillee,
