@@ -299,21 +299,15 @@ pub async fn creer(
                 id
             }
         };
-        let inscription = Inscription {
-            id: Uuid::now_v7(),
+        let inscription = Inscription::delivree(
             eleve_id,
-            uai: demande.uai,
-            annee_scolaire: demande.annee,
-            niveau: demande.niveau,
-            classe: demande.classe,
-            dispositif: demande.dispositif,
-            statut: StatutInscription::Inscrit,
-            admission_provisoire: false,
-            date_inscription: demande.date,
-            date_admission: None,
-            date_radiation: None,
-            motif_radiation: None,
-        };
+            demande.uai,
+            demande.annee,
+            demande.niveau,
+            demande.classe,
+            demande.dispositif,
+            demande.date,
+        );
         inserer_inscription(c, &inscription)?;
         reponse_inscription(c, &a, inscription.id, 1, StatusCode::CREATED)
     })
@@ -472,21 +466,15 @@ pub async fn rattacher(
                 ),
             });
         }
-        let inscription = Inscription {
-            id: Uuid::now_v7(),
-            eleve_id: eleve.id,
-            uai: demande.uai,
-            annee_scolaire: demande.annee,
-            niveau: demande.niveau,
-            classe: demande.classe,
-            dispositif: demande.dispositif,
-            statut: StatutInscription::Inscrit,
-            admission_provisoire: false,
-            date_inscription: demande.date,
-            date_admission: None,
-            date_radiation: None,
-            motif_radiation: None,
-        };
+        let inscription = Inscription::delivree(
+            eleve.id,
+            demande.uai,
+            demande.annee,
+            demande.niveau,
+            demande.classe,
+            demande.dispositif,
+            demande.date,
+        );
         inserer_inscription(c, &inscription)?;
         reponse_inscription(c, &a, inscription.id, 1, StatusCode::CREATED)
     })

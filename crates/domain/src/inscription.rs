@@ -137,6 +137,35 @@ pub struct Inscription {
     pub motif_radiation: Option<String>,
 }
 
+impl Inscription {
+    /// The inscription a mairie issues (`inscrit`, nothing admitted nor radiated yet).
+    pub fn delivree(
+        eleve_id: Uuid,
+        uai: Uai,
+        annee_scolaire: AnneeScolaire,
+        niveau: Niveau,
+        classe: Option<String>,
+        dispositif: Option<String>,
+        date_inscription: NaiveDate,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            eleve_id,
+            uai,
+            annee_scolaire,
+            niveau,
+            classe,
+            dispositif,
+            statut: StatutInscription::Inscrit,
+            admission_provisoire: false,
+            date_inscription,
+            date_admission: None,
+            date_radiation: None,
+            motif_radiation: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
