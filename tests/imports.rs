@@ -319,16 +319,22 @@ enum Retrait {
     Revocation,
     Suspension,
     Scope,
+    /// The school the job writes in leaves the partner's perimeter (another school instead).
+    Perimetre,
 }
 
-/// Issue 16, item 4: an import whose partner is revoked, suspended or loses `eleves:write`
-/// while it runs stops at its next chunk and ends `interrompu` with the reason; the chunks
+/// Issue 16, item 4: an import whose partner is revoked, suspended, loses `eleves:write` or the
+/// school it writes in while it runs stops at its next chunk and ends `interrompu` with the reason; the chunks
 /// committed before stay applied and counted, no later line is applied.
 fn interrompu_quand_le_partenaire_perd_le_droit(base: &BaseDeTest, retrait: Retrait, motif: &str) {
     seeder(base, 300);
     let ecole = toutes_les_ecoles(base)
         .into_iter()
         .find(|e| e.type_ecole != onde_domain::TypeEcole::Maternelle)
+        .unwrap();
+    let autre = toutes_les_ecoles(base)
+        .into_iter()
+        .find(|e| e.uai != ecole.uai)
         .unwrap();
     let scopes = "ecoles:read eleves:read eleves:write inscriptions:read inscriptions:write";
     let id = partenaire(
@@ -394,6 +400,10 @@ fn interrompu_quand_le_partenaire_perd_le_droit(base: &BaseDeTest, retrait: Retr
                             onde_domain::Scopes::parse_liste("ecoles:read eleves:read inscriptions:read").unwrap();
                         assert!(onde_store::partenaires::remplacer(&mut c, &p, maintenant).unwrap());
                     }
+                    Retrait::Perimetre => {
+                        p.uais = [autre.uai.clone()].into();
+                        assert!(onde_store::partenaires::remplacer(&mut c, &p, maintenant).unwrap());
+                    }
                 }
             }
             true
@@ -454,6 +464,10 @@ onde_store::tests_deux_backends! {
 
     fn import_interrompu_par_le_retrait_du_scope(base) {
         interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Scope, "scope_retire");
+    }
+
+    fn import_interrompu_par_la_reduction_du_perimetre(base) {
+        interrompu_quand_le_partenaire_perd_le_droit(base, Retrait::Perimetre, "perimetre_reduit");
     }
 }
 

@@ -282,13 +282,14 @@ pub struct ImportVue {
     )]
     pub statut: String,
     /// Pour un import `interrompu` : `partenaire_revoque` (partenaire ou client révoqué),
-    /// `partenaire_suspendu` (partenaire désactivé) ou `scope_retire` (droit `eleves:write`
-    /// retiré). Vérifié avant chaque tranche : les tranches validées avant restent appliquées
+    /// `partenaire_suspendu` (partenaire désactivé), `scope_retire` (droit `eleves:write`
+    /// retiré) ou `perimetre_reduit` (mandat, commune ou école retiré du périmètre où l'import
+    /// écrit). Vérifié avant chaque tranche : les tranches validées avant restent appliquées
     /// et comptées (`traites`, `crees`…), aucune autre ne l'est.
     #[schema(
         example = "partenaire_revoque",
         max_length = 19,
-        pattern = "^(partenaire_revoque|partenaire_suspendu|scope_retire)$"
+        pattern = "^(partenaire_revoque|partenaire_suspendu|scope_retire|perimetre_reduit)$"
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub motif: Option<String>,

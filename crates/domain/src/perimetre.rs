@@ -38,6 +38,19 @@ impl Perimetre {
         }
     }
 
+    /// Whether every row this perimeter names is named by `autre` too (by the same commune or
+    /// UAI: a school named by UAI whose commune `autre` holds is not looked up here, so the
+    /// answer may be a conservative no).
+    pub fn inclus_dans(&self, autre: &Perimetre) -> bool {
+        match (self, autre) {
+            (_, Perimetre::National) => true,
+            (Perimetre::National, Perimetre::Restreint { .. }) => false,
+            (Perimetre::Restreint { communes: c1, uais: u1 }, Perimetre::Restreint { communes: c2, uais: u2 }) => {
+                c1.is_subset(c2) && u1.is_subset(u2)
+            }
+        }
+    }
+
     /// An empty restricted perimeter sees nothing.
     pub fn est_vide(&self) -> bool {
         matches!(self, Perimetre::Restreint { communes, uais } if communes.is_empty() && uais.is_empty())

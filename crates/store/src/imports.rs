@@ -116,13 +116,16 @@ pub enum MotifInterruption {
     PartenaireSuspendu,
     /// The partner no longer holds `eleves:write`.
     ScopeRetire,
+    /// The partner's perimeter no longer covers the job's (a mandate, commune or UAI withdrawn).
+    PerimetreReduit,
 }
 
 impl MotifInterruption {
-    pub const TOUS: [MotifInterruption; 3] = [
+    pub const TOUS: [MotifInterruption; 4] = [
         MotifInterruption::PartenaireRevoque,
         MotifInterruption::PartenaireSuspendu,
         MotifInterruption::ScopeRetire,
+        MotifInterruption::PerimetreReduit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +133,7 @@ impl MotifInterruption {
             MotifInterruption::PartenaireRevoque => "partenaire_revoque",
             MotifInterruption::PartenaireSuspendu => "partenaire_suspendu",
             MotifInterruption::ScopeRetire => "scope_retire",
+            MotifInterruption::PerimetreReduit => "perimetre_reduit",
         }
     }
 
@@ -142,6 +146,9 @@ impl MotifInterruption {
             MotifInterruption::PartenaireRevoque => "import interrompu : l'accès du partenaire a été révoqué",
             MotifInterruption::PartenaireSuspendu => "import interrompu : le partenaire a été suspendu",
             MotifInterruption::ScopeRetire => "import interrompu : le partenaire n'a plus le droit eleves:write",
+            MotifInterruption::PerimetreReduit => {
+                "import interrompu : le périmètre du partenaire ne couvre plus celui de l'import (mandat, commune ou école retiré)"
+            }
         }
     }
 }
@@ -737,6 +744,7 @@ fn motif_d_arret(
     conn: &mut DbConnection,
     partenaire_id: &str,
     client_id: Option<&str>,
+    perimetre: &Perimetre,
 ) -> Result<Option<MotifInterruption>, StoreError> {
     use crate::schema::{clients, partenaires};
     let partenaire: Option<(bool, String)> = partenaires::table
@@ -763,6 +771,15 @@ fn motif_d_arret(
     let scopes = crate::lignes::lire("partenaires", "scopes", onde_domain::Scopes::parse_liste(&scopes))?;
     if !scopes.contient(onde_domain::Scope::ElevesWrite) {
         return Ok(Some(MotifInterruption::ScopeRetire));
+    }
+    // Where it may write pupils now must still cover where the job writes (the job's
+    // perimeter may be one mandate of it: a subset).
+    let id = crate::lignes::lire_uuid("partenaires", "id", partenaire_id)?;
+    let courant = crate::partenaires::trouver(conn, id)?
+        .and_then(|p| p.partenaire.droits(None, onde_domain::Scope::ElevesWrite).ok())
+        .map(|d| d.perimetre);
+    if !courant.is_some_and(|c| perimetre.inclus_dans(&c)) {
+        return Ok(Some(MotifInterruption::PerimetreReduit));
     }
     Ok(None)
 }
@@ -887,7 +904,7 @@ fn appliquer_tranche(
         // The partner's current rights, not those it had when it sent the file: a revoked,
         // suspended or withdrawn partner's job applies no further chunk.
         if let Some((partenaire, client)) = auteur {
-            if let Some(motif) = motif_d_arret(c, partenaire, client.as_deref())? {
+            if let Some(motif) = motif_d_arret(c, partenaire, client.as_deref(), perimetre)? {
                 return Err(EchecImport::Interrompu(motif));
             }
         }

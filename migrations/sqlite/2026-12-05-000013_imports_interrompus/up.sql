@@ -1,5 +1,5 @@
--- A running import stops at its next chunk when its partner is revoked, suspended or loses
--- eleves:write: it ends `interrompu`, with why in `motif` (its committed chunks stay applied).
+-- A running import stops at its next chunk when its partner is revoked, suspended, loses
+-- eleves:write or the perimeter the job writes in: it ends `interrompu`, with why in `motif` (its committed chunks stay applied).
 -- SQLite cannot change a CHECK in place: both tables are rebuilt, the rejection reports kept
 -- aside first (dropping `imports` would cascade to them).
 CREATE TABLE imports_rejets_copie AS SELECT * FROM imports_rejets;
@@ -28,7 +28,7 @@ CREATE TABLE imports_nouveau (
     battement_le TIMESTAMP,
     erreur TEXT,
     -- Why an `interrompu` job stopped.
-    motif TEXT CHECK (motif IN ('partenaire_revoque', 'partenaire_suspendu', 'scope_retire')),
+    motif TEXT CHECK (motif IN ('partenaire_revoque', 'partenaire_suspendu', 'scope_retire', 'perimetre_reduit')),
     CHECK ((statut = 'interrompu') = (motif IS NOT NULL)),
     CHECK (traites >= 0 AND crees >= 0 AND modifies >= 0 AND inchanges >= 0 AND rejetes >= 0),
     CHECK (crees + modifies + inchanges + rejetes = traites)
