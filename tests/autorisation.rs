@@ -262,14 +262,9 @@ fn echantillons() -> Vec<Echantillon> {
                     "date_naissance": "2010-01-01", "uai": uai, "annee_scolaire": "2026-2027",
                     "niveau": c.niveau_de(&c.a.inscription)
                 });
-                Some(("/v1/inscriptions/rattachement".into(), Some(corps)))
+                Some(("/v1/rattachements".into(), Some(corps)))
             },
-            ..Echantillon::new(
-                "rattacher_eleve",
-                post.clone(),
-                "/v1/inscriptions/rattachement",
-                Genre::Ecriture,
-            )
+            ..Echantillon::new("rattacher_eleve", post.clone(), "/v1/rattachements", Genre::Ecriture)
         },
         Echantillon {
             requete: |c, cote| {
@@ -647,6 +642,10 @@ fn scope_attendu(methode: &str, chemin: &str) -> Scope {
     // An import writes pupils; following one's own job belongs to the same right.
     if famille == "imports" {
         return Scope::ElevesWrite;
+    }
+    // A rattachement creates an inscription in the caller's school.
+    if famille == "rattachements" {
+        return Scope::InscriptionsWrite;
     }
     let action = if methode == "GET" { "read" } else { "write" };
     Scope::parse(&format!("{famille}:{action}")).unwrap_or_else(|e| panic!("{methode} {chemin} : {e}"))

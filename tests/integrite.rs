@@ -164,7 +164,7 @@ onde_store::tests_deux_backends! {
             }), &[]).await;
             assert_probleme(&r, 409, "ine_hors_perimetre");
             rien_de(&s, &r);
-            assert!(r.corps["detail"].as_str().unwrap().contains("/v1/inscriptions/rattachement"), "{}", r.texte);
+            assert!(r.corps["detail"].as_str().unwrap().contains("/v1/rattachements"), "{}", r.texte);
 
             // The same identity as A's pupil, without INE: a duplicate, said without its data.
             let e = &s.eleve;
@@ -229,7 +229,7 @@ onde_store::tests_deux_backends! {
             ];
             let mut details = Vec::new();
             for d in &refus {
-                let r = poster(&app, &jb, "/v1/inscriptions/rattachement", d, &[]).await;
+                let r = poster(&app, &jb, "/v1/rattachements", d, &[]).await;
                 assert_probleme(&r, 422, "identite_non_concordante");
                 details.push((r.corps["title"].clone(), r.corps["detail"].clone()));
                 rien_de(&s, &Reponse { texte: r.texte.replace(&s.a.ine, "X"), ..r });
@@ -245,12 +245,12 @@ onde_store::tests_deux_backends! {
             meme_annee["niveau"] = json!(active.niveau.as_str());
             if let Some(e) = s.ecoles_b.iter().find(|e| e.type_ecole.accueille(active.niveau)) {
                 meme_annee["uai"] = json!(e.uai.as_str());
-                let r = poster(&app, &jb, "/v1/inscriptions/rattachement", &meme_annee, &[]).await;
+                let r = poster(&app, &jb, "/v1/rattachements", &meme_annee, &[]).await;
                 assert_probleme(&r, 409, "inscription_active_existante");
                 assert!(!r.texte.contains(active.uai.as_str()), "{}", r.texte);
             }
 
-            let r = poster(&app, &jb, "/v1/inscriptions/rattachement", &demande(&s.a.ine, &nom, &prenom, &date), &[]).await;
+            let r = poster(&app, &jb, "/v1/rattachements", &demande(&s.a.ine, &nom, &prenom, &date), &[]).await;
             assert_eq!(r.statut, 201, "{}", r.texte);
             assert_eq!(r.corps["eleve"]["id"], s.a.eleve_id.as_str());
             assert_eq!(r.corps["uai"], ecole.uai.as_str());

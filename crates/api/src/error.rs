@@ -253,12 +253,12 @@ impl ApiError {
                 .into(),
             ApiError::DoublonHorsPerimetre => "Un élève de mêmes nom, prénom, sexe, date et lieu de naissance est déjà \
                 connu, hors de votre périmètre. S'il s'agit d'une famille qui arrive dans votre commune ou votre école, \
-                inscrivez l'enfant par un rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le \
+                inscrivez l'enfant par un rattachement (POST /v1/rattachements) avec l'INE, le nom, le \
                 prénom et la date de naissance que la famille vous a donnés."
                 .into(),
             ApiError::IneHorsPerimetre => "Cet INE est celui d'un élève hors de votre périmètre : il ne peut être ni \
                 créé une seconde fois ni remplacé. S'il s'agit d'une famille qui arrive dans votre commune ou votre \
-                école, inscrivez l'enfant par un rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, \
+                école, inscrivez l'enfant par un rattachement (POST /v1/rattachements) avec l'INE, le nom, \
                 le prénom et la date de naissance que la famille vous a donnés."
                 .into(),
             ApiError::IdentiteNonConcordante => "Aucun élève ne correspond à la fois à cet INE et à cette identité \

@@ -246,7 +246,7 @@ fn reponse_inscription(
 /// élève identique à un élève connu sur les cinq champs normalisés (nom, prénom, sexe, date et
 /// lieu de naissance), ou portant l'INE d'un élève connu, est refusé (409) : avec l'identifiant
 /// du `candidat` s'il est dans le périmètre ; sinon sans rien en dire (`eleve_en_doublon` ou
-/// `ine_hors_perimetre`), l'élève se rattachant alors par `POST /v1/inscriptions/rattachement`.
+/// `ine_hors_perimetre`), l'élève se rattachant alors par `POST /v1/rattachements`.
 /// Un élève a au plus une inscription active par année scolaire (409 sinon, garanti par la base).
 /// Une mairie n'inscrit pas dans une école privée sous contrat (403
 /// `ecole_privee_hors_parcours_mairie`).
@@ -433,7 +433,7 @@ fn lire_rattachement(v: &Value) -> Result<Rattachement, ApiError> {
         ErreursMiseAJour,
     )
 )]
-#[post("/inscriptions/rattachement")]
+#[post("/rattachements")]
 pub async fn rattacher(
     etat: web::Data<EtatApp>,
     acces: Acces,

@@ -100,13 +100,13 @@ pub(crate) fn message_doublon(c: &crate::eleves::Correspondance) -> String {
 pub(crate) const MESSAGE_DOUBLON_HORS: &str =
     "un élève de mêmes nom, prénom, sexe, date et lieu de naissance est déjà \
     connu, hors de votre périmètre : s'il s'agit d'une famille qui arrive, inscrivez l'enfant par un \
-    rattachement (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le prénom et la date de naissance \
+    rattachement (POST /v1/rattachements) avec l'INE, le nom, le prénom et la date de naissance \
     que la famille vous a donnés";
 
 /// An INE held by a pupil outside the caller's perimeter (the INE sent is not repeated).
 pub(crate) const MESSAGE_INE_HORS: &str = "cet INE est celui d'un élève hors de votre périmètre, qui ne peut être ni \
     remplacé ni modifié : s'il s'agit d'une famille qui arrive, inscrivez l'enfant par un rattachement \
-    (POST /v1/inscriptions/rattachement) avec l'INE, le nom, le prénom et la date de naissance que la famille \
+    (POST /v1/rattachements) avec l'INE, le nom, le prénom et la date de naissance que la famille \
     vous a donnés";
 
 /// A write that would leave an existing pupil outside the perimeter.
