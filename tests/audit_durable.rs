@@ -7,8 +7,7 @@ mod commun;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,47 +17,18 @@ use commun::*;
 use diesel::prelude::*;
 use onde_store::testing::BaseDeTest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_onde-echanges");
-
-struct Serveur {
-    enfant: Child,
-    hote: String,
-    /// Holds the key-encryption key file while the server runs.
-    _dossier: tempfile::TempDir,
-}
-
-impl Drop for Serveur {
-    fn drop(&mut self) {
-        let _ = self.enfant.kill();
-        let _ = self.enfant.wait();
-    }
-}
+type Serveur = ServeurEnfant;
 
 fn demarrer(base: &BaseDeTest) -> Serveur {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let hote = format!("127.0.0.1:{port}");
-    let dossier = tempfile::tempdir().unwrap();
-    let enfant = Command::new(BIN)
-        .args(["serve", "--bind", &hote, "--workers", "2"])
-        .env("DATABASE_URL", &base.url)
-        .env(
-            "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER",
-            fichier_cle_chiffrement(dossier.path()),
-        )
-        .env("ONDE_POOL_TAILLE", "8")
-        .env("ONDE__LIMITES__PAR_SECONDE", "100000")
-        .env("ONDE__LIMITES__RAFALE", "100000")
-        .env("ONDE__LIMITES__SIMULTANEES", "100000")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let s = Serveur {
-        enfant,
-        hote,
-        _dossier: dossier,
-    };
+    let s = Serveur::lancer(
+        base,
+        &[
+            ("ONDE_POOL_TAILLE", "8"),
+            ("ONDE__LIMITES__PAR_SECONDE", "100000"),
+            ("ONDE__LIMITES__RAFALE", "100000"),
+            ("ONDE__LIMITES__SIMULTANEES", "100000"),
+        ],
+    );
     let debut = Instant::now();
     while lire(&s.hote, "/health/ready", "").is_none_or(|r| r.0 != 200) {
         assert!(debut.elapsed() < Duration::from_secs(60), "le serveur ne démarre pas");

@@ -13,8 +13,7 @@ mod commun;
 mod ecritures;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use actix_web::test;
@@ -25,8 +24,6 @@ use ecritures::*;
 use onde_store::testing::BaseDeTest;
 use onde_store::Backend;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_onde-echanges");
 
 /// Makes the insertion of an idempotency record fail (`Some(message)`) or stall (`None`).
 fn piege(base: &BaseDeTest, echec: Option<&str>) {
@@ -163,35 +160,11 @@ fn verifier_integrite_sqlite(base: &BaseDeTest) {
 }
 
 /// The server binary on a free port over the test base.
-struct Serveur {
-    enfant: Child,
-    hote: String,
-    _dossier: tempfile::TempDir,
-}
+type Serveur = ServeurEnfant;
 
-impl Serveur {
+impl ServeurEnfant {
     fn demarrer(base: &BaseDeTest) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let hote = format!("127.0.0.1:{port}");
-        let dossier = tempfile::tempdir().unwrap();
-        let enfant = Command::new(BIN)
-            .args(["serve", "--bind", &hote, "--workers", "2"])
-            .env("DATABASE_URL", &base.url)
-            .env(
-                "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER",
-                fichier_cle_chiffrement(dossier.path()),
-            )
-            .env("ONDE_POOL_TAILLE", "4")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Serveur {
-            enfant,
-            hote,
-            _dossier: dossier,
-        };
+        let s = Serveur::lancer(base, &[("ONDE_POOL_TAILLE", "4")]);
         let debut = Instant::now();
         while TcpStream::connect(&s.hote).is_err() || http(&s.hote, "GET", "/health/ready", "", &[], None).0 != 200 {
             assert!(debut.elapsed() < Duration::from_secs(60), "le serveur ne démarre pas");
@@ -204,13 +177,6 @@ impl Serveur {
     fn tuer(mut self) {
         self.enfant.kill().unwrap();
         self.enfant.wait().unwrap();
-    }
-}
-
-impl Drop for Serveur {
-    fn drop(&mut self) {
-        let _ = self.enfant.kill();
-        let _ = self.enfant.wait();
     }
 }
 

@@ -503,3 +503,50 @@ pub fn reparer_la_piste(base: &BaseDeTest) {
         },
     );
 }
+
+/// `onde-echanges serve` as a child process on a free loopback port over the test base, with
+/// the tests' key-encryption key, 2 workers, errors-only logs and `env`; killed when dropped.
+/// The caller waits for `/health/ready` with its own client.
+pub struct ServeurEnfant {
+    pub enfant: std::process::Child,
+    pub hote: String,
+    _dossier: tempfile::TempDir,
+}
+
+impl ServeurEnfant {
+    pub fn lancer(base: &BaseDeTest, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let hote = format!("127.0.0.1:{port}");
+        let dossier = tempfile::tempdir().unwrap();
+        let mut commande = std::process::Command::new(env!("CARGO_BIN_EXE_onde-echanges"));
+        commande
+            .args(["serve", "--bind", &hote, "--workers", "2"])
+            .env("DATABASE_URL", &base.url)
+            .env(
+                "ONDE__JETONS__CLE_CHIFFREMENT_FICHIER",
+                fichier_cle_chiffrement(dossier.path()),
+            )
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (cle, valeur) in env {
+            commande.env(cle, valeur);
+        }
+        Self {
+            enfant: commande.spawn().unwrap(),
+            hote,
+            _dossier: dossier,
+        }
+    }
+}
+
+impl Drop for ServeurEnfant {
+    fn drop(&mut self) {
+        let _ = self.enfant.kill();
+        let _ = self.enfant.wait();
+    }
+}
