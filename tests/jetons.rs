@@ -746,3 +746,73 @@ onde_store::tests_deux_backends! {
         assert!(e.contains("altérée"), "{e}");
     }
 }
+
+/// Every size a token request carries is bounded: an oversized form, an overlong field, an
+/// overlong secret in HTTP Basic get 400 `invalid_request` (the form is not read past 4 KiB).
+#[test]
+fn demande_de_jeton_bornee() {
+    let base = BaseDeTest::sqlite();
+    let id = mairie(&base, &[]);
+    let etat = etat(&base);
+    executer(async {
+        let app = app(&etat).await;
+        let long = "x".repeat(10_000);
+        let id_long = "x".repeat(101);
+        let secret_long = "s".repeat(201);
+        for form in [
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.client_id.as_str()),
+                ("client_secret", long.as_str()),
+            ],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id_long.as_str()),
+                ("client_secret", "x"),
+            ],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.client_id.as_str()),
+                ("client_secret", secret_long.as_str()),
+            ],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.client_id.as_str()),
+                ("client_secret", id.secret.as_str()),
+                ("scope", long.as_str()),
+            ],
+        ] {
+            let r = demande_jeton(&app, &form).await;
+            assert_eq!(r.statut, 400, "{}", r.texte);
+            assert_eq!(r.corps["error"], "invalid_request", "{}", r.texte);
+        }
+        let basic = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{secret_long}", id.client_id),
+        );
+        let req = actix_web::test::TestRequest::post()
+            .uri("/oauth/token")
+            .insert_header(("Authorization", format!("Basic {basic}")))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload("grant_type=client_credentials")
+            .to_request();
+        let r = appeler(&app, req).await;
+        assert_eq!(
+            (r.statut.as_u16(), r.corps["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{}",
+            r.texte
+        );
+        // Within the bounds, the same client still gets its token.
+        let r = demande_jeton(
+            &app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.client_id.as_str()),
+                ("client_secret", id.secret.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(r.statut, 200, "{}", r.texte);
+    });
+}

@@ -136,6 +136,24 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
     )))
 }
 
+/// Largest token request read: the form's fields are bounded far below (client id 100,
+/// secret 200, scope 200 characters), and a flood of 8 MiB forms must not sit in memory.
+const TAILLE_MAX_DEMANDE: usize = 4096;
+
+/// The form, read up to [`TAILLE_MAX_DEMANDE`] bytes; `None` beyond (the rest is not read).
+async fn lire_borne(mut flux: web::Payload) -> Result<Option<Vec<u8>>, actix_web::error::PayloadError> {
+    use futures_util::StreamExt;
+    let mut corps = Vec::new();
+    while let Some(morceau) = flux.next().await {
+        let morceau = morceau?;
+        if corps.len() + morceau.len() > TAILLE_MAX_DEMANDE {
+            return Ok(None);
+        }
+        corps.extend_from_slice(&morceau);
+    }
+    Ok(Some(corps))
+}
+
 /// Obtenir un jeton d'accès
 ///
 /// Flux OAuth 2.0 « client credentials ». Le client s'authentifie par HTTP Basic ou par les
@@ -147,6 +165,9 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
 /// Les demandes d'un même client partagent un débit borné ; celles qui nomment un client
 /// inconnu partagent toutes un seul petit débit par nœud (429 au-delà). La vérification du
 /// secret est bornée par nœud (503 `verifications_saturees` avec `Retry-After` si saturée).
+/// Le formulaire fait au plus 4 096 octets et chaque champ a sa longueur maximale (`client_id`
+/// 100, `client_secret` 200, `scope` 200 caractères, aussi en HTTP Basic) : au-delà, 400
+/// `invalid_request` sans vérification du secret.
 #[utoipa::path(
     tag = "authentification",
     operation_id = "obtenir_jeton",
@@ -160,7 +181,17 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, Refus> {
     )
 )]
 #[post("/oauth/token")]
-pub async fn jeton(etat: web::Data<EtatApp>, req: HttpRequest, corps: web::Bytes) -> HttpResponse {
+pub async fn jeton(etat: web::Data<EtatApp>, req: HttpRequest, flux: web::Payload) -> HttpResponse {
+    let corps = match lire_borne(flux).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return repondre_refus(refus(
+                "invalid_request",
+                format!("demande de jeton trop longue ({TAILLE_MAX_DEMANDE} octets au plus)"),
+            ))
+        }
+        Err(_) => return repondre_refus(refus("invalid_request", "corps de la demande interrompu ou illisible")),
+    };
     match delivrer(&etat, &req, &corps).await {
         Ok(r) => {
             let mut b = HttpResponse::Ok();
@@ -195,6 +226,15 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
             return Err(Ok(refus("invalid_request", format!("paramètre « {k} » répété"))));
         }
     }
+    // The documented bounds (DemandeJeton): a longer field is refused before any lookup.
+    for (champ, max) in [("grant_type", 18), ("scope", 200)] {
+        if champs.get(champ).is_some_and(|v| v.chars().count() > max) {
+            return Err(Ok(refus(
+                "invalid_request",
+                format!("paramètre « {champ} » trop long ({max} caractères au plus)"),
+            )));
+        }
+    }
     match champs.get("grant_type").map(String::as_str) {
         None => return Err(Ok(refus("invalid_request", "paramètre grant_type manquant"))),
         Some("client_credentials") => {}
@@ -226,6 +266,13 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
             return Err(Ok(r));
         }
     };
+    // Form or Basic alike, the documented bounds, before any lookup or verification.
+    if client_id.chars().count() > 100 || secret.chars().count() > 200 {
+        return Err(Ok(refus(
+            "invalid_request",
+            "client_id (100 caractères au plus) ou client_secret (200 au plus) trop long",
+        )));
+    }
     let demandes = champs
         .get("scope")
         .map(|s| Scopes::parse_liste(s))
