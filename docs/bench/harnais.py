@@ -96,8 +96,17 @@ def base_nationale(n):
     return base, duree
 
 
+CLES_REFAITES = set()
+
+
 def passerelle(base, binaire=B):
-    """The gateway on `base`, started and ready."""
+    """The gateway on `base`, started and ready. A kept base outlives the bench directory that
+    held the key-encryption key of its signing keys (a fresh clone, another BENCH_DIR): those
+    keys are the bench's own, so they are dropped once per run (tokens issued since stay valid
+    across the run's gateways) and the gateway makes new ones at start."""
+    if base not in CLES_REFAITES:
+        psql(base, "DELETE FROM cles_signature")
+        CLES_REFAITES.add(base)
     return commun.Passerelle(binaire, PORT, {**env, "DATABASE_URL": url(base)}, W + "/serve.log")
 
 
