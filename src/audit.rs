@@ -1,9 +1,9 @@
 //! `onde-echanges audit …`: read the audit trail, and purge it past its retention. Same
-//! service as `GET /v1/admin/audit` (`onde_api::audit`).
+//! service as `GET /v1/admin/audit` (`onde_service::audit`).
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use onde_api::audit::{self, Borne, EleveCherche, Recherche};
+use onde_service::audit::{self, Borne, EleveCherche, Recherche};
 use uuid::Uuid;
 
 use crate::partenaire::erreur;

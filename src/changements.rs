@@ -4,7 +4,7 @@
 //! from a snapshot).
 
 use clap::{Args, Subcommand};
-use onde_api::audit::{lire_instant, Borne};
+use onde_service::audit::{lire_instant, Borne};
 
 use crate::OptionsBase;
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use onde_api::chiffrement::{Chiffrement, CleChiffrement};
 use onde_api::limites::{ConfigLimites, Regle};
+use onde_service::chiffrement::{Chiffrement, CleChiffrement};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

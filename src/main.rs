@@ -76,7 +76,7 @@ pub fn ouvrir_config(c: &config::Resolue) -> anyhow::Result<Store> {
 
 /// The key-encryption keys a command needs (`cles …`): from the configuration, or an error
 /// that says how to give them.
-pub fn chiffrement_requis(c: &config::Resolue) -> anyhow::Result<onde_api::chiffrement::Chiffrement> {
+pub fn chiffrement_requis(c: &config::Resolue) -> anyhow::Result<onde_service::chiffrement::Chiffrement> {
     c.chiffrement.clone().ok_or_else(|| {
         anyhow::anyhow!(
             "jetons.cle_chiffrement_fichier (ONDE__JETONS__CLE_CHIFFREMENT_FICHIER) est obligatoire : un fichier \
@@ -366,7 +366,7 @@ async fn servir(
     store: Store,
     lecture: Option<Store>,
     c: config::Resolue,
-    chiffrement: onde_api::chiffrement::Chiffrement,
+    chiffrement: onde_service::chiffrement::Chiffrement,
     identifiants_demo: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(chiffrement);

@@ -1,14 +1,14 @@
 //! `onde-echanges partenaire …` and `onde-echanges cles tourner`: the administration CLI. It
-//! calls the same service functions as the admin API (`onde_api::partenaires`), so a partner
+//! calls the same service functions as the admin API (`onde_service::partenaires`), so a partner
 //! created here obeys exactly the same rules.
 
 use anyhow::Context;
 use clap::Subcommand;
-use onde_api::partenaires::{
+use onde_domain::{CibleMandat, TypePartenaire};
+use onde_service::partenaires::{
     self, DemandeRotation, FichePartenaire, FiltrePartenaires, MandatDemande, NouveauPartenaire, ResumePartenaire,
 };
-use onde_api::ApiError;
-use onde_domain::{CibleMandat, TypePartenaire};
+use onde_service::ServiceError;
 use uuid::Uuid;
 
 use crate::OptionsBase;
@@ -133,9 +133,11 @@ pub enum CommandeCles {
 }
 
 /// A one-line error naming every violation (the binary prints errors on one line).
-pub fn erreur(e: ApiError) -> anyhow::Error {
+pub fn erreur(e: ServiceError) -> anyhow::Error {
     match &e {
-        ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) if !v.is_empty() => {
+        ServiceError::Parametres(v) | ServiceError::CorpsIllisible(v) | ServiceError::NonConforme(v)
+            if !v.is_empty() =>
+        {
             let details: Vec<String> = v
                 .iter()
                 .map(|v| {
@@ -152,8 +154,8 @@ pub fn erreur(e: ApiError) -> anyhow::Error {
                 .collect();
             anyhow::anyhow!("{}", details.join(" ; "))
         }
-        ApiError::Interne(detail) => anyhow::anyhow!("{detail}"),
-        _ => anyhow::anyhow!("{} [{}]", e.probleme().detail, e.probleme().code),
+        ServiceError::Interne(detail) => anyhow::anyhow!("{detail}"),
+        _ => anyhow::anyhow!("{e} [{}]", e.code()),
     }
 }
 
@@ -214,7 +216,7 @@ fn json(valeur: serde_json::Result<serde_json::Value>) -> anyhow::Result<()> {
 }
 
 fn maintenant() -> chrono::NaiveDateTime {
-    partenaires::maintenant()
+    onde_service::horloge::maintenant()
 }
 
 fn perimetre(p: &ResumePartenaire) -> String {
@@ -482,7 +484,7 @@ pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
             let c = base.charger()?;
             let chiffrement = crate::chiffrement_requis(&c)?;
             let store = crate::ouvrir_config(&c)?;
-            let cle = onde_api::admin::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
+            let cle = onde_service::cles::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!("nouvelle clé de signature : {}", cle.kid);
             println!("L'ancienne vérifie encore les jetons qu'elle a signés jusqu'à leur expiration.");
             Ok(())
@@ -491,7 +493,7 @@ pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
             let c = base.charger()?;
             let chiffrement = crate::chiffrement_requis(&c)?;
             let store = crate::ouvrir_config(&c)?;
-            let bilan = onde_api::jeton::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
+            let bilan = onde_service::cles::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!(
                 "{} clé(s) de signature rechiffrée(s) avec la clé de chiffrement {}, {} déjà à jour",
                 bilan.rechiffrees,

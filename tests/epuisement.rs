@@ -155,7 +155,7 @@ onde_store::tests_deux_backends! {
             for _ in 0..40 {
                 let faux = Identifiants {
                     partenaire_id: uuid::Uuid::now_v7(),
-                    client_id: onde_api::secrets::nouvel_identifiant_client(),
+                    client_id: onde_service::secrets::nouvel_identifiant_client(),
                     secret: "devine".into(),
                 };
                 let statut = demander_jeton(&app, &faux, None).await.unwrap_err().statut.as_u16();

@@ -95,7 +95,7 @@ fn mandat_demande(req: &HttpRequest) -> Result<Option<CibleMandat>, ApiError> {
     };
     let texte = valeur.to_str().unwrap_or_default();
     CibleMandat::parse(texte.trim()).map(Some).map_err(|e| {
-        ApiError::Parametres(vec![crate::probleme::Violation::parametre(
+        ApiError::Parametres(vec![onde_service::Violation::parametre(
             EN_TETE_MANDAT,
             e.code(),
             e.to_string(),

@@ -1,10 +1,10 @@
 //! The administration API under `/v1/admin` (scope `admin`): partners
-//! ([`crate::partenaires`]), the audit trail ([`crate::audit`]) and the token signing keys.
+//! ([`crate::partenaires`]), the audit trail ([`crate::audit`]) and the token signing keys
+//! ([`onde_service::cles`]).
 
 use actix_web::{post, web, HttpResponse};
+use onde_service::cles::{tourner_cles, CleTournee};
 use onde_store::{DbConnection, Store};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::acces::Acces;
@@ -25,15 +25,17 @@ pub fn configurer(cfg: &mut ServiceConfig) {
 }
 
 /// Runs a blocking service call (diesel, argon2) on the blocking pool.
-pub(crate) async fn en_tache<T, F>(store: &Store, f: F) -> Result<T, ApiError>
+pub(crate) async fn en_tache<T, E, F>(store: &Store, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    E: Send + 'static,
+    ApiError: From<E>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
     let store = store.clone();
     web::block(move || {
         let mut conn = store.connexion()?;
-        f(&mut conn)
+        f(&mut conn).map_err(ApiError::from)
     })
     .await
     .map_err(|e| ApiError::Interne(format!("tâche bloquante interrompue : {e}")))?
@@ -109,26 +111,6 @@ pub enum ErreursCreation {
     Indisponible(Probleme),
 }
 
-/// La nouvelle clé de signature des jetons.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CleTournee {
-    /// Identifiant (`kid`) de la clé qui signe désormais ; la précédente vérifie encore les
-    /// jetons qu'elle a signés jusqu'à leur expiration.
-    #[schema(example = "q1w2e3r4t5y6", max_length = 100)]
-    pub kid: String,
-}
-
-/// Creates a new signing key and retires the current one (which keeps verifying its tokens
-/// until they expire). Returns the new `kid`.
-pub fn tourner_cles(
-    conn: &mut DbConnection,
-    chiffrement: &crate::chiffrement::Chiffrement,
-) -> Result<CleTournee, ApiError> {
-    Ok(CleTournee {
-        kid: crate::jeton::tourner_cles(conn, chiffrement)?,
-    })
-}
-
 /// Changer la clé de signature des jetons
 ///
 /// Une nouvelle clé signe les jetons à partir de maintenant ; la précédente reste publiée
@@ -148,7 +130,7 @@ pub fn tourner_cles(
 #[post("/admin/cles/rotation")]
 pub async fn tourner_cles_http(etat: web::Data<EtatApp>, acces: Acces) -> Result<HttpResponse, ApiError> {
     let trousseau = etat.trousseau.clone();
-    let cle = en_tache(&etat.store, move |c| {
+    let cle = en_tache(&etat.store, move |c| -> Result<CleTournee, ApiError> {
         let cle = tourner_cles(c, &trousseau.config().chiffrement)?;
         // This node signs with the new key at once; the others pick it up when they reload.
         trousseau.recharger(c)?;

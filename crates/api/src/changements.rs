@@ -18,8 +18,9 @@ use crate::acces::Acces;
 use crate::bloquant::{executer, executer_puis};
 use crate::pagination;
 use crate::parametres::Lecteur;
-use crate::probleme::{ErreursLecture, Probleme, Violation};
+use crate::probleme::{ErreursLecture, Probleme};
 use crate::{ApiError, EtatApp};
+use onde_service::Violation;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

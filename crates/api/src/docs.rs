@@ -11,7 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{exemple, TYPES_PAR_STATUT, TYPE_PROBLEME_JSON};
-use crate::probleme::{Probleme, Violation};
+use crate::probleme::Probleme;
+use onde_service::Violation;
 
 #[derive(OpenApi)]
 #[openapi(

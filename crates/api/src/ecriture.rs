@@ -11,8 +11,8 @@ use onde_store::DbConnection;
 use uuid::Uuid;
 
 use crate::acces::Acces;
-use crate::probleme::Violation;
 use crate::{ApiError, EtatApp};
+use onde_service::Violation;
 
 pub const EN_TETE_IDEMPOTENCE: &str = "Idempotency-Key";
 

@@ -334,7 +334,7 @@ fn ecrire_dossier(
                 // A write never puts the pupil where its writer cannot see it (e.g. an address
                 // moved to another commune, no inscription in the perimeter): undone, 422.
                 if !onde_store::eleves::visible(c, &acces.perimetre, id)? {
-                    return Err(ApiError::NonConforme(vec![crate::probleme::Violation {
+                    return Err(ApiError::NonConforme(vec![onde_service::Violation {
                         pointer: Some("/adresse/commune".into()),
                         parametre: None,
                         code: "eleve_hors_perimetre".into(),
@@ -359,7 +359,7 @@ fn ecrire_dossier(
             // or a batch.
             if let Perimetre::Restreint { communes, .. } = &acces.perimetre {
                 if !dossier.adresse.as_ref().is_some_and(|a| communes.contains(&a.commune)) {
-                    return Err(ApiError::NonConforme(vec![crate::probleme::Violation {
+                    return Err(ApiError::NonConforme(vec![onde_service::Violation {
                         pointer: Some("/adresse/commune".into()),
                         parametre: None,
                         code: "eleve_hors_perimetre".into(),
@@ -422,7 +422,7 @@ pub async fn ecrire(
     let ine = chemin("ine", &ine, Ine::parse)?;
     let si_version = ecriture::si_correspond(&req)?;
     corps::verifier_type(&req, &[corps::JSON])?;
-    let v: Value = corps::depuis_octets(&octets)?;
+    let v: Value = onde_service::json::depuis_octets(&octets)?;
     let dossier = lire_dossier(&v, &ine)?;
     let a = acces.clone();
     ecriture::executer(&etat, &acces, &req, &octets, move |c| {
@@ -462,15 +462,15 @@ pub async fn modifier(
     let ine = chemin("ine", &ine, Ine::parse)?;
     let si_version = ecriture::si_correspond(&req)?;
     corps::verifier_type(&req, &[corps::MERGE_PATCH, corps::JSON])?;
-    let correctif: Value = corps::depuis_octets(&octets)?;
+    let correctif: Value = onde_service::json::depuis_octets(&octets)?;
     if !correctif.is_object() {
-        return Err(ApiError::CorpsIllisible(vec![corps::violation(
+        return Err(ApiError::CorpsIllisible(vec![onde_service::Violation::champ(
             "",
             "type_invalide",
             "un correctif JSON (merge patch) est un objet",
         )]));
     }
-    corps::verifier_correctif(
+    onde_service::json::verifier_correctif(
         &correctif,
         &onde_domain::dossier::CHAMPS_ELEVE,
         &[("adresse", &onde_domain::dossier::CHAMPS_ADRESSE)],
@@ -482,7 +482,7 @@ pub async fn modifier(
         let (stocke, _) = onde_store::eleves::trouver(c, &a.perimetre, id)?
             .ok_or(ApiError::Introuvable { ressource: "L'élève" })?;
         let mut document = en_dossier(&stocke);
-        crate::partenaires::fusionner(&mut document, &correctif);
+        onde_service::json::fusionner(&mut document, &correctif);
         let dossier = lire_dossier(&document, &ine)?;
         ecrire_dossier(c, &a, &ine, dossier, si_version)
     })

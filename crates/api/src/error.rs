@@ -4,11 +4,12 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use onde_service::{ServiceError, Violation};
 use onde_store::diesel_erreur;
 use onde_store::StoreError;
 
 use crate::identifiant_requete;
-use crate::probleme::{Probleme, Violation};
+use crate::probleme::Probleme;
 
 pub const TYPE_PROBLEME_JSON: &str = "application/problem+json";
 
@@ -152,6 +153,31 @@ fn tronque(v: &[Violation]) -> String {
         format!(" (les {VIOLATIONS_MAX} premières sont listées)")
     } else {
         String::new()
+    }
+}
+
+/// A service's refusal is the same problem document whichever way it came (HTTP or CLI).
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Parametres(v) => ApiError::Parametres(v),
+            ServiceError::CorpsIllisible(v) => ApiError::CorpsIllisible(v),
+            ServiceError::NonConforme(v) => ApiError::NonConforme(v),
+            ServiceError::Introuvable { ressource } => ApiError::Introuvable { ressource },
+            ServiceError::Conflit { code, detail } => ApiError::Conflit { code, detail },
+            ServiceError::Sature {
+                code,
+                detail,
+                reessayer_s,
+            } => ApiError::Sature {
+                code,
+                detail,
+                reessayer_s,
+            },
+            ServiceError::Indisponible => ApiError::Indisponible,
+            ServiceError::CurseurExpire { purge_le } => ApiError::CurseurExpire { purge_le },
+            ServiceError::Interne(detail) => ApiError::Interne(detail),
+        }
     }
 }
 

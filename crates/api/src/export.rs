@@ -14,7 +14,7 @@ use onde_store::{Curseur, DbConnection, Store, StoreError};
 
 use crate::auditeur::Audite;
 use crate::parametres::Lecteur;
-use crate::probleme::Violation;
+use onde_service::Violation;
 
 use crate::imports::CSV;
 /// Rows read (and sent) at a time.

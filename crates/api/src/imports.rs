@@ -33,8 +33,9 @@ use crate::bloquant::executer;
 use crate::ecriture::{self, ReponseEcriture};
 use crate::pagination;
 use crate::parametres::{chemin, Lecteur};
-use crate::probleme::{ErreursMiseAJour, ErreursRessource, Probleme, Violation};
+use crate::probleme::{ErreursMiseAJour, ErreursRessource, Probleme};
 use crate::{ApiError, EtatApp};
+use onde_service::Violation;
 
 /// Largest upload accepted (413 beyond).
 pub const TAILLE_MAX_IMPORT: u64 = 512 * 1024 * 1024;
@@ -530,7 +531,7 @@ pub async fn lancer(
     let mut taille: u64 = 0;
     while let Some(morceau) = corps.next().await {
         let morceau = morceau.map_err(|e| {
-            ApiError::CorpsIllisible(vec![crate::corps::violation(
+            ApiError::CorpsIllisible(vec![onde_service::Violation::champ(
                 "",
                 "televersement_interrompu",
                 format!("envoi du fichier interrompu : {e}"),

@@ -2,26 +2,20 @@
 //! pinned. Keys live in the database so every node signs and verifies with the same set; a
 //! key is created on first start, and a rotation keeps the old key verifying until its tokens
 //! have expired. Private keys are stored sealed with the key-encryption key of the
-//! configuration ([`crate::chiffrement`]), never in clear.
+//! configuration ([`onde_service::chiffrement`]), never in clear.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{NaiveDateTime, Utc};
-use diesel::Connection;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use onde_store::cles::CleSignature;
-use onde_store::{DbConnection, StoreError};
-use rand::RngCore;
+use onde_service::chiffrement::Chiffrement;
+use onde_service::cles::{generer_cle, sceller_cles_en_clair};
+use onde_store::DbConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::chiffrement::Chiffrement;
 use crate::ApiError;
 
 /// Issuer, audience and lifetime of the tokens, and the key-encryption keys of the signing keys.
@@ -88,76 +82,6 @@ pub struct JetonRefuse(pub String);
 pub struct Trousseau {
     config: ConfigJetons,
     etat: RwLock<Etat>,
-}
-
-/// A new Ed25519 key, as stored: its private half sealed under the current KEK.
-pub fn generer_cle(maintenant: NaiveDateTime, chiffrement: &Chiffrement) -> Result<CleSignature, ApiError> {
-    let mut graine = zeroize::Zeroizing::new([0u8; 32]);
-    rand::rng().fill_bytes(graine.as_mut_slice());
-    let cle = SigningKey::from_bytes(&graine);
-    let der = cle
-        .to_pkcs8_der()
-        .map_err(|e| ApiError::Interne(format!("encodage PKCS#8 : {e}")))?;
-    let mut kid = [0u8; 9];
-    rand::rng().fill_bytes(&mut kid);
-    let kid = URL_SAFE_NO_PAD.encode(kid);
-    Ok(CleSignature {
-        cle_privee: chiffrement.sceller(&kid, der.as_bytes())?,
-        kid,
-        algorithme: "EdDSA".into(),
-        cle_publique: URL_SAFE_NO_PAD.encode(cle.verifying_key().to_bytes()),
-        cree_le: maintenant,
-        retiree_le: None,
-    })
-}
-
-/// What [`rechiffrer`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BilanRechiffrement {
-    /// Keys re-sealed under the current KEK (in clear before, or under a previous KEK).
-    pub rechiffrees: usize,
-    /// Keys already sealed under the current KEK.
-    pub a_jour: usize,
-}
-
-/// Re-seals every stored private key (retired ones too) under the current KEK, in one
-/// transaction: after a KEK rotation, once this has run, the previous KEK can be dropped from
-/// the configuration. A key that no configured KEK opens stops it, nothing changed. Keys in
-/// clear (earlier versions) are sealed too.
-pub fn rechiffrer(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<BilanRechiffrement, ApiError> {
-    conn.transaction(|conn| {
-        let mut bilan = BilanRechiffrement::default();
-        for c in onde_store::cles::toutes(conn)? {
-            if chiffrement.a_jour(&c.cle_privee) {
-                bilan.a_jour += 1;
-                continue;
-            }
-            let clair = chiffrement.cle_privee(&c.kid, &c.cle_privee)?;
-            let scellee = chiffrement.sceller(&c.kid, &clair)?;
-            // Compare-and-set: a node sealing the same key concurrently wins, this one skips.
-            if onde_store::cles::remplacer_cle_privee(conn, &c.kid, &c.cle_privee, &scellee)? {
-                bilan.rechiffrees += 1;
-            } else {
-                bilan.a_jour += 1;
-            }
-        }
-        Ok(bilan)
-    })
-}
-
-/// Seals the keys still in clear (written by an earlier version) under the current KEK.
-fn sceller_cles_en_clair(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<usize, ApiError> {
-    let mut n = 0;
-    for c in onde_store::cles::toutes(conn)? {
-        if Chiffrement::en_clair(&c.cle_privee) {
-            let clair = chiffrement.cle_privee(&c.kid, &c.cle_privee)?;
-            let scellee = chiffrement.sceller(&c.kid, &clair)?;
-            if onde_store::cles::remplacer_cle_privee(conn, &c.kid, &c.cle_privee, &scellee)? {
-                n += 1;
-            }
-        }
-    }
-    Ok(n)
 }
 
 fn maintenant() -> NaiveDateTime {
@@ -340,22 +264,6 @@ impl Trousseau {
             .unwrap_or_default();
         Jwks { keys }
     }
-}
-
-/// Rotates the signing key: a new key signs from now on; the previous one keeps verifying.
-/// Refused when the given KEKs do not open the current signing key: the new key would be
-/// sealed under a KEK the servers may not have.
-pub fn tourner_cles(conn: &mut DbConnection, chiffrement: &Chiffrement) -> Result<String, StoreError> {
-    let erreur = |e: ApiError| StoreError::Generation(e.to_string());
-    for c in onde_store::cles::toutes(conn)?
-        .iter()
-        .filter(|c| c.retiree_le.is_none())
-    {
-        chiffrement.cle_privee(&c.kid, &c.cle_privee).map_err(erreur)?;
-    }
-    let cle = generer_cle(maintenant(), chiffrement).map_err(erreur)?;
-    onde_store::cles::remplacer(conn, &cle)?;
-    Ok(cle.kid)
 }
 
 /// Une clé publique (RFC 8037, OKP Ed25519).

@@ -10,7 +10,6 @@ pub mod audit;
 pub mod auditeur;
 mod bloquant;
 mod changements;
-pub mod chiffrement;
 mod conditionnel;
 mod corps;
 mod docs;
@@ -30,7 +29,6 @@ pub mod pagination;
 mod parametres;
 pub mod partenaires;
 pub mod probleme;
-pub mod secrets;
 pub mod vue;
 
 mod ecoles;

@@ -365,7 +365,7 @@ pub async fn pousser(
     octets: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     corps::verifier_type(&req, &[corps::JSON])?;
-    let v: Value = corps::depuis_octets(&octets)?;
+    let v: Value = onde_service::json::depuis_octets(&octets)?;
     let mut l = Lecture::default();
     let vide = serde_json::Map::new();
     // Read in place: the items are borrowed from the body, never copied.

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use crate::jeton::Jwks;
 use crate::probleme::Probleme;
-use crate::{secrets, ApiError, EtatApp};
+use crate::{ApiError, EtatApp};
+use onde_service::secrets;
 
 /// Corps d'une demande de jeton (`application/x-www-form-urlencoded`).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -315,7 +316,9 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
         // A decoy verification: timing does not reveal which ids exist.
         None => Vec::new(),
     };
-    let bon = secrets::verifier_borne(secret, haches).await.map_err(Err)?;
+    let bon = secrets::verifier_borne(secret, haches)
+        .await
+        .map_err(|e| Err(ApiError::from(e)))?;
     let verifie = match trouve {
         Some((client, partenaire)) if bon && client.revoque_le.is_none() => partenaire
             .filter(|p| p.partenaire.actif)

@@ -8,8 +8,8 @@ use onde_store::{Curseur, DemandePage};
 use serde::Serialize;
 
 use crate::parametres::Lecteur;
-use crate::probleme::Violation;
 use crate::ApiError;
+use onde_service::Violation;
 
 pub const LIMITE_PAR_DEFAUT: u32 = 100;
 pub const LIMITE_MAX: u32 = 1000;

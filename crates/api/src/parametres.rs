@@ -6,8 +6,8 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};
 use onde_domain::DomainError;
 
-use crate::probleme::Violation;
 use crate::ApiError;
+use onde_service::Violation;
 
 #[derive(Default)]
 pub struct Lecteur {

@@ -67,7 +67,7 @@ fn lire_json(req: &HttpRequest, octets: &[u8], vide_permis: bool) -> Result<Valu
         return Ok(Value::Object(Default::default()));
     }
     corps::verifier_type(req, &[corps::JSON])?;
-    corps::depuis_octets::<Value>(octets)
+    Ok(onde_service::json::depuis_octets::<Value>(octets)?)
 }
 
 struct Creation {
@@ -93,7 +93,11 @@ fn lire_creation(v: &Value) -> Result<Creation, ApiError> {
         "date_inscription",
     ];
     let o = l.objet(v, "", &champs).ok_or_else(|| {
-        ApiError::CorpsIllisible(vec![corps::violation("", "type_invalide", "un objet JSON est attendu")])
+        ApiError::CorpsIllisible(vec![onde_service::Violation::champ(
+            "",
+            "type_invalide",
+            "un objet JSON est attendu",
+        )])
     })?;
     let eleve_id = l.valeur(o, "", "eleve_id", false, |s| {
         Uuid::parse_str(s).map_err(|_| DomainError::Invalide {
@@ -372,7 +376,11 @@ fn lire_rattachement(v: &Value) -> Result<Rattachement, ApiError> {
         "date_inscription",
     ];
     let o = l.objet(v, "", &champs).ok_or_else(|| {
-        ApiError::CorpsIllisible(vec![corps::violation("", "type_invalide", "un objet JSON est attendu")])
+        ApiError::CorpsIllisible(vec![onde_service::Violation::champ(
+            "",
+            "type_invalide",
+            "un objet JSON est attendu",
+        )])
     })?;
     let ine = l.valeur(o, "", "ine", true, Ine::parse);
     let nom = l.texte(o, "", "nom", true, 100);

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 
-use crate::ApiError;
+use crate::erreur::ServiceError;
 
 fn aleatoire(octets: usize) -> String {
     let mut b = vec![0u8; octets];
@@ -100,10 +100,10 @@ fn calculer(
 }
 
 /// argon2id PHC string of `secret` (argon2's default parameters, a random 128-bit salt).
-fn hacher_avec(memoire: &mut Memoire, secret: &str) -> Result<String, ApiError> {
+fn hacher_avec(memoire: &mut Memoire, secret: &str) -> Result<String, ServiceError> {
     let mut sel = [0u8; 16];
     rand::rng().fill_bytes(&mut sel);
-    let sel = SaltString::encode_b64(&sel).map_err(|e| ApiError::Interne(format!("sel argon2 : {e}")))?;
+    let sel = SaltString::encode_b64(&sel).map_err(|e| ServiceError::Interne(format!("sel argon2 : {e}")))?;
     let params = Params::default();
     let hachage = calculer(
         memoire,
@@ -123,7 +123,7 @@ fn hacher_avec(memoire: &mut Memoire, secret: &str) -> Result<String, ApiError> 
         }
         .to_string())
     });
-    hachage.map_err(|e| ApiError::Interne(format!("hachage argon2 : {e}")))
+    hachage.map_err(|e| ServiceError::Interne(format!("hachage argon2 : {e}")))
 }
 
 /// Whether `secret` matches the PHC string `hache` (its algorithm, version and parameters),
@@ -155,7 +155,7 @@ fn verifier_leurre(memoire: &mut Memoire, secret: &str) {
 }
 
 /// argon2id PHC string of `secret`, computed on an argon2 thread (blocks the caller meanwhile).
-pub fn hacher(secret: &str) -> Result<String, ApiError> {
+pub fn hacher(secret: &str) -> Result<String, ServiceError> {
     let secret = secret.to_owned();
     sur_un_fil(move |m| hacher_avec(m, &secret))?
 }
@@ -186,10 +186,10 @@ impl Places {
     }
 
     /// Waits at most `attente` for a place.
-    pub async fn prendre(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    pub async fn prendre(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ServiceError> {
         match tokio::time::timeout(self.attente, self.semaphore.clone().acquire_owned()).await {
             Ok(Ok(place)) => Ok(place),
-            _ => Err(ApiError::Sature {
+            _ => Err(ServiceError::Sature {
                 code: "verifications_saturees",
                 detail:
                     "Trop de demandes de jeton en cours sur ce nœud : réessayez dans une seconde (en-tête Retry-After)."
@@ -253,7 +253,7 @@ fn confier(travail: Travail) -> Result<(), Travail> {
 }
 
 /// Runs `f` on an argon2 thread and waits for its result (in place if no argon2 thread runs).
-fn sur_un_fil<T: Send + 'static>(f: impl FnOnce(&mut Memoire) -> T + Send + 'static) -> Result<T, ApiError> {
+fn sur_un_fil<T: Send + 'static>(f: impl FnOnce(&mut Memoire) -> T + Send + 'static) -> Result<T, ServiceError> {
     let (envoi, reception) = std::sync::mpsc::sync_channel(1);
     let travail: Travail = Box::new(move |m| {
         let _ = envoi.send(f(m));
@@ -263,13 +263,13 @@ fn sur_un_fil<T: Send + 'static>(f: impl FnOnce(&mut Memoire) -> T + Send + 'sta
     }
     reception
         .recv()
-        .map_err(|_| ApiError::Interne("calcul argon2 interrompu".into()))
+        .map_err(|_| ServiceError::Interne("calcul argon2 interrompu".into()))
 }
 
 /// Whether `secret` matches one of `haches` (a client's current secret, then its previous one
 /// during a rotation), on the node's argon2 threads, off the async workers and without a
 /// database connection. With no hash (unknown client) a decoy verification takes the same time.
-pub async fn verifier_borne(secret: String, haches: Vec<String>) -> Result<bool, ApiError> {
+pub async fn verifier_borne(secret: String, haches: Vec<String>) -> Result<bool, ServiceError> {
     let _place = PLACES.prendre().await?;
     let (reponse, attente) = tokio::sync::oneshot::channel();
     let travail: Travail = Box::new(move |m| {
@@ -282,11 +282,11 @@ pub async fn verifier_borne(secret: String, haches: Vec<String>) -> Result<bool,
         let _ = reponse.send(bon);
     });
     if confier(travail).is_err() {
-        return Err(ApiError::Interne("aucun fil de vérification des secrets".into()));
+        return Err(ServiceError::Interne("aucun fil de vérification des secrets".into()));
     }
     attente
         .await
-        .map_err(|_| ApiError::Interne("vérification du secret interrompue".into()))
+        .map_err(|_| ServiceError::Interne("vérification du secret interrompue".into()))
 }
 
 #[cfg(test)]
@@ -349,14 +349,18 @@ mod tests {
 
     #[test]
     fn places_bornees_puis_503() {
-        actix_web::rt::System::new().block_on(async {
+        let moteur = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        moteur.block_on(async {
             let places = Places::new(1, Duration::from_millis(50));
             let prise = places.prendre().await.unwrap();
             let e = places.prendre().await.unwrap_err();
             assert!(
                 matches!(
                     e,
-                    ApiError::Sature {
+                    ServiceError::Sature {
                         code: "verifications_saturees",
                         ..
                     }

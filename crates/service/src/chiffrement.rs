@@ -12,7 +12,7 @@
 //! nothing has to be named by hand and a wrong file is recognised as such.
 //!
 //! Keys written by earlier versions are in clear (base64 PKCS#8): they are sealed at the next
-//! start ([`crate::jeton::Trousseau::ouvrir`]).
+//! start ([`crate::cles::sceller_cles_en_clair`], called when the API opens its key ring).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -25,7 +25,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::ApiError;
+use crate::erreur::ServiceError;
 
 /// Prefix of a sealed private key (format version 1).
 const PREFIXE: &str = "kek1";
@@ -99,21 +99,21 @@ impl CleChiffrement {
     }
 }
 
-fn cle_inconnue(kid: &str, kek: &str) -> ApiError {
-    ApiError::Interne(format!(
+fn cle_inconnue(kid: &str, kek: &str) -> ServiceError {
+    ServiceError::Interne(format!(
         "la clé de signature {kid} est chiffrée par la clé de chiffrement {kek}, qui n'est pas configurée \
          (jetons.cle_chiffrement_fichier, jetons.cles_chiffrement_precedentes_fichiers)"
     ))
 }
 
-fn alteree(kid: &str, kek: &str) -> ApiError {
-    ApiError::Interne(format!(
+fn alteree(kid: &str, kek: &str) -> ServiceError {
+    ServiceError::Interne(format!(
         "la clé de signature {kid} ne se déchiffre pas avec la clé de chiffrement {kek} (altérée ou déplacée)"
     ))
 }
 
-fn format_inconnu(kid: &str) -> ApiError {
-    ApiError::Interne(format!("la clé de signature {kid} est stockée dans un format inconnu"))
+fn format_inconnu(kid: &str) -> ServiceError {
+    ServiceError::Interne(format!("la clé de signature {kid} est stockée dans un format inconnu"))
 }
 
 /// The configured KEKs: the current one seals, the previous ones only open.
@@ -140,7 +140,7 @@ impl Chiffrement {
     }
 
     /// Seals a private key (PKCS#8 DER) under the current KEK, bound to its `kid`.
-    pub fn sceller(&self, kid: &str, clair: &[u8]) -> Result<String, ApiError> {
+    pub fn sceller(&self, kid: &str, clair: &[u8]) -> Result<String, ServiceError> {
         let mut nonce = [0u8; TAILLE_NONCE];
         rand::rng().fill_bytes(&mut nonce);
         let chiffre = self
@@ -153,7 +153,7 @@ impl Chiffrement {
                     aad: kid.as_bytes(),
                 },
             )
-            .map_err(|_| ApiError::Interne("chiffrement de la clé de signature impossible".into()))?;
+            .map_err(|_| ServiceError::Interne("chiffrement de la clé de signature impossible".into()))?;
         let mut octets = nonce.to_vec();
         octets.extend_from_slice(&chiffre);
         Ok(format!(
@@ -174,7 +174,7 @@ impl Chiffrement {
     }
 
     /// Opens a sealed key with whichever configured KEK sealed it.
-    pub fn ouvrir(&self, kid: &str, stockee: &str) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    pub fn ouvrir(&self, kid: &str, stockee: &str) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let (kek, reste) = decouper(stockee).ok_or_else(|| format_inconnu(kid))?;
         let cle = std::iter::once(&self.actuelle)
             .chain(&self.precedentes)
@@ -199,7 +199,7 @@ impl Chiffrement {
     }
 
     /// The private key (PKCS#8 DER) of a stored value, sealed or, from earlier versions, in clear.
-    pub fn cle_privee(&self, kid: &str, stockee: &str) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    pub fn cle_privee(&self, kid: &str, stockee: &str) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         if Self::en_clair(stockee) {
             return STANDARD
                 .decode(stockee)
