@@ -11,7 +11,7 @@ use onde_service::partenaires::{
 use onde_service::ServiceError;
 use uuid::Uuid;
 
-use crate::OptionsBase;
+use crate::options::OptionsBase;
 
 #[derive(Subcommand)]
 pub enum CommandePartenaire {
@@ -121,14 +121,14 @@ pub enum CommandeCles {
     /// La nouvelle clé est chiffrée par jetons.cle_chiffrement_fichier.
     Tourner {
         #[command(flatten)]
-        base: crate::OptionsConfig,
+        base: crate::options::OptionsConfig,
     },
     /// Rechiffre toutes les clés de signature stockées avec la clé de chiffrement actuelle
     /// (jetons.cle_chiffrement_fichier) ; les précédentes
     /// (jetons.cles_chiffrement_precedentes_fichiers) doivent encore ouvrir ce qu'elles ont chiffré.
     Rechiffrer {
         #[command(flatten)]
-        base: crate::OptionsConfig,
+        base: crate::options::OptionsConfig,
     },
 }
 
@@ -321,7 +321,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                 mandats: mandats.iter().map(|m| mandat(m)).collect::<anyhow::Result<_>>()?,
                 actif: !inactif,
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let mut conn = store.connexion()?;
             let cree = partenaires::creer(&mut conn, &demande, maintenant()).map_err(erreur)?;
             if en_json {
@@ -348,7 +348,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--type : {e}"))?,
                 actif,
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let liste = partenaires::lister_tout(&mut *store.connexion()?, &filtre).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&liste));
@@ -373,7 +373,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             id,
             json: en_json,
         } => {
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::montrer(&mut *store.connexion()?, id, maintenant()).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&fiche));
@@ -419,7 +419,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             if patch.is_empty() {
                 anyhow::bail!("rien à modifier : donnez au moins une option (--nom, --scopes, --commune, --uai, --mandat, --actif)");
             }
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::modifier_partiellement(
                 &mut *store.connexion()?,
                 id,
@@ -444,7 +444,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                 client_id,
                 chevauchement_heures: Some(chevauchement_heures),
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let secret =
                 partenaires::tourner_secret(&mut *store.connexion()?, id, &demande, maintenant()).map_err(erreur)?;
             if en_json {
@@ -467,7 +467,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             id,
             json: en_json,
         } => {
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::revoquer(&mut *store.connexion()?, id, maintenant()).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&fiche));
@@ -482,8 +482,8 @@ pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
     match commande {
         CommandeCles::Tourner { base } => {
             let c = base.charger()?;
-            let chiffrement = crate::chiffrement_requis(&c)?;
-            let store = crate::ouvrir_config(&c)?;
+            let chiffrement = crate::options::chiffrement_requis(&c)?;
+            let store = crate::options::ouvrir_config(&c)?;
             let cle = onde_service::cles::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!("nouvelle clé de signature : {}", cle.kid);
             println!("L'ancienne vérifie encore les jetons qu'elle a signés jusqu'à leur expiration.");
@@ -491,8 +491,8 @@ pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
         }
         CommandeCles::Rechiffrer { base } => {
             let c = base.charger()?;
-            let chiffrement = crate::chiffrement_requis(&c)?;
-            let store = crate::ouvrir_config(&c)?;
+            let chiffrement = crate::options::chiffrement_requis(&c)?;
+            let store = crate::options::ouvrir_config(&c)?;
             let bilan = onde_service::cles::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!(
                 "{} clé(s) de signature rechiffrée(s) avec la clé de chiffrement {}, {} déjà à jour",

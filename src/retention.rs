@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use onde_service::retention::appliquer;
 
-use crate::OptionsConfig;
+use crate::options::OptionsConfig;
 
 pub fn executer(
     base: &OptionsConfig,
@@ -23,7 +23,7 @@ pub fn executer(
     let c = base.charger()?;
     let idempotence_jours = idempotence_jours.unwrap_or(c.brute.conservation.idempotence_jours);
     let rejets_jours = rejets_jours.unwrap_or(c.brute.conservation.rejets_jours);
-    let store = crate::ouvrir_config(&c)?;
+    let store = crate::options::ouvrir_config(&c)?;
     let b = appliquer(
         &mut *store.connexion()?,
         jour,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use actix_web::test;
 use commun::*;
-use onde_api::imports::ConfigImports;
-use onde_api::limites::{ConfigLimites, Regle};
+use onde_api::ateliers::ConfigImports;
+use onde_api::middleware::limites::{ConfigLimites, Regle};
 use onde_domain::{AnneeScolaire, TypePartenaire};
 use onde_seed::exemple;
 use onde_store::testing::BaseDeTest;

@@ -669,7 +669,7 @@ onde_store::tests_deux_backends! {
     fn cles_de_signature_chiffrees_au_repos(base) {
         use ed25519_dalek::pkcs8::EncodePrivateKey;
         use onde_service::chiffrement::{Chiffrement, CleChiffrement};
-        use onde_api::jeton::{ConfigJetons, Trousseau};
+        use onde_api::auth::jeton::{ConfigJetons, Trousseau};
         let config = |c: &Chiffrement| ConfigJetons::default().avec_chiffrement(c.clone());
         let mut conn = base.store.connexion().unwrap();
 

@@ -73,15 +73,15 @@ where
 /// The application state, with rate limits far above what a test sends (tests/limites.rs
 /// tests the limits themselves).
 pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
-    let large = onde_api::limites::Regle {
+    let large = onde_api::middleware::limites::Regle {
         par_seconde: 100_000,
         rafale: 100_000,
         simultanees: 10_000,
     };
-    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(chiffrement_essai());
+    let jetons = onde_api::auth::jeton::ConfigJetons::default().avec_chiffrement(chiffrement_essai());
     onde_api::EtatApp::ouvrir(base.store.clone(), jetons)
         .unwrap()
-        .avec_limites(onde_api::limites::ConfigLimites {
+        .avec_limites(onde_api::middleware::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
             inconnus: large,
