@@ -8,20 +8,25 @@
 //!    narrowed to one mandate by the `Onde-Mandat` header; the store AND-s it into every query;
 //! 3. **data profile** — which pupil fields may leave; applied by [`crate::securite::vue`].
 //!
-//! Handlers take an `Acces` and never check rights themselves.
+//! Handlers take an `Acces` and never check rights themselves. What is not about rights stays
+//! out: the token's verification and key reload are [`crate::auth::jeton::verifier_jeton`], the
+//! rate limit, the cap of requests in flight and the partner tag of the metrics are
+//! [`crate::middleware::limites::admettre`], called here because they need the verified token.
 
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use onde_domain::{CibleMandat, Partenaire, Perimetre, ProfilDonnees, Scope, Scopes, TypePartenaire};
 use uuid::Uuid;
 
+use crate::auth::jeton::verifier_jeton;
 use crate::erreurs::erreur::ApiError;
 use crate::etat::EtatApp;
 use crate::middleware::identifiant_requete;
+use crate::middleware::limites;
 
 /// Header by which an editor narrows a request to one of its mandates.
 pub const EN_TETE_MANDAT: &str = "Onde-Mandat";
@@ -102,40 +107,13 @@ impl FromRequest for Acces {
                 .cloned()
                 .ok_or_else(|| ApiError::Interne(format!("aucune exigence de sécurité pour {methode} {route:?}")))?;
             let jeton = jeton?.ok_or(ApiError::NonAuthentifie(None))?;
-            let mut verification = etat.trousseau.verifier(&jeton);
-            if verification.is_err() {
-                // A key rotated by another node: reload once, rate-limited.
-                let kid = jsonwebtoken::decode_header(&jeton).ok().and_then(|h| h.kid);
-                if kid.is_some_and(|k| etat.trousseau.rechargement_utile(&k)) {
-                    let (trousseau, store) = (etat.trousseau.clone(), etat.store.clone());
-                    let recharge = web::block(move || -> Result<(), ApiError> {
-                        let mut conn = store.connexion()?;
-                        trousseau.recharger(&mut conn)
-                    })
-                    .await;
-                    if let Ok(Err(e)) = recharge {
-                        tracing::warn!(erreur = %e, "rechargement des clés impossible");
-                    }
-                    verification = etat.trousseau.verifier(&jeton);
-                }
-            }
-            let rev = verification.map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
-            // Rate and concurrency limits, before any database work.
+            let rev = verifier_jeton(&etat.trousseau, &etat.store, &jeton)
+                .await
+                .map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
+            // Rate and concurrency limits, before any database work: the limits' own piece.
             let sujet = Uuid::parse_str(&rev.sub).ok();
-            let limite = etat
-                .limiteur
-                .debit(sujet, &rev.client_id)
-                .map_err(ApiError::TropDeRequetes)?;
-            requete.extensions_mut().insert(limite);
-            if let Some(p) = sujet {
-                requete
-                    .extensions_mut()
-                    .insert(crate::middleware::metriques::PartenaireRequete(p));
-            }
-            let en_vol = etat
-                .limiteur
-                .entrer(sujet, &rev.client_id)
-                .map_err(ApiError::TropDeRequetes)?;
+            let en_vol =
+                limites::admettre(&etat.limiteur, &requete, sujet, &rev.client_id).map_err(ApiError::TropDeRequetes)?;
             let du_jeton = Scopes::parse_liste(&rev.scope)
                 .map_err(|_| ApiError::NonAuthentifie(Some("scopes du jeton illisibles".into())))?;
             // Fail fast, before any database work, when the token cannot serve the operation.

@@ -266,6 +266,33 @@ impl Trousseau {
     }
 }
 
+/// Verifies a token; when its key is unknown here (rotated by another node), reloads the keys
+/// once, rate-limited, and verifies again.
+pub async fn verifier_jeton(
+    trousseau: &Arc<Trousseau>,
+    store: &onde_store::Store,
+    jeton: &str,
+) -> Result<Revendications, JetonRefuse> {
+    let verification = trousseau.verifier(jeton);
+    if verification.is_ok() {
+        return verification;
+    }
+    let kid = jsonwebtoken::decode_header(jeton).ok().and_then(|h| h.kid);
+    if !kid.is_some_and(|k| trousseau.rechargement_utile(&k)) {
+        return verification;
+    }
+    let (t, store) = (trousseau.clone(), store.clone());
+    let recharge = actix_web::web::block(move || -> Result<(), ApiError> {
+        let mut conn = store.connexion()?;
+        t.recharger(&mut conn)
+    })
+    .await;
+    if let Ok(Err(e)) = recharge {
+        tracing::warn!(erreur = %e, "rechargement des clés impossible");
+    }
+    trousseau.verifier(jeton)
+}
+
 /// Une clé publique (RFC 8037, OKP Ed25519).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Jwk {

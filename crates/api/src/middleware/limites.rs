@@ -18,12 +18,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use serde::Deserialize;
 use uuid::Uuid;
+
+use crate::middleware::metriques::PartenaireRequete;
 
 /// One rule: sustained rate, burst, requests in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -262,6 +264,24 @@ pub fn entetes(etat: &EtatLimite) -> [(HeaderName, String); 4] {
             format!("{};w={}", etat.rafale, etat.rafale.div_ceil(etat.par_seconde.max(1))),
         ),
     ]
+}
+
+/// The limits of an authenticated request, charged by the `Acces` extractor as soon as the
+/// token verifies and before any database work: the client's rate bucket (its state goes in the
+/// request's extensions, for the `RateLimit-*` headers [`middleware`] adds), the partner tag of
+/// the metrics, and a place among the client's requests in flight, held by the returned guard.
+pub fn admettre(
+    limiteur: &Arc<Limiteur>,
+    requete: &HttpRequest,
+    partenaire: Option<Uuid>,
+    client_id: &String,
+) -> Result<Arc<EnVol>, Depassement> {
+    let limite = limiteur.debit(partenaire, client_id)?;
+    requete.extensions_mut().insert(limite);
+    if let Some(p) = partenaire {
+        requete.extensions_mut().insert(PartenaireRequete(p));
+    }
+    limiteur.entrer(partenaire, client_id)
 }
 
 /// Copies the limit the security extractor recorded onto the response.
