@@ -1,13 +1,13 @@
 //! `onde-echanges audit …`: read the audit trail, and purge it past its retention. Same
-//! service as `GET /v1/admin/audit` (`onde_api::audit`).
+//! service as `GET /v1/admin/audit` (`onde_service::audit`).
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use onde_api::audit::{self, Borne, EleveCherche, Recherche};
+use onde_service::audit::{self, Borne, EleveCherche, Recherche};
 use uuid::Uuid;
 
+use crate::options::OptionsBase;
 use crate::partenaire::erreur;
-use crate::OptionsBase;
 
 /// Consulte la piste d'audit (du plus récent au plus ancien), ou la purge.
 #[derive(Args)]
@@ -57,7 +57,7 @@ pub fn executer(commande: CommandeAudit) -> anyhow::Result<()> {
     let maintenant = chrono::Utc::now().naive_utc();
     if let Some(ActionAudit::Purger { base, avant }) = commande.action {
         let avant = date("avant", &avant, Borne::Debut)?;
-        let store = crate::ouvrir(&base)?;
+        let store = crate::options::ouvrir(&base)?;
         let n = audit::purger(&mut *store.connexion()?, avant, maintenant).map_err(erreur)?;
         println!(
             "{n} entrée(s) d'audit antérieure(s) au {} supprimée(s)",
@@ -84,7 +84,7 @@ pub fn executer(commande: CommandeAudit) -> anyhow::Result<()> {
             .map(|d| date("jusqua", d, Borne::Fin))
             .transpose()?,
     };
-    let store = crate::ouvrir(&commande.base)?;
+    let store = crate::options::ouvrir(&commande.base)?;
     let (entrees, suite) =
         audit::rechercher(&mut *store.connexion()?, &recherche, commande.limit, None).map_err(erreur)?;
     if commande.json {

@@ -4,9 +4,9 @@
 //! from a snapshot).
 
 use clap::{Args, Subcommand};
-use onde_api::audit::{lire_instant, Borne};
+use onde_service::audit::{lire_instant, Borne};
 
-use crate::OptionsBase;
+use crate::options::OptionsBase;
 
 #[derive(Args)]
 pub struct CommandeChangements {
@@ -41,7 +41,7 @@ pub fn executer(commande: CommandeChangements) -> anyhow::Result<()> {
     if avant > maintenant {
         anyhow::bail!("--avant : la purge ne porte que sur le passé");
     }
-    let store = crate::ouvrir(&base)?;
+    let store = crate::options::ouvrir(&base)?;
     let (n, purge) = onde_store::changements::purger(&mut *store.connexion()?, avant, maintenant)?;
     println!(
         "{n} changement(s) antérieur(s) au {} supprimé(s){}",

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use onde_api::chiffrement::{Chiffrement, CleChiffrement};
-use onde_api::limites::{ConfigLimites, Regle};
+use onde_api::middleware::limites::{ConfigLimites, Regle};
+use onde_service::chiffrement::{Chiffrement, CleChiffrement};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -173,8 +173,8 @@ impl Default for Limites {
             par_seconde: r.par_seconde,
             rafale: r.rafale,
             simultanees: r.simultanees,
-            inconnus_par_seconde: onde_api::limites::REGLE_INCONNUS.par_seconde,
-            inconnus_rafale: onde_api::limites::REGLE_INCONNUS.rafale,
+            inconnus_par_seconde: onde_api::middleware::limites::REGLE_INCONNUS.par_seconde,
+            inconnus_rafale: onde_api::middleware::limites::REGLE_INCONNUS.rafale,
             partenaires: HashMap::new(),
         }
     }
@@ -195,7 +195,7 @@ pub struct Imports {
 
 impl Default for Imports {
     fn default() -> Self {
-        let d = onde_api::imports::ConfigImports::default();
+        let d = onde_api::ateliers::ConfigImports::default();
         Self {
             dossier: None,
             workers: d.workers,
@@ -398,8 +398,8 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
 }
 
 impl Resolue {
-    pub fn imports(&self) -> onde_api::imports::ConfigImports {
-        onde_api::imports::ConfigImports {
+    pub fn imports(&self) -> onde_api::ateliers::ConfigImports {
+        onde_api::ateliers::ConfigImports {
             workers: self.brute.imports.workers,
             file: self.brute.imports.file,
             ligne_max_octets: self.brute.imports.ligne_max_octets,

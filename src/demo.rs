@@ -56,7 +56,7 @@ pub fn preparer(store: &Store) -> anyhow::Result<PathBuf> {
     }
     let dossier = dossier_donnees(store);
     std::fs::create_dir_all(&dossier).with_context(|| format!("création de {}", dossier.display()))?;
-    onde_api::partenaires::creer_partenaires_demo(store, &dossier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    onde_service::partenaires::creer_partenaires_demo(store, &dossier).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(dossier.join(FICHIER_IDENTIFIANTS))
 }
 
@@ -69,8 +69,8 @@ pub const FICHIER_CLE_CHIFFREMENT: &str = "cle-chiffrement";
 /// `serve --demo` without `jetons.cle_chiffrement_fichier`: the key-encryption key of the
 /// signing keys is read from (or, the first time, written to) `cle-chiffrement` beside the
 /// data, readable by its owner only.
-pub fn cle_chiffrement(store: &Store) -> anyhow::Result<onde_api::chiffrement::Chiffrement> {
-    use onde_api::chiffrement::{Chiffrement, CleChiffrement};
+pub fn cle_chiffrement(store: &Store) -> anyhow::Result<onde_service::chiffrement::Chiffrement> {
+    use onde_service::chiffrement::{Chiffrement, CleChiffrement};
     let dossier = dossier_donnees(store);
     let chemin = dossier.join(FICHIER_CLE_CHIFFREMENT);
     if !chemin.exists() {

@@ -12,7 +12,7 @@ use onde_store::imports::{self, FormatImport, Import, OptionsImport};
 use onde_store::tableur::{EcrivainTableur, FinDeLigne};
 use uuid::Uuid;
 
-use crate::OptionsBase;
+use crate::options::OptionsBase;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -90,7 +90,7 @@ pub fn executer(c: CommandeImport) -> anyhow::Result<()> {
     if c.partenaire.is_none() && !c.national {
         anyhow::bail!("choisissez le périmètre : --partenaire ID ou --national");
     }
-    let store = crate::ouvrir(&c.base)?;
+    let store = crate::options::ouvrir(&c.base)?;
     store.migrer()?;
     let mut conn = store.connexion()?;
     let (perimetre, partenaire) = match c.partenaire {
@@ -208,7 +208,7 @@ fn exemple(
         .iter()
         .map(|u| Uai::parse(u).map_err(|e| anyhow::anyhow!("--uai : {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = crate::ouvrir(base)?;
+    let store = crate::options::ouvrir(base)?;
     let mut conn = store.connexion()?;
     let parametres = onde_seed::exemple::ParametresExemple {
         eleves,

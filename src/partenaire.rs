@@ -1,17 +1,17 @@
 //! `onde-echanges partenaire …` and `onde-echanges cles tourner`: the administration CLI. It
-//! calls the same service functions as the admin API (`onde_api::partenaires`), so a partner
+//! calls the same service functions as the admin API (`onde_service::partenaires`), so a partner
 //! created here obeys exactly the same rules.
 
 use anyhow::Context;
 use clap::Subcommand;
-use onde_api::partenaires::{
+use onde_domain::{CibleMandat, TypePartenaire};
+use onde_service::partenaires::{
     self, DemandeRotation, FichePartenaire, FiltrePartenaires, MandatDemande, NouveauPartenaire, ResumePartenaire,
 };
-use onde_api::ApiError;
-use onde_domain::{CibleMandat, TypePartenaire};
+use onde_service::ServiceError;
 use uuid::Uuid;
 
-use crate::OptionsBase;
+use crate::options::OptionsBase;
 
 #[derive(Subcommand)]
 pub enum CommandePartenaire {
@@ -121,21 +121,23 @@ pub enum CommandeCles {
     /// La nouvelle clé est chiffrée par jetons.cle_chiffrement_fichier.
     Tourner {
         #[command(flatten)]
-        base: crate::OptionsConfig,
+        base: crate::options::OptionsConfig,
     },
     /// Rechiffre toutes les clés de signature stockées avec la clé de chiffrement actuelle
     /// (jetons.cle_chiffrement_fichier) ; les précédentes
     /// (jetons.cles_chiffrement_precedentes_fichiers) doivent encore ouvrir ce qu'elles ont chiffré.
     Rechiffrer {
         #[command(flatten)]
-        base: crate::OptionsConfig,
+        base: crate::options::OptionsConfig,
     },
 }
 
 /// A one-line error naming every violation (the binary prints errors on one line).
-pub fn erreur(e: ApiError) -> anyhow::Error {
+pub fn erreur(e: ServiceError) -> anyhow::Error {
     match &e {
-        ApiError::Parametres(v) | ApiError::CorpsIllisible(v) | ApiError::NonConforme(v) if !v.is_empty() => {
+        ServiceError::Parametres(v) | ServiceError::CorpsIllisible(v) | ServiceError::NonConforme(v)
+            if !v.is_empty() =>
+        {
             let details: Vec<String> = v
                 .iter()
                 .map(|v| {
@@ -152,8 +154,8 @@ pub fn erreur(e: ApiError) -> anyhow::Error {
                 .collect();
             anyhow::anyhow!("{}", details.join(" ; "))
         }
-        ApiError::Interne(detail) => anyhow::anyhow!("{detail}"),
-        _ => anyhow::anyhow!("{} [{}]", e.probleme().detail, e.probleme().code),
+        ServiceError::Interne(detail) => anyhow::anyhow!("{detail}"),
+        _ => anyhow::anyhow!("{e} [{}]", e.code()),
     }
 }
 
@@ -214,7 +216,7 @@ fn json(valeur: serde_json::Result<serde_json::Value>) -> anyhow::Result<()> {
 }
 
 fn maintenant() -> chrono::NaiveDateTime {
-    partenaires::maintenant()
+    onde_service::horloge::maintenant()
 }
 
 fn perimetre(p: &ResumePartenaire) -> String {
@@ -319,7 +321,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                 mandats: mandats.iter().map(|m| mandat(m)).collect::<anyhow::Result<_>>()?,
                 actif: !inactif,
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let mut conn = store.connexion()?;
             let cree = partenaires::creer(&mut conn, &demande, maintenant()).map_err(erreur)?;
             if en_json {
@@ -346,7 +348,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--type : {e}"))?,
                 actif,
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let liste = partenaires::lister_tout(&mut *store.connexion()?, &filtre).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&liste));
@@ -371,7 +373,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             id,
             json: en_json,
         } => {
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::montrer(&mut *store.connexion()?, id, maintenant()).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&fiche));
@@ -417,7 +419,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             if patch.is_empty() {
                 anyhow::bail!("rien à modifier : donnez au moins une option (--nom, --scopes, --commune, --uai, --mandat, --actif)");
             }
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::modifier_partiellement(
                 &mut *store.connexion()?,
                 id,
@@ -442,7 +444,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
                 client_id,
                 chevauchement_heures: Some(chevauchement_heures),
             };
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let secret =
                 partenaires::tourner_secret(&mut *store.connexion()?, id, &demande, maintenant()).map_err(erreur)?;
             if en_json {
@@ -465,7 +467,7 @@ pub fn executer(commande: CommandePartenaire) -> anyhow::Result<()> {
             id,
             json: en_json,
         } => {
-            let store = crate::ouvrir(&base)?;
+            let store = crate::options::ouvrir(&base)?;
             let fiche = partenaires::revoquer(&mut *store.connexion()?, id, maintenant()).map_err(erreur)?;
             if en_json {
                 return json(serde_json::to_value(&fiche));
@@ -480,18 +482,18 @@ pub fn executer_cles(commande: CommandeCles) -> anyhow::Result<()> {
     match commande {
         CommandeCles::Tourner { base } => {
             let c = base.charger()?;
-            let chiffrement = crate::chiffrement_requis(&c)?;
-            let store = crate::ouvrir_config(&c)?;
-            let cle = onde_api::admin::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
+            let chiffrement = crate::options::chiffrement_requis(&c)?;
+            let store = crate::options::ouvrir_config(&c)?;
+            let cle = onde_service::cles::tourner_cles(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!("nouvelle clé de signature : {}", cle.kid);
             println!("L'ancienne vérifie encore les jetons qu'elle a signés jusqu'à leur expiration.");
             Ok(())
         }
         CommandeCles::Rechiffrer { base } => {
             let c = base.charger()?;
-            let chiffrement = crate::chiffrement_requis(&c)?;
-            let store = crate::ouvrir_config(&c)?;
-            let bilan = onde_api::jeton::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
+            let chiffrement = crate::options::chiffrement_requis(&c)?;
+            let store = crate::options::ouvrir_config(&c)?;
+            let bilan = onde_service::cles::rechiffrer(&mut *store.connexion()?, &chiffrement).map_err(erreur)?;
             println!(
                 "{} clé(s) de signature rechiffrée(s) avec la clé de chiffrement {}, {} déjà à jour",
                 bilan.rechiffrees,

@@ -13,11 +13,11 @@ use actix_web::http::Method;
 use actix_web::test;
 use chrono::{Duration, NaiveDateTime};
 use commun::*;
-use onde_api::partenaires::{
+use onde_domain::TypePartenaire;
+use onde_service::partenaires::{
     self, CibleDemande, DefinitionPartenaire, DemandeRotation, MandatDemande, NouveauPartenaire,
 };
-use onde_api::ApiError;
-use onde_domain::TypePartenaire;
+use onde_service::ServiceError;
 use onde_store::testing::BaseDeTest;
 use serde_json::{json, Value};
 
@@ -43,24 +43,27 @@ fn mairie(nom: &str, communes: &[&str]) -> NouveauPartenaire {
 }
 
 /// The (pointer, code) of each violation of a refused definition.
-fn violations<T: std::fmt::Debug>(r: Result<T, ApiError>) -> Vec<(String, String)> {
+fn violations<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> Vec<(String, String)> {
     match r {
-        Err(ApiError::NonConforme(v)) | Err(ApiError::CorpsIllisible(v)) => {
+        Err(ServiceError::NonConforme(v)) | Err(ServiceError::CorpsIllisible(v)) => {
             v.into_iter().map(|v| (v.pointer.unwrap_or_default(), v.code)).collect()
         }
         autre => panic!("définition refusée attendue : {autre:?}"),
     }
 }
 
-fn code_conflit<T: std::fmt::Debug>(r: Result<T, ApiError>) -> &'static str {
+fn code_conflit<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
     match r {
-        Err(ApiError::Conflit { code, .. }) => code,
+        Err(ServiceError::Conflit { code, .. }) => code,
         autre => panic!("409 attendu : {autre:?}"),
     }
 }
 
-fn introuvable<T: std::fmt::Debug>(r: Result<T, ApiError>) {
-    assert!(matches!(r, Err(ApiError::Introuvable { .. })), "404 attendu : {r:?}");
+fn introuvable<T: std::fmt::Debug>(r: Result<T, ServiceError>) {
+    assert!(
+        matches!(r, Err(ServiceError::Introuvable { .. })),
+        "404 attendu : {r:?}"
+    );
 }
 
 fn client(base: &BaseDeTest, client_id: &str) -> onde_store::partenaires::Client {
@@ -124,8 +127,8 @@ onde_store::tests_deux_backends! {
         let c = client(base, &cree.identifiants.client_id);
         assert!(c.secret_hash.starts_with("$argon2id$"), "{}", c.secret_hash);
         assert!(!c.secret_hash.contains(&secret));
-        assert!(onde_api::secrets::verifier(&secret, &c.secret_hash));
-        assert!(!onde_api::secrets::verifier("autre", &c.secret_hash));
+        assert!(onde_service::secrets::verifier(&secret, &c.secret_hash));
+        assert!(!onde_service::secrets::verifier("autre", &c.secret_hash));
         assert_eq!(c.partenaire_id, id.to_string());
 
         // Shown once: what "show" returns holds neither the secret nor the hash.
@@ -219,8 +222,8 @@ onde_store::tests_deux_backends! {
         assert_eq!(r.ancien_secret_valide_jusqua, Some((t0() + Duration::hours(24)).and_utc()), "24 h par défaut");
 
         let c = client(base, &cid);
-        assert!(onde_api::secrets::verifier(&s2, &c.secret_hash));
-        assert!(onde_api::secrets::verifier(&s1, c.ancien_secret_hash.as_deref().unwrap()));
+        assert!(onde_service::secrets::verifier(&s2, &c.secret_hash));
+        assert!(onde_service::secrets::verifier(&s1, c.ancien_secret_hash.as_deref().unwrap()));
         assert_eq!(c.ancien_secret_expire_le, Some(t0() + Duration::hours(24)));
         // The old secret opens until the window ends, not after; the new one always.
         assert!(partenaires::secret_accepte(&c, &s1, t0() + Duration::hours(24) - Duration::seconds(1)));
@@ -355,7 +358,7 @@ onde_store::tests_deux_backends! {
             }
             // Each secret opens its client; only its hash is in the base.
             let c = client(base, &i.client_id);
-            assert!(onde_api::secrets::verifier(&i.client_secret, &c.secret_hash));
+            assert!(onde_service::secrets::verifier(&i.client_secret, &c.secret_hash));
         }
         #[cfg(unix)]
         {
@@ -677,7 +680,7 @@ onde_store::tests_deux_backends! {
         let cid = cree["identifiants"]["client_id"].as_str().unwrap().to_owned();
         let secret = cree["identifiants"]["client_secret"].as_str().unwrap().to_owned();
         assert_eq!(cree["partenaire"]["mandats"][0]["libelle"], "Mairie de Lyon");
-        assert!(onde_api::secrets::verifier(&secret, &client(base, &cid).secret_hash));
+        assert!(onde_service::secrets::verifier(&secret, &client(base, &cid).secret_hash));
 
         let (code, sortie, _) = lancer(&["partenaire", "montrer", &id]);
         assert_eq!(code, Some(0));

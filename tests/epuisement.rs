@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use actix_web::test;
 use commun::*;
-use onde_api::imports::ConfigImports;
-use onde_api::limites::{ConfigLimites, Regle};
+use onde_api::ateliers::ConfigImports;
+use onde_api::middleware::limites::{ConfigLimites, Regle};
 use onde_domain::{AnneeScolaire, TypePartenaire};
 use onde_seed::exemple;
 use onde_store::testing::BaseDeTest;
@@ -155,7 +155,7 @@ onde_store::tests_deux_backends! {
             for _ in 0..40 {
                 let faux = Identifiants {
                     partenaire_id: uuid::Uuid::now_v7(),
-                    client_id: onde_api::secrets::nouvel_identifiant_client(),
+                    client_id: onde_service::secrets::nouvel_identifiant_client(),
                     secret: "devine".into(),
                 };
                 let statut = demander_jeton(&app, &faux, None).await.unwrap_err().statut.as_u16();

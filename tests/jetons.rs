@@ -668,8 +668,8 @@ fn utilisable_en_l_etat(stockee: &str) -> bool {
 onde_store::tests_deux_backends! {
     fn cles_de_signature_chiffrees_au_repos(base) {
         use ed25519_dalek::pkcs8::EncodePrivateKey;
-        use onde_api::chiffrement::{Chiffrement, CleChiffrement};
-        use onde_api::jeton::{ConfigJetons, Trousseau};
+        use onde_service::chiffrement::{Chiffrement, CleChiffrement};
+        use onde_api::auth::jeton::{ConfigJetons, Trousseau};
         let config = |c: &Chiffrement| ConfigJetons::default().avec_chiffrement(c.clone());
         let mut conn = base.store.connexion().unwrap();
 
@@ -710,7 +710,7 @@ onde_store::tests_deux_backends! {
         assert!(e.contains(&kid) && e.contains(k1.id()) && e.contains("n'est pas configurée"), "{e}");
 
         // A new key signs from now on, sealed too.
-        let nouveau_kid = onde_api::admin::tourner_cles(&mut conn, &c1).unwrap().kid;
+        let nouveau_kid = onde_service::cles::tourner_cles(&mut conn, &c1).unwrap().kid;
         assert!(stockee(base, &nouveau_kid).starts_with(&format!("kek1:{}:", k1.id())));
         assert!(!utilisable_en_l_etat(&stockee(base, &nouveau_kid)));
         t1.recharger(&mut conn).unwrap();
@@ -720,9 +720,9 @@ onde_store::tests_deux_backends! {
         let (k2, _) = CleChiffrement::generer();
         let c2 = Chiffrement::new(k2.clone(), vec![k1.clone()]);
         Trousseau::ouvrir(&mut conn, config(&c2)).unwrap();
-        let bilan = onde_api::jeton::rechiffrer(&mut conn, &c2).unwrap();
+        let bilan = onde_service::cles::rechiffrer(&mut conn, &c2).unwrap();
         assert_eq!((bilan.rechiffrees, bilan.a_jour), (2, 0));
-        assert_eq!(onde_api::jeton::rechiffrer(&mut conn, &c2).unwrap().rechiffrees, 0, "idempotent");
+        assert_eq!(onde_service::cles::rechiffrer(&mut conn, &c2).unwrap().rechiffrees, 0, "idempotent");
         for c in onde_store::cles::toutes(&mut conn).unwrap() {
             assert!(c.cle_privee.starts_with(&format!("kek1:{}:", k2.id())), "{}", c.kid);
         }

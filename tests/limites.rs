@@ -6,7 +6,7 @@
 mod commun;
 
 use commun::*;
-use onde_api::limites::{ConfigLimites, Regle};
+use onde_api::middleware::limites::{ConfigLimites, Regle};
 use onde_domain::TypePartenaire;
 
 onde_store::tests_deux_backends! {
@@ -66,7 +66,7 @@ onde_store::tests_deux_backends! {
 /// its last handle goes, also for streamed answers).
 #[test]
 fn requetes_simultanees_plafonnees() {
-    let l = onde_api::limites::Limiteur::new(ConfigLimites {
+    let l = onde_api::middleware::limites::Limiteur::new(ConfigLimites {
         defaut: Regle {
             par_seconde: 100,
             rafale: 100,
@@ -79,7 +79,7 @@ fn requetes_simultanees_plafonnees() {
     let b = l.entrer(None, "client").unwrap();
     assert!(matches!(
         l.entrer(None, "client"),
-        Err(onde_api::limites::Depassement::Simultanees { max: 2 })
+        Err(onde_api::middleware::limites::Depassement::Simultanees { max: 2 })
     ));
     assert!(l.entrer(None, "autre").is_ok());
     drop(a);

@@ -200,8 +200,8 @@ fn les_motifs_des_en_tetes_sont_ceux_du_serveur() {
         for op in item.as_object().unwrap().values() {
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let attendu = match p["name"].as_str() {
-                    Some("If-Match") => onde_api::ecriture::MOTIF_IF_MATCH,
-                    Some("Idempotency-Key") => onde_api::ecriture::MOTIF_IDEMPOTENCE,
+                    Some("If-Match") => onde_api::http::ecriture::MOTIF_IF_MATCH,
+                    Some("Idempotency-Key") => onde_api::http::ecriture::MOTIF_IDEMPOTENCE,
                     _ => continue,
                 };
                 assert_eq!(p["schema"]["pattern"], attendu);

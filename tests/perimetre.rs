@@ -278,7 +278,7 @@ fn creer_partenaire(base: &BaseDeTest, forme: &Forme) -> (Uuid, String, Option<S
     p.verifier().unwrap();
     let maintenant = chrono::Utc::now().naive_utc();
     let client = onde_store::partenaires::Client {
-        client_id: onde_api::secrets::nouvel_identifiant_client(),
+        client_id: onde_service::secrets::nouvel_identifiant_client(),
         partenaire_id: p.id.to_string(),
         secret_hash: "jamais-utilise".into(),
         ancien_secret_hash: None,

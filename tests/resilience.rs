@@ -118,14 +118,14 @@ fn base_perdue_puis_retrouvee_sous_charge() {
         delai_requete: Some(Duration::from_secs(5)),
     };
     let store = onde_store::Store::ouvrir(&par_le_relais(&base.url, relais.port), &options).unwrap();
-    let large = onde_api::limites::Regle {
+    let large = onde_api::middleware::limites::Regle {
         par_seconde: 100_000,
         rafale: 100_000,
         simultanees: 10_000,
     };
-    let etat = onde_api::EtatApp::ouvrir(store, onde_api::jeton::ConfigJetons::default())
+    let etat = onde_api::EtatApp::ouvrir(store, onde_api::auth::jeton::ConfigJetons::default())
         .unwrap()
-        .avec_limites(onde_api::limites::ConfigLimites {
+        .avec_limites(onde_api::middleware::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
             ..Default::default()

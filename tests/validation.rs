@@ -425,7 +425,7 @@ onde_store::tests_deux_backends! {
             }
             // A body over the limit is a 413 problem document like every other error (actix
             // answered it in plain text, outside the contract).
-            let enorme = vec![b' '; onde_api::TAILLE_MAX_CORPS + 1];
+            let enorme = vec![b' '; onde_api::constantes::TAILLE_MAX_CORPS + 1];
             let r = poster_brut(&app, &j, "/v1/inscriptions", &enorme, json, &[]).await;
             assert_probleme(&r, 413, "corps_trop_grand");
             assert_eq!(compter(base), avant, "rien n'est écrit");

@@ -73,15 +73,15 @@ where
 /// The application state, with rate limits far above what a test sends (tests/limites.rs
 /// tests the limits themselves).
 pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
-    let large = onde_api::limites::Regle {
+    let large = onde_api::middleware::limites::Regle {
         par_seconde: 100_000,
         rafale: 100_000,
         simultanees: 10_000,
     };
-    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(chiffrement_essai());
+    let jetons = onde_api::auth::jeton::ConfigJetons::default().avec_chiffrement(chiffrement_essai());
     onde_api::EtatApp::ouvrir(base.store.clone(), jetons)
         .unwrap()
-        .avec_limites(onde_api::limites::ConfigLimites {
+        .avec_limites(onde_api::middleware::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
             inconnus: large,
@@ -92,9 +92,9 @@ pub fn etat(base: &BaseDeTest) -> onde_api::EtatApp {
 /// by a test open the same signing keys). Never a production value.
 pub const CLE_CHIFFREMENT_ESSAI: &str = "b25kZS1lY2hhbmdlcyBjbGUgZGUgdGVzdCAzMiBvY3Q=";
 
-pub fn chiffrement_essai() -> onde_api::chiffrement::Chiffrement {
-    let cle = onde_api::chiffrement::CleChiffrement::depuis_texte(CLE_CHIFFREMENT_ESSAI).unwrap();
-    onde_api::chiffrement::Chiffrement::new(cle, Vec::new())
+pub fn chiffrement_essai() -> onde_service::chiffrement::Chiffrement {
+    let cle = onde_service::chiffrement::CleChiffrement::depuis_texte(CLE_CHIFFREMENT_ESSAI).unwrap();
+    onde_service::chiffrement::Chiffrement::new(cle, Vec::new())
 }
 
 /// Writes the tests' key-encryption key in `dossier`; returns the file, for
@@ -139,12 +139,12 @@ pub fn partenaire(
         actif: true,
     };
     p.verifier().unwrap();
-    let secret = onde_api::secrets::nouveau_secret();
+    let secret = onde_service::secrets::nouveau_secret();
     let maintenant = chrono::Utc::now().naive_utc();
     let client = onde_store::partenaires::Client {
-        client_id: onde_api::secrets::nouvel_identifiant_client(),
+        client_id: onde_service::secrets::nouvel_identifiant_client(),
         partenaire_id: p.id.to_string(),
-        secret_hash: onde_api::secrets::hacher(&secret).unwrap(),
+        secret_hash: onde_service::secrets::hacher(&secret).unwrap(),
         ancien_secret_hash: None,
         ancien_secret_expire_le: None,
         cree_le: maintenant,

@@ -424,16 +424,16 @@ pub fn etat_neuf(base: &BaseDeTest, taille: u32) -> onde_api::EtatApp {
     // the database, not in the connection handshake.
     let ouvertes: Vec<_> = (0..taille).map(|_| store.connexion().unwrap()).collect();
     drop(ouvertes);
-    let large = onde_api::limites::Regle {
+    let large = onde_api::middleware::limites::Regle {
         par_seconde: 100_000,
         rafale: 100_000,
         simultanees: 10_000,
     };
     // The tests' key-encryption key: a server binary started on this base opens its keys too.
-    let jetons = onde_api::jeton::ConfigJetons::default().avec_chiffrement(crate::commun::chiffrement_essai());
+    let jetons = onde_api::auth::jeton::ConfigJetons::default().avec_chiffrement(crate::commun::chiffrement_essai());
     onde_api::EtatApp::ouvrir(store, jetons)
         .unwrap()
-        .avec_limites(onde_api::limites::ConfigLimites {
+        .avec_limites(onde_api::middleware::limites::ConfigLimites {
             defaut: large,
             partenaires: Default::default(),
             ..Default::default()

@@ -1,0 +1,9 @@
+//! Request plumbing the handlers share: bodies, parameters, pagination, preconditions and
+//! idempotency of writes, CSV exports, blocking work.
+
+pub mod bloquant;
+pub mod corps;
+pub mod ecriture;
+pub mod export;
+pub mod pagination;
+pub mod parametres;
