@@ -7,6 +7,7 @@
 //! async workers.
 
 mod connection;
+pub mod definitions;
 mod error;
 mod lignes;
 pub mod migrations;
