@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
 use crate::StoreError;
 
@@ -107,7 +107,10 @@ impl ManageConnection for Gestionnaire {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let mut conn = self.url.ouvrir().map_err(diesel::r2d2::Error::ConnectionError)?;
         if let (Some(d), DbConnection::Pg(c)) = (self.delai_requete, &mut conn) {
-            c.batch_execute(&format!("SET statement_timeout = {}", d.as_millis()))
+            // SET takes no bind parameter; set_config is the same setting, for the session.
+            diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
+                .bind::<diesel::sql_types::Text, _>(d.as_millis().to_string())
+                .execute(c)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(conn)

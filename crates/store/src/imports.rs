@@ -37,7 +37,7 @@ use onde_domain::poussee::ElementPousse;
 use onde_domain::{CodeInsee, Perimetre, TypeEcole};
 use uuid::Uuid;
 
-use crate::schema::{ecoles, imports, imports_rejets};
+use crate::schema::{ecoles, imports, imports_rejets, imports_suivi};
 use crate::{par_backend, DbConnection, StoreError};
 
 pub use lecture::ErreurFichier;
@@ -285,17 +285,11 @@ pub fn demarrer(conn: &mut DbConnection, id: Uuid, maintenant: NaiveDateTime) ->
     Ok(n == 1)
 }
 
-/// `'2026-11-25 08:00:00.000000'`: a timestamp literal both backends read as a TIMESTAMP
-/// (and SQLite compares as text in the same order).
-fn litteral(t: NaiveDateTime) -> String {
-    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
-}
-
-/// The worker's sign of life. Plain SQL: the column is outside diesel's table (see schema.rs);
-/// both values are formatted here (a UUID and a timestamp), nothing comes from a caller.
+/// The worker's sign of life.
 fn battre(conn: &mut DbConnection, id: Uuid, t: NaiveDateTime) -> Result<(), StoreError> {
-    let sql = format!("UPDATE imports SET battement_le = {} WHERE id = '{id}'", litteral(t));
-    par_backend!(conn, c => diesel::sql_query(sql).execute(c))?;
+    diesel::update(imports_suivi::table.filter(imports_suivi::id.eq(id.to_string())))
+        .set(imports_suivi::battement_le.eq(Some(t)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -305,14 +299,14 @@ pub fn signaler_attente(conn: &mut DbConnection, ids: &[Uuid], t: NaiveDateTime)
     if ids.is_empty() {
         return Ok(());
     }
-    // UUIDs formatted here, never a caller's text.
-    let liste: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
-    let sql = format!(
-        "UPDATE imports SET battement_le = {} WHERE statut = 'en_attente' AND id IN ({})",
-        litteral(t),
-        liste.join(", ")
-    );
-    par_backend!(conn, c => diesel::sql_query(sql).execute(c))?;
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    diesel::update(
+        imports_suivi::table
+            .filter(imports_suivi::statut.eq(StatutImport::EnAttente.as_str()))
+            .filter(imports_suivi::id.eq_any(ids)),
+    )
+    .set(imports_suivi::battement_le.eq(Some(t)))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -323,29 +317,29 @@ pub fn marquer_abandonnes(
     avant: NaiveDateTime,
     maintenant: NaiveDateTime,
 ) -> Result<usize, StoreError> {
+    use imports_suivi::dsl as s;
+    let vivants = [StatutImport::EnAttente.as_str(), StatutImport::EnCours.as_str()];
+    // coalesce(battement_le, cree_le) < avant: the last heartbeat, or the creation if none.
+    let silencieux = || {
+        s::imports_suivi.filter(s::statut.eq_any(vivants)).filter(
+            s::battement_le
+                .lt(avant)
+                .or(s::battement_le.is_null().and(s::cree_le.lt(avant))),
+        )
+    };
     // Read first: this runs on every poll of a job, and a write would queue behind a running
     // chunk's write lock on SQLite (busy timeout, then an error) though nothing is to mark.
-    #[derive(QueryableByName)]
-    struct Nombre {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let silencieux = format!(
-        "SELECT count(*) AS n FROM imports WHERE statut IN ('en_attente', 'en_cours') AND coalesce(battement_le, cree_le) < {}",
-        litteral(avant)
-    );
-    let Nombre { n } = par_backend!(conn, c => diesel::sql_query(silencieux).get_result::<Nombre>(c))?;
+    let n: i64 = silencieux().count().get_result(conn)?;
     if n == 0 {
         return Ok(0);
     }
-    let sql = format!(
-        "UPDATE imports SET statut = 'echoue', fin_le = {}, erreur = '{}' \
-         WHERE statut IN ('en_attente', 'en_cours') AND coalesce(battement_le, cree_le) < {}",
-        litteral(maintenant),
-        MESSAGE_ABANDON.replace('\'', "''"),
-        litteral(avant)
-    );
-    Ok(par_backend!(conn, c => diesel::sql_query(sql).execute(c))?)
+    Ok(diesel::update(silencieux())
+        .set((
+            s::statut.eq(StatutImport::Echoue.as_str()),
+            s::fin_le.eq(Some(maintenant)),
+            s::erreur.eq(Some(MESSAGE_ABANDON)),
+        ))
+        .execute(conn)?)
 }
 
 pub const MESSAGE_ABANDON: &str =
@@ -696,38 +690,37 @@ fn maintenant() -> NaiveDateTime {
 }
 
 /// Ends a running job `interrompu` with its reason, in one statement (the table ties the
-/// status and the reason together). Plain SQL: `motif` is outside diesel's table, like
-/// `battement_le`; every value is a constant of this module, a UUID or a timestamp.
+/// status and the reason together).
 fn interrompre(conn: &mut DbConnection, id: Uuid, motif: MotifInterruption) -> Result<(), StoreError> {
     let erreur = format!(
         "{} : les lignes comptées dans « traites » sont appliquées, les suivantes ne le sont pas",
         motif.message()
     );
-    let sql = format!(
-        "UPDATE imports SET statut = 'interrompu', motif = '{}', fin_le = {}, erreur = '{}' \
-         WHERE id = '{id}' AND statut = 'en_cours'",
-        motif.as_str(),
-        litteral(maintenant()),
-        erreur.replace('\'', "''"),
-    );
-    par_backend!(conn, c => diesel::sql_query(sql).execute(c))?;
+    diesel::update(
+        imports_suivi::table
+            .filter(imports_suivi::id.eq(id.to_string()))
+            .filter(imports_suivi::statut.eq(StatutImport::EnCours.as_str())),
+    )
+    .set((
+        imports_suivi::statut.eq(StatutImport::Interrompu.as_str()),
+        imports_suivi::motif.eq(Some(motif.as_str())),
+        imports_suivi::fin_le.eq(Some(maintenant())),
+        imports_suivi::erreur.eq(Some(erreur)),
+    ))
+    .execute(conn)?;
     Ok(())
-}
-
-#[derive(QueryableByName)]
-struct LigneMotif {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    motif: Option<String>,
 }
 
 /// Why an `interrompu` job stopped (`None` for any other job, or an unknown one).
 pub fn motif(conn: &mut DbConnection, id: Uuid) -> Result<Option<MotifInterruption>, StoreError> {
-    let sql = format!("SELECT motif FROM imports WHERE id = '{id}'");
-    let lignes: Vec<LigneMotif> = par_backend!(conn, c => diesel::sql_query(sql).load(c))?;
+    let lignes: Vec<Option<String>> = imports_suivi::table
+        .filter(imports_suivi::id.eq(id.to_string()))
+        .select(imports_suivi::motif)
+        .load(conn)?;
     lignes
         .into_iter()
         .next()
-        .and_then(|l| l.motif)
+        .flatten()
         .map(|m| {
             MotifInterruption::parse(&m).ok_or_else(|| StoreError::Corrompu {
                 table: "imports",
