@@ -8,7 +8,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::{Backend, OptionsPool, Store};
+use crate::{Backend, OptionsPool, Store, UrlBase};
 
 pub const URL_PG_PAR_DEFAUT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -30,19 +30,9 @@ fn url_admin() -> String {
 
 /// Replaces the database name (the path) of a PostgreSQL URL.
 fn avec_base(url: &str, base: &str) -> String {
-    let (sans_requete, requete) = match url.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (url, None),
-    };
-    let debut = sans_requete.find("://").map(|i| i + 3).unwrap_or(0);
-    let racine = match sans_requete[debut..].find('/') {
-        Some(i) => &sans_requete[..debut + i],
-        None => sans_requete,
-    };
-    match requete {
-        Some(q) => format!("{racine}/{base}?{q}"),
-        None => format!("{racine}/{base}"),
-    }
+    UrlBase::parse(url)
+        .and_then(|u| u.avec_base(base))
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL : {e}"))
 }
 
 impl BaseDeTest {
