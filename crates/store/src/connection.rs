@@ -9,19 +9,8 @@ use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use url::Url;
 
-use crate::StoreError;
-
-#[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
+use crate::backend::{Backend, DbConnection};
+use crate::error::StoreError;
 
 /// A database location, parsed from `postgres://…`, `postgresql://…`, `sqlite://PATH` or a
 /// plain file path (SQLite).
@@ -257,19 +246,6 @@ impl Store {
         let etat = self.pool.state();
         (etat.connections - etat.idle_connections, etat.idle_connections)
     }
-}
-
-/// Runs `$body` with `$c` bound to the concrete connection, for the few statements that
-/// MultiConnection cannot express (batch inserts, COPY, migrations).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! par_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::DbConnection::Pg($c) => $body,
-            $crate::DbConnection::Sqlite($c) => $body,
-        }
-    };
 }
 
 #[cfg(test)]

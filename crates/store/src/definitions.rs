@@ -9,7 +9,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
-use crate::connection::Backend;
+use crate::backend::Backend;
 use crate::error::StoreError;
 
 /// One definition file.

@@ -5,7 +5,7 @@ use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::connection::DbConnection;
+use crate::backend::DbConnection;
 use crate::definitions;
 use crate::error::StoreError;
 
