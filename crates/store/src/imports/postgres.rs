@@ -24,7 +24,8 @@ use super::ligne_a_ligne::{
     message_doublon, message_inscription_existante, MESSAGE_ELEVE_SORTIRAIT, MESSAGE_INE_HORS,
     MESSAGE_NOUVEL_ELEVE_HORS,
 };
-use super::{Cause, Etat, IssueLigne, IssueTranche, LigneValide, Rejet};
+use super::rejets::{Cause, Etat, IssueLigne, IssueTranche, Rejet};
+use super::verification::LigneValide;
 use crate::StoreError;
 
 diesel::table! {
