@@ -94,6 +94,19 @@ impl UrlBase {
         Ok(url.into())
     }
 
+    /// The same PostgreSQL URL pointed at another server address (`hote`, `port`): user,
+    /// password, database and parameters kept, e.g. to go through a proxy. An error for SQLite.
+    pub fn avec_adresse(&self, hote: &str, port: u16) -> Result<String, StoreError> {
+        let UrlBase::Postgres(u) = self else {
+            return Err(StoreError::Url("une base SQLite est un fichier, pas un serveur".into()));
+        };
+        let mut url = Url::parse(u).map_err(|e| StoreError::Url(e.to_string()))?;
+        url.set_host(Some(hote)).map_err(|e| StoreError::Url(e.to_string()))?;
+        url.set_port(Some(port))
+            .map_err(|()| StoreError::Url("URL PostgreSQL sans hôte".into()))?;
+        Ok(url.into())
+    }
+
     fn ouvrir(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self {
             UrlBase::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
@@ -303,5 +316,16 @@ mod tests {
             "postgres://h/x"
         );
         assert!(UrlBase::parse("sqlite://a.sqlite").unwrap().avec_base("x").is_err());
+        assert_eq!(
+            url.avec_adresse("127.0.0.1", 6543).unwrap(),
+            "postgres://u:p@127.0.0.1:6543/onde?sslmode=disable"
+        );
+        assert_eq!(
+            UrlBase::parse("postgres://postgres@localhost/x")
+                .unwrap()
+                .avec_adresse("127.0.0.1", 1)
+                .unwrap(),
+            "postgres://postgres@127.0.0.1:1/x"
+        );
     }
 }
