@@ -1,4 +1,4 @@
-use crate::StatutInscription;
+use crate::statut::StatutInscription;
 
 /// Why a value or an operation is refused. Each variant has a stable machine `code` and a
 /// French message for the partner.

@@ -7,51 +7,10 @@ use uuid::Uuid;
 
 use crate::{AnneeScolaire, DomainError, Niveau, Uai};
 
-/// Status of an inscription (DOMAIN.md). Provisional admission is a flag on `admis`,
-/// not a state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(
-    description = "Statut d'une inscription : en_attente → inscrit → (admissibilite →) admis → admis_definitif ; radie depuis tout statut actif. L'admission provisoire est un indicateur du statut admis.",
-    example = "admis"
-)]
-pub enum StatutInscription {
-    /// Demandée en mairie, pas encore affectée.
-    EnAttente,
-    /// Inscription délivrée par la mairie, affectée à une école.
-    Inscrit,
-    /// Admission différée par la direction.
-    Admissibilite,
-    /// Admission acceptée (éventuellement provisoire).
-    Admis,
-    /// Admission définitive.
-    AdmisDefinitif,
-    /// Radiation : l'élève a quitté l'école ; l'inscription reste pour l'historique.
-    Radie,
-}
+pub use crate::statut::StatutInscription;
 
-use StatutInscription::*;
-
+/// The fallible operations on a status (the status itself is in `statut.rs`).
 impl StatutInscription {
-    pub const TOUS: [StatutInscription; 6] = [EnAttente, Inscrit, Admissibilite, Admis, AdmisDefinitif, Radie];
-
-    /// Statuses reachable in one step. Radiation is possible from every active status (a
-    /// request withdrawn, a family moving away); nothing leaves `radie`.
-    pub fn transitions(self) -> &'static [StatutInscription] {
-        match self {
-            EnAttente => &[Inscrit, Radie],
-            Inscrit => &[Admissibilite, Admis, Radie],
-            Admissibilite => &[Admis, Radie],
-            Admis => &[AdmisDefinitif, Radie],
-            AdmisDefinitif => &[Radie],
-            Radie => &[],
-        }
-    }
-
-    pub fn peut_passer_a(self, vers: StatutInscription) -> bool {
-        self.transitions().contains(&vers)
-    }
-
     /// The status after the step, or the reason it is refused.
     pub fn passer_a(self, vers: StatutInscription) -> Result<StatutInscription, DomainError> {
         if self.peut_passer_a(vers) {
@@ -65,22 +24,6 @@ impl StatutInscription {
         }
     }
 
-    /// Counts toward "one active inscription per pupil and school year".
-    pub fn est_active(self) -> bool {
-        self != Radie
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnAttente => "en_attente",
-            Inscrit => "inscrit",
-            Admissibilite => "admissibilite",
-            Admis => "admis",
-            AdmisDefinitif => "admis_definitif",
-            Radie => "radie",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         Self::TOUS.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
             DomainError::invalide(
@@ -88,12 +31,6 @@ impl StatutInscription {
                 "le statut vaut en_attente, inscrit, admissibilite, admis, admis_definitif ou radie",
             )
         })
-    }
-}
-
-impl std::fmt::Display for StatutInscription {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -169,6 +106,7 @@ impl Inscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use StatutInscription::*;
 
     #[test]
     fn chaque_transition_legale_et_illegale() {

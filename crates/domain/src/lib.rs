@@ -15,12 +15,14 @@ pub mod eleve;
 pub mod error;
 pub mod ine;
 pub mod inscription;
+pub mod lecture;
 pub mod niveau;
 pub mod partenaire;
 pub mod perimetre;
 pub mod poussee;
 pub mod responsable;
 pub mod sexe;
+pub mod statut;
 pub mod uai;
 
 pub use annee_scolaire::AnneeScolaire;

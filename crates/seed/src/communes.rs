@@ -8,11 +8,12 @@ use onde_store::chargement::LigneEcole;
 use rand::Rng;
 
 use crate::calendrier::date;
-use crate::generateur::Generateur;
+use crate::error::SeedError;
+use crate::generateur::{CommuneSeed, EcoleSeed, Generateur};
 use crate::listes::{
     COMMUNES_BASES, COMMUNES_SUFFIXES, ECOLES_LIEUX, ECOLES_PATRONS, ECOLES_PRIVEES, SAINTS, VOIES_NOMS, VOIES_TYPES,
 };
-use crate::{generation, SeedError, ELEVES_PAR_ECOLE, ELEVES_VILLAGE_SANS_ECOLE, POUR_MILLE_SANS_ECOLE};
+use crate::parametres::{generation, ELEVES_PAR_ECOLE, ELEVES_VILLAGE_SANS_ECOLE, POUR_MILLE_SANS_ECOLE};
 
 pub(crate) struct Departement {
     pub(crate) code: String,
@@ -73,24 +74,6 @@ pub(crate) fn departements() -> Vec<Departement> {
             libres: numeros,
         })
         .collect()
-}
-
-pub(crate) struct CommuneSeed {
-    pub(crate) code: String,
-    pub(crate) nom: String,
-    pub(crate) code_postal: String,
-    pub(crate) departement: String,
-    pub(crate) academie: u8,
-    pub(crate) eleves: u32,
-    /// Indices into `Generateur::ecoles`: its own schools, or its host village's.
-    pub(crate) ecoles: Vec<usize>,
-    /// A village without a school of its own: its pupils go to a neighbour's.
-    pub(crate) sans_ecole: bool,
-}
-
-pub(crate) struct EcoleSeed {
-    pub(crate) ligne: LigneEcole,
-    pub(crate) type_ecole: TypeEcole,
 }
 
 impl Generateur {

@@ -7,9 +7,10 @@ use onde_store::chargement::{LigneEleve, LigneLien, LigneResponsable};
 use rand::Rng;
 
 use crate::calendrier::{date, Periode};
+use crate::error::SeedError;
 use crate::generateur::Generateur;
 use crate::listes::{NOMS, PAYS, PRENOMS_F, PRENOMS_M};
-use crate::{generation, SeedError};
+use crate::parametres::generation;
 
 /// A guardian of the household being generated.
 struct Adulte {

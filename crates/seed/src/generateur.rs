@@ -3,14 +3,34 @@
 
 use std::collections::HashMap;
 
-use onde_domain::AnneeScolaire;
+use onde_domain::{AnneeScolaire, TypeEcole};
 use onde_store::chargement::{Chargement, Foyers, LigneCommune, LigneEcole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::calendrier::Calendrier;
-use crate::communes::{CommuneSeed, EcoleSeed};
-use crate::{BilanSeed, ParametresSeed, SeedError};
+use crate::error::SeedError;
+use crate::parametres::{BilanSeed, ParametresSeed};
+
+/// A commune drawn, with its schools.
+pub(crate) struct CommuneSeed {
+    pub(crate) code: String,
+    pub(crate) nom: String,
+    pub(crate) code_postal: String,
+    pub(crate) departement: String,
+    pub(crate) academie: u8,
+    pub(crate) eleves: u32,
+    /// Indices into `Generateur::ecoles`: its own schools, or its host village's.
+    pub(crate) ecoles: Vec<usize>,
+    /// A village without a school of its own: its pupils go to a neighbour's.
+    pub(crate) sans_ecole: bool,
+}
+
+/// A school drawn: its row and its type.
+pub(crate) struct EcoleSeed {
+    pub(crate) ligne: LigneEcole,
+    pub(crate) type_ecole: TypeEcole,
+}
 
 pub(crate) struct Generateur {
     pub(crate) rng: ChaCha8Rng,

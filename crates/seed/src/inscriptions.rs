@@ -6,9 +6,10 @@ use onde_domain::{AnneeScolaire, Cycle, Niveau, StatutInscription};
 use onde_store::chargement::LigneInscription;
 use rand::Rng;
 
+use crate::error::SeedError;
 use crate::generateur::Generateur;
 use crate::listes::MOTIFS_RADIATION;
-use crate::{generation, SeedError};
+use crate::parametres::generation;
 
 /// An inscription about to be written.
 struct Nouvelle {

@@ -20,37 +20,19 @@ pub mod exemple;
 mod generateur;
 mod inscriptions;
 mod listes;
+mod parametres;
 
-use onde_domain::{AnneeScolaire, DomainError};
+use onde_domain::AnneeScolaire;
 use onde_store::chargement::{self, Foyers};
 use onde_store::DbConnection;
 
 pub use error::SeedError;
 pub use onde_store::chargement::base_vide;
+pub use parametres::{BilanSeed, ParametresSeed};
 
 use crate::communes::departements;
 use crate::generateur::Generateur;
-
-/// What to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ParametresSeed {
-    pub eleves: u32,
-    pub graine: u64,
-    /// First calendar year of the current school year (2026 for 2026-2027).
-    pub rentree: u16,
-    /// Number of communes; by default one per 180 pupils, between 1 and 35,000.
-    pub communes: Option<u32>,
-}
-
-/// Rows written, per table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BilanSeed {
-    pub communes: u64,
-    pub ecoles: u64,
-    pub eleves: u64,
-    pub responsables: u64,
-    pub inscriptions: u64,
-}
+use crate::parametres::{generation, ELEVES_PAR_COMMUNE, ELEVES_PAR_LOT, MAX_COMMUNES_DEFAUT};
 
 /// Generates the synthetic data set into an empty base, in one transaction.
 /// `progression(pupils written so far, total pupils)` is called after each batch.
@@ -122,21 +104,6 @@ pub fn generer(
         })?;
         Ok(bilan)
     })
-}
-
-const ELEVES_PAR_COMMUNE: u32 = 180;
-const ELEVES_PAR_ECOLE: u32 = 130;
-/// A village with fewer pupils than this has no school of its own this often (per mille),
-/// when its département already has a village school to host them: at national scale that
-/// leaves about 48,000 schools for 35,000 communes.
-const ELEVES_VILLAGE_SANS_ECOLE: u32 = 80;
-const POUR_MILLE_SANS_ECOLE: u32 = 650;
-const MAX_COMMUNES_DEFAUT: u32 = 35_000;
-/// Pupils per flush: a few thousand rows per table, a handful of statements each.
-const ELEVES_PAR_LOT: usize = 4_000;
-
-fn generation(e: DomainError) -> SeedError {
-    SeedError::Generation(e.to_string())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use onde_domain::{AnneeScolaire, CodeInsee, Niveau, StatutInscription, TypeEcole
 use crate::communes::departements;
 use crate::eleves::ascii_courriel;
 use crate::generateur::Generateur;
-use crate::{ParametresSeed, ELEVES_PAR_COMMUNE, MAX_COMMUNES_DEFAUT};
+use crate::parametres::{ParametresSeed, ELEVES_PAR_COMMUNE, MAX_COMMUNES_DEFAUT};
 
 #[test]
 fn chaque_departement_a_une_academie_et_des_codes_valides() {

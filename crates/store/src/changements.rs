@@ -1,4 +1,5 @@
-//! The change feed: the events the triggers of migration `changements` write, read in commit
+//! The change feed: the events the triggers (`crates/store/sql/<backend>/changements_*.sql`)
+//! write, read in commit
 //! order from a cursor, restricted to the keys of the caller's perimeter, and the current
 //! state of the resources they name (what the caller may see of them now).
 //!
@@ -8,7 +9,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+use diesel::{PgConnection, SqliteConnection};
 use onde_domain::Perimetre;
 use uuid::Uuid;
 
@@ -102,15 +104,24 @@ struct LigneEntier {
     n: Option<i64>,
 }
 
+#[derive(QueryableByName)]
+struct LigneHorizon {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 /// Transactions with an id below this have all ended (PostgreSQL): their events are all
 /// visible to any later snapshot. Taken before the read, so the read sees at least as much.
+fn horizon_pg(c: &mut PgConnection) -> Result<i64, StoreError> {
+    let l: LigneHorizon =
+        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n").get_result(c)?;
+    Ok(l.n)
+}
+
+/// [`horizon_pg`] on PostgreSQL; SQLite's single writer needs none.
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
     match conn {
-        DbConnection::Pg(c) => {
-            let l: LigneEntier =
-                diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n").get_result(c)?;
-            Ok(l.n)
-        }
+        DbConnection::Pg(c) => horizon_pg(c).map(Some),
         DbConnection::Sqlite(_) => Ok(None),
     }
 }
@@ -185,34 +196,49 @@ pub fn purger(
     maintenant: NaiveDateTime,
 ) -> Result<(usize, Option<Purge>), StoreError> {
     conn.transaction(|conn| {
-        let horizon = horizon(conn)?;
-        // The first event that must stay, in feed order. (Instants and positions are inlined:
-        // they are typed values, and the text of a timestamp reads the same on both backends.)
-        let avant = instant_sql(avant);
-        let (garde, ordre, ordre_inverse) = match horizon {
-            Some(h) => (
-                format!("horodatage >= {avant} OR xid >= {h}"),
-                "xid, seq",
-                "xid DESC, seq DESC",
-            ),
-            None => (format!("horodatage >= {avant}"), "seq", "seq DESC"),
+        // The first event that must stay, in feed order, then the last one before it: where the
+        // purge stops.
+        let dernier: Option<LignePosition> = match &mut *conn {
+            DbConnection::Pg(c) => {
+                let h = horizon_pg(c)?;
+                let garde: Option<LignePosition> = diesel::sql_query(
+                    "SELECT xid, seq FROM changements WHERE horodatage >= $1 OR xid >= $2 ORDER BY xid, seq LIMIT 1",
+                )
+                .bind::<Timestamp, _>(avant)
+                .bind::<BigInt, _>(h)
+                .get_result(c)
+                .optional()?;
+                match garde {
+                    Some(g) => diesel::sql_query(
+                        "SELECT xid, seq FROM changements WHERE (xid, seq) < ($1, $2) \
+                         ORDER BY xid DESC, seq DESC LIMIT 1",
+                    )
+                    .bind::<BigInt, _>(g.xid)
+                    .bind::<BigInt, _>(g.seq)
+                    .get_result(c)
+                    .optional()?,
+                    None => diesel::sql_query("SELECT xid, seq FROM changements ORDER BY xid DESC, seq DESC LIMIT 1")
+                        .get_result(c)
+                        .optional()?,
+                }
+            }
+            DbConnection::Sqlite(c) => {
+                let garde: Option<LignePosition> =
+                    diesel::sql_query("SELECT xid, seq FROM changements WHERE horodatage >= ? ORDER BY seq LIMIT 1")
+                        .bind::<Text, _>(instant_texte(avant))
+                        .get_result(c)
+                        .optional()?;
+                match garde {
+                    Some(g) => diesel::sql_query("SELECT xid, seq FROM changements WHERE seq < ? ORDER BY seq DESC LIMIT 1")
+                        .bind::<BigInt, _>(g.seq)
+                        .get_result(c)
+                        .optional()?,
+                    None => diesel::sql_query("SELECT xid, seq FROM changements ORDER BY seq DESC LIMIT 1")
+                        .get_result(c)
+                        .optional()?,
+                }
+            }
         };
-        let premier_garde: Option<LignePosition> = diesel::sql_query(format!(
-            "SELECT xid, seq FROM changements WHERE {garde} ORDER BY {ordre} LIMIT 1"
-        ))
-        .get_result(conn)
-        .optional()?;
-        let avant_garde = match (&premier_garde, horizon) {
-            (Some(g), Some(_)) => format!("WHERE (xid, seq) < ({}, {})", g.xid, g.seq),
-            (Some(g), None) => format!("WHERE seq < {}", g.seq),
-            (None, _) => String::new(),
-        };
-        // The last event before it: where the purge stops.
-        let dernier: Option<LignePosition> = diesel::sql_query(format!(
-            "SELECT xid, seq FROM changements {avant_garde} ORDER BY {ordre_inverse} LIMIT 1"
-        ))
-        .get_result(conn)
-        .optional()?;
         let deja = purge(conn)?;
         let Some(dernier) = dernier.map(|l| Position { xid: l.xid, seq: l.seq }) else {
             return Ok((0, deja));
@@ -220,21 +246,45 @@ pub fn purger(
         if deja.is_some_and(|p| p.position >= dernier) {
             return Ok((0, deja));
         }
-        let jusqua = match horizon {
-            Some(_) => format!("(xid, seq) <= ({}, {})", dernier.xid, dernier.seq),
-            None => format!("seq <= {}", dernier.seq),
-        };
         // No index leads to the keys by position: one pass over them, for a nightly job.
-        diesel::sql_query(format!("DELETE FROM changements_portee WHERE {jusqua}")).execute(conn)?;
-        let n = diesel::sql_query(format!("DELETE FROM changements WHERE {jusqua}")).execute(conn)?;
-        diesel::sql_query(format!(
-            "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, {}, {}, {})
-             ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
-            dernier.xid,
-            dernier.seq,
-            instant_sql(maintenant)
-        ))
-        .execute(conn)?;
+        let n = match &mut *conn {
+            DbConnection::Pg(c) => {
+                diesel::sql_query("DELETE FROM changements_portee WHERE (xid, seq) <= ($1, $2)")
+                    .bind::<BigInt, _>(dernier.xid)
+                    .bind::<BigInt, _>(dernier.seq)
+                    .execute(c)?;
+                let n = diesel::sql_query("DELETE FROM changements WHERE (xid, seq) <= ($1, $2)")
+                    .bind::<BigInt, _>(dernier.xid)
+                    .bind::<BigInt, _>(dernier.seq)
+                    .execute(c)?;
+                diesel::sql_query(
+                    "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, $1, $2, $3)
+                     ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
+                )
+                .bind::<BigInt, _>(dernier.xid)
+                .bind::<BigInt, _>(dernier.seq)
+                .bind::<Timestamp, _>(maintenant)
+                .execute(c)?;
+                n
+            }
+            DbConnection::Sqlite(c) => {
+                diesel::sql_query("DELETE FROM changements_portee WHERE seq <= ?")
+                    .bind::<BigInt, _>(dernier.seq)
+                    .execute(c)?;
+                let n = diesel::sql_query("DELETE FROM changements WHERE seq <= ?")
+                    .bind::<BigInt, _>(dernier.seq)
+                    .execute(c)?;
+                diesel::sql_query(
+                    "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
+                )
+                .bind::<BigInt, _>(dernier.xid)
+                .bind::<BigInt, _>(dernier.seq)
+                .bind::<Text, _>(instant_texte(maintenant))
+                .execute(c)?;
+                n
+            }
+        };
         Ok((
             n,
             Some(Purge {
@@ -245,15 +295,14 @@ pub fn purger(
     })
 }
 
-/// A timestamp as an SQL literal, in the text form both backends store and compare.
-fn instant_sql(t: NaiveDateTime) -> String {
-    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
+/// A timestamp in the text form SQLite stores and compares it in (a TIMESTAMP column holds
+/// text there; microseconds, as the triggers' and the purge's own values).
+fn instant_texte(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
-/// The perimeter's keys, as the triggers write them, as SQL literals (`'c:75056'`). They are
-/// built from parsed identifiers (digits and capital letters); the check keeps anything else
-/// out of the SQL text should that ever change.
-fn cles_sql(p: &Perimetre) -> Option<Vec<String>> {
+/// The perimeter's keys, as the triggers write them (`c:75056`, `u:0750655E`).
+fn cles(p: &Perimetre) -> Option<Vec<String>> {
     match p {
         Perimetre::National => None,
         Perimetre::Restreint { communes, uais } => Some(
@@ -261,8 +310,6 @@ fn cles_sql(p: &Perimetre) -> Option<Vec<String>> {
                 .iter()
                 .map(|c| format!("c:{}", c.as_str()))
                 .chain(uais.iter().map(|u| format!("u:{}", u.as_str())))
-                .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':'))
-                .map(|c| format!("'{c}'"))
                 .collect(),
         ),
     }
@@ -296,58 +343,21 @@ pub fn lire(
     if ressources.is_empty() || perimetre.est_vide() {
         return Ok(Lecture::default());
     }
-    let horizon = horizon(conn)?;
-    // Every value inlined below is an integer or a key built from parsed identifiers
-    // (digits and capital letters): nothing a caller typed reaches the SQL text.
-    let (apres_sql, ordre) = match horizon {
-        Some(h) => (
-            format!("(xid, seq) > ({}, {}) AND xid < {h}", apres.xid, apres.seq),
-            "xid, seq",
-        ),
-        None => (format!("seq > {}", apres.seq), "seq"),
-    };
-    let colonnes = "c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage";
-    let cles_perimetre = cles_sql(perimetre);
-    let sql = match &cles_perimetre {
-        None => format!("SELECT {colonnes} FROM changements c WHERE {apres_sql} ORDER BY {ordre} LIMIT {limite}"),
-        Some(cles) => {
-            let apres_p = apres_sql
-                .replace("(xid, seq)", "(p.xid, p.seq)")
-                .replace("AND xid", "AND p.xid");
-            let selection = if horizon.is_some() {
-                // PostgreSQL: one small plan whatever the number of keys; each key's index
-                // range is read in order and stops after `limite` rows.
-                format!(
-                    "SELECT t.xid, t.seq FROM unnest(ARRAY[{}]::text[]) AS k(cle) CROSS JOIN LATERAL \
-                     (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = k.cle AND {apres_p} \
-                     ORDER BY p.xid, p.seq LIMIT {limite}) AS t",
-                    cles.join(", ")
-                )
-            } else {
-                cles.iter()
-                    .map(|c| {
-                        format!(
-                            "SELECT * FROM (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = {c} \
-                             AND {apres_p} ORDER BY p.seq LIMIT {limite})"
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" UNION ALL ")
-            };
-            format!(
-                "SELECT {colonnes} FROM (SELECT * FROM ({selection}) AS u ORDER BY {ordre} LIMIT {limite}) AS t \
-                 JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.{}",
-                ordre.replace(", ", ", c.")
-            )
+    let cles_perimetre = cles(perimetre);
+    let limite = i64::from(limite);
+    let (lignes, horizon) = match &mut *conn {
+        DbConnection::Pg(c) => {
+            let h = horizon_pg(c)?;
+            (lire_pg(c, cles_perimetre.as_deref(), apres, h, limite)?, Some(h))
         }
+        DbConnection::Sqlite(c) => (lire_sqlite(c, cles_perimetre.as_deref(), apres, limite)?, None),
     };
-    let lignes: Vec<LigneChangement> = diesel::sql_query(sql).load(conn)?;
     // Checked after the read: a purge that commits between the two statements deleted events
     // this read may have missed, and its position is then visible here.
     if let Some(p) = purge(conn)?.filter(|p| apres < p.position) {
         return Err(StoreError::FluxPurge { le: p.le });
     }
-    let plein = lignes.len() >= limite as usize;
+    let plein = i64::try_from(lignes.len()).unwrap_or(i64::MAX) >= limite;
     let derniere = lignes.last().map(|l| Position { xid: l.xid, seq: l.seq });
     let mut changements: Vec<Changement> = Vec::with_capacity(lignes.len());
     for l in lignes {
@@ -373,24 +383,9 @@ pub fn lire(
             horodatage: l.horodatage,
         });
     }
-    let retenus = match (horizon, plein) {
-        (Some(h), false) => {
-            let p = derniere.unwrap_or(apres);
-            let sql = match &cles_perimetre {
-                None => format!(
-                    "SELECT count(*) AS n FROM (SELECT 1 FROM changements WHERE (xid, seq) > ({}, {}) AND xid >= {h} LIMIT 1) AS x",
-                    p.xid, p.seq
-                ),
-                Some(cles) => format!(
-                    "SELECT count(*) AS n FROM (SELECT 1 FROM changements_portee WHERE cle = ANY (ARRAY[{}]::text[]) \
-                     AND (xid, seq) > ({}, {}) AND xid >= {h} LIMIT 1) AS x",
-                    cles.join(", "),
-                    p.xid,
-                    p.seq
-                ),
-            };
-            let l: LigneEntier = diesel::sql_query(sql).get_result(conn)?;
-            l.n.unwrap_or(0) > 0
+    let retenus = match (&mut *conn, horizon, plein) {
+        (DbConnection::Pg(c), Some(h), false) => {
+            retenus_pg(c, cles_perimetre.as_deref(), derniere.unwrap_or(apres), h)?
         }
         _ => false,
     };
@@ -400,6 +395,106 @@ pub fn lire(
         plein,
         retenus,
     })
+}
+
+const COLONNES: &str = "c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage";
+
+/// PostgreSQL: the events after `apres` below the horizon `h`. For a restricted perimeter, one
+/// small plan whatever the number of keys: each key's index range is read in order and stops
+/// after `limite` rows.
+fn lire_pg(
+    c: &mut PgConnection,
+    cles: Option<&[String]>,
+    apres: Position,
+    h: i64,
+    limite: i64,
+) -> Result<Vec<LigneChangement>, StoreError> {
+    Ok(match cles {
+        None => diesel::sql_query(concat!(
+            "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage ",
+            "FROM changements c WHERE (xid, seq) > ($1, $2) AND xid < $3 ORDER BY xid, seq LIMIT $4"
+        ))
+        .bind::<BigInt, _>(apres.xid)
+        .bind::<BigInt, _>(apres.seq)
+        .bind::<BigInt, _>(h)
+        .bind::<BigInt, _>(limite)
+        .load(c)?,
+        Some(cles) => diesel::sql_query(concat!(
+            "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage ",
+            "FROM (SELECT * FROM (SELECT t.xid, t.seq FROM unnest($1::text[]) AS k(cle) CROSS JOIN LATERAL ",
+            "(SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = k.cle AND (p.xid, p.seq) > ($2, $3) ",
+            "AND p.xid < $4 ORDER BY p.xid, p.seq LIMIT $5) AS t) AS u ORDER BY xid, seq LIMIT $5) AS t ",
+            "JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.xid, c.seq"
+        ))
+        .bind::<Array<Text>, _>(cles)
+        .bind::<BigInt, _>(apres.xid)
+        .bind::<BigInt, _>(apres.seq)
+        .bind::<BigInt, _>(h)
+        .bind::<BigInt, _>(limite)
+        .load(c)?,
+    })
+}
+
+/// SQLite: the events after `apres`. For a restricted perimeter, one index range per key, each
+/// cut at `limite` rows, merged: the statement has one such branch per key (its shape depends
+/// on how many keys there are, its values are all bound).
+fn lire_sqlite(
+    c: &mut SqliteConnection,
+    cles: Option<&[String]>,
+    apres: Position,
+    limite: i64,
+) -> Result<Vec<LigneChangement>, StoreError> {
+    const PAR_CLE: &str = "SELECT * FROM (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = ? \
+                           AND p.seq > ? ORDER BY p.seq LIMIT ?)";
+    Ok(match cles {
+        None => diesel::sql_query(
+            "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage \
+             FROM changements c WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind::<BigInt, _>(apres.seq)
+        .bind::<BigInt, _>(limite)
+        .load(c)?,
+        Some(cles) => {
+            // Only constants of this module go into the text; every value is bound below.
+            let selection = vec![PAR_CLE; cles.len()].join(" UNION ALL ");
+            let sql = format!(
+                "SELECT {COLONNES} FROM (SELECT * FROM ({selection}) AS u ORDER BY seq LIMIT ?) AS t \
+                 JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.seq"
+            );
+            let mut requete = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            for cle in cles {
+                requete = requete
+                    .bind::<Text, _>(cle.clone())
+                    .bind::<BigInt, _>(apres.seq)
+                    .bind::<BigInt, _>(limite);
+            }
+            requete.bind::<BigInt, _>(limite).load(c)?
+        }
+    })
+}
+
+/// Whether committed events of the perimeter after `p` wait behind a transaction still running
+/// (PostgreSQL).
+fn retenus_pg(c: &mut PgConnection, cles: Option<&[String]>, p: Position, h: i64) -> Result<bool, StoreError> {
+    let l: LigneEntier = match cles {
+        None => diesel::sql_query(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM changements WHERE (xid, seq) > ($1, $2) AND xid >= $3 LIMIT 1) AS x",
+        )
+        .bind::<BigInt, _>(p.xid)
+        .bind::<BigInt, _>(p.seq)
+        .bind::<BigInt, _>(h)
+        .get_result(c)?,
+        Some(cles) => diesel::sql_query(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM changements_portee WHERE cle = ANY ($1::text[]) \
+             AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) AS x",
+        )
+        .bind::<Array<Text>, _>(cles)
+        .bind::<BigInt, _>(p.xid)
+        .bind::<BigInt, _>(p.seq)
+        .bind::<BigInt, _>(h)
+        .get_result(c)?,
+    };
+    Ok(l.n.unwrap_or(0) > 0)
 }
 
 /// A guardian on their own (the link to each pupil is in the pupil's record).

@@ -120,6 +120,7 @@ pub fn charger_base_vide<T, E: From<StoreError>>(
             Echec::Appelant(e) => e,
         });
     let retabli = match (cache, conn) {
+        // A PRAGMA takes no bind parameter: `avant` is the integer SQLite itself reported.
         (Some(avant), DbConnection::Sqlite(c)) => c.batch_execute(&format!("PRAGMA cache_size = {avant}")),
         _ => Ok(()),
     };
@@ -268,6 +269,8 @@ fn preparer_chargement(conn: &mut DbConnection) -> Result<Vec<ObjetDifere>, Stor
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(TABLES_CHARGEES.to_vec())
     .load(c)?;
     let mut ddl = String::from("SET LOCAL maintenance_work_mem = '256MB';");
+    // Table names are constants of this module (DDL takes no bind parameter); the constraints'
+    // and indexes' DDL comes from the catalogue, quoted by PostgreSQL's own format('%I').
     for t in TABLES_CHARGEES {
         ddl.push_str(&format!("ALTER TABLE {t} DISABLE TRIGGER USER;"));
     }
@@ -289,6 +292,7 @@ fn terminer_chargement(conn: &mut DbConnection, objets: &[ObjetDifere]) -> Resul
         ddl.push_str(&o.creation);
         ddl.push(';');
     }
+    // Constants of this module, as in preparer_chargement.
     for t in TABLES_CHARGEES {
         ddl.push_str(&format!("ALTER TABLE {t} ENABLE TRIGGER USER;"));
     }

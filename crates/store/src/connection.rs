@@ -6,21 +6,11 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use url::Url;
 
-use crate::StoreError;
-
-#[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
+use crate::backend::{Backend, DbConnection};
+use crate::error::StoreError;
 
 /// A database location, parsed from `postgres://…`, `postgresql://…`, `sqlite://PATH` or a
 /// plain file path (SQLite).
@@ -64,15 +54,57 @@ impl UrlBase {
     pub fn masquee(&self) -> String {
         match self {
             UrlBase::Sqlite(p) => format!("sqlite://{}", p.display()),
-            UrlBase::Postgres(u) => match (u.find("://"), u.rfind('@')) {
-                (Some(debut), Some(arobase)) if arobase > debut => {
-                    let identite = &u[debut + 3..arobase];
-                    let utilisateur = identite.split(':').next().unwrap_or("");
-                    format!("{}{utilisateur}:***{}", &u[..debut + 3], &u[arobase..])
+            UrlBase::Postgres(u) => match Url::parse(u) {
+                Ok(mut url) => {
+                    if !url.username().is_empty() || url.password().is_some() {
+                        // Fails only for a URL that cannot hold credentials, which this one does.
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
                 }
-                _ => u.clone(),
+                // libpq also takes URIs the URL standard refuses (several hosts): none of it shown.
+                Err(_) => "postgres://***".to_owned(),
             },
         }
+    }
+
+    /// The database name of a PostgreSQL URL (its path, as written), `None` for SQLite or a URL
+    /// without one.
+    pub fn nom_base(&self) -> Option<String> {
+        let UrlBase::Postgres(u) = self else {
+            return None;
+        };
+        let url = Url::parse(u).ok()?;
+        url.path_segments()?.next().filter(|s| !s.is_empty()).map(str::to_owned)
+    }
+
+    /// The URL of another database on the same PostgreSQL server: the path (database name)
+    /// replaced by `nom`, credentials and parameters (`?sslmode=…`) kept. An error for SQLite.
+    pub fn avec_base(&self, nom: &str) -> Result<String, StoreError> {
+        let UrlBase::Postgres(u) = self else {
+            return Err(StoreError::Url(
+                "une base SQLite est un fichier, pas une base d'un serveur".into(),
+            ));
+        };
+        let mut url = Url::parse(u).map_err(|e| StoreError::Url(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| StoreError::Url("URL PostgreSQL sans chemin".into()))?
+            .clear()
+            .push(nom);
+        Ok(url.into())
+    }
+
+    /// The same PostgreSQL URL pointed at another server address (`hote`, `port`): user,
+    /// password, database and parameters kept, e.g. to go through a proxy. An error for SQLite.
+    pub fn avec_adresse(&self, hote: &str, port: u16) -> Result<String, StoreError> {
+        let UrlBase::Postgres(u) = self else {
+            return Err(StoreError::Url("une base SQLite est un fichier, pas un serveur".into()));
+        };
+        let mut url = Url::parse(u).map_err(|e| StoreError::Url(e.to_string()))?;
+        url.set_host(Some(hote)).map_err(|e| StoreError::Url(e.to_string()))?;
+        url.set_port(Some(port))
+            .map_err(|()| StoreError::Url("URL PostgreSQL sans hôte".into()))?;
+        Ok(url.into())
     }
 
     fn ouvrir(&self) -> Result<DbConnection, diesel::ConnectionError> {
@@ -107,7 +139,10 @@ impl ManageConnection for Gestionnaire {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let mut conn = self.url.ouvrir().map_err(diesel::r2d2::Error::ConnectionError)?;
         if let (Some(d), DbConnection::Pg(c)) = (self.delai_requete, &mut conn) {
-            c.batch_execute(&format!("SET statement_timeout = {}", d.as_millis()))
+            // SET takes no bind parameter; set_config is the same setting, for the session.
+            diesel::sql_query("SELECT set_config('statement_timeout', $1, false)")
+                .bind::<diesel::sql_types::Text, _>(d.as_millis().to_string())
+                .execute(c)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(conn)
@@ -226,19 +261,6 @@ impl Store {
     }
 }
 
-/// Runs `$body` with `$c` bound to the concrete connection, for the few statements that
-/// MultiConnection cannot express (batch inserts, COPY, migrations).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! par_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::DbConnection::Pg($c) => $body,
-            $crate::DbConnection::Sqlite($c) => $body,
-        }
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +288,44 @@ mod tests {
         assert_eq!(
             UrlBase::parse("postgres://onde:secret@db:5432/onde").unwrap().masquee(),
             "postgres://onde:***@db:5432/onde"
+        );
+        assert_eq!(
+            UrlBase::parse("postgres://onde@db/onde?sslmode=require")
+                .unwrap()
+                .masquee(),
+            "postgres://onde:***@db/onde?sslmode=require"
+        );
+        assert_eq!(
+            UrlBase::parse("postgres://db/onde").unwrap().masquee(),
+            "postgres://db/onde"
+        );
+        assert_eq!(
+            UrlBase::parse("postgres://u:p@h1:1,h2:2/x").unwrap().masquee(),
+            "postgres://***"
+        );
+    }
+
+    #[test]
+    fn nom_de_base() {
+        let url = UrlBase::parse("postgres://u:p@h:5432/onde?sslmode=disable").unwrap();
+        assert_eq!(url.nom_base().as_deref(), Some("onde"));
+        assert_eq!(url.avec_base("x").unwrap(), "postgres://u:p@h:5432/x?sslmode=disable");
+        assert_eq!(UrlBase::parse("postgres://h").unwrap().nom_base(), None);
+        assert_eq!(
+            UrlBase::parse("postgres://h").unwrap().avec_base("x").unwrap(),
+            "postgres://h/x"
+        );
+        assert!(UrlBase::parse("sqlite://a.sqlite").unwrap().avec_base("x").is_err());
+        assert_eq!(
+            url.avec_adresse("127.0.0.1", 6543).unwrap(),
+            "postgres://u:p@127.0.0.1:6543/onde?sslmode=disable"
+        );
+        assert_eq!(
+            UrlBase::parse("postgres://postgres@localhost/x")
+                .unwrap()
+                .avec_adresse("127.0.0.1", 1)
+                .unwrap(),
+            "postgres://postgres@127.0.0.1:1/x"
         );
     }
 }

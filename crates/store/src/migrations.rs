@@ -1,9 +1,13 @@
-//! Migrations of both backends, embedded in the binary.
+//! Migrations of both backends, embedded in the binary, followed by the replaceable schema
+//! ([`crate::definitions`]).
 
-use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::{DbConnection, StoreError};
+use crate::backend::DbConnection;
+use crate::definitions;
+use crate::error::StoreError;
 
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 pub const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -15,21 +19,36 @@ fn en_texte(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<Strin
     versions.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// Applies pending migrations. On PostgreSQL, several nodes starting together take turns.
+/// Applies pending migrations, then re-applies the replaceable schema (every time: a base
+/// migrated by an older version gets the current definitions). On PostgreSQL, several nodes
+/// starting together take turns. Returns the migration versions applied.
 pub fn appliquer(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let erreur = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {
         DbConnection::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({VERROU_MIGRATIONS})"))?;
-            let resultat = c.run_pending_migrations(POSTGRES).map(en_texte).map_err(erreur);
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({VERROU_MIGRATIONS})"))?;
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(VERROU_MIGRATIONS)
+                .execute(c)?;
+            let resultat = c
+                .run_pending_migrations(POSTGRES)
+                .map(en_texte)
+                .map_err(erreur)
+                .and_then(|v| definitions::appliquer(c, definitions::POSTGRES).map(|()| v));
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(VERROU_MIGRATIONS)
+                .execute(c)?;
             resultat
         }
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(en_texte).map_err(erreur),
+        DbConnection::Sqlite(c) => {
+            let v = c.run_pending_migrations(SQLITE).map(en_texte).map_err(erreur)?;
+            definitions::appliquer(c, definitions::SQLITE)?;
+            Ok(v)
+        }
     }
 }
 
-/// Reverts every migration (tests check that each `down.sql` works).
+/// Reverts every migration (tests check that each `down.sql` works). The replaceable schema
+/// goes with the tables it is defined on (the `down.sql` of their migrations drop it).
 pub fn tout_annuler(conn: &mut DbConnection) -> Result<(), StoreError> {
     let erreur = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {

@@ -174,8 +174,8 @@ diesel::table! {
     }
 }
 
-// `imports.battement_le` is left out: diesel's 16-column limit (the 32-column feature doubles
-// its compile time); onde_store::imports reads and writes it with plain SQL.
+// `imports.battement_le` and `imports.motif` are left out: diesel's 16-column limit (the
+// 32-column feature doubles its compile time); `imports_suivi` below reaches them.
 diesel::table! {
     imports (id) {
         id -> Text,
@@ -194,6 +194,21 @@ diesel::table! {
         debut_le -> Nullable<Timestamp>,
         fin_le -> Nullable<Timestamp>,
         erreur -> Nullable<Text>,
+    }
+}
+
+// The same table under a second name, for the job's life cycle: the columns past the limit
+// with those its statements filter by.
+diesel::table! {
+    #[sql_name = "imports"]
+    imports_suivi (id) {
+        id -> Text,
+        statut -> Text,
+        cree_le -> Timestamp,
+        fin_le -> Nullable<Timestamp>,
+        erreur -> Nullable<Text>,
+        battement_le -> Nullable<Timestamp>,
+        motif -> Nullable<Text>,
     }
 }
 

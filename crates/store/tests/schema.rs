@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
-use onde_store::{migrations, par_backend, DbConnection};
+use onde_store::{definitions, migrations, par_backend, DbConnection};
 
 const TABLES: [&str; 20] = [
     "audit",
@@ -195,10 +196,13 @@ onde_store::tests_deux_backends! {
         migrations::tout_annuler(&mut conn).unwrap();
         assert!(tables(&mut conn).is_empty(), "tables restantes après annulation : {:?}", tables(&mut conn));
         assert!(index(&mut conn).is_empty());
+        // The replaceable schema went with its tables.
+        assert_eq!(definitions_en_base(&mut conn), Definitions::new());
 
         let appliquees = migrations::appliquer(&mut conn).unwrap();
         assert!(!appliquees.is_empty());
         assert_eq!(colonnes(&mut conn), avant);
+        assert_eq!(ecarts(&mut conn), Vec::<String>::new());
         // Nothing left to apply: the bookkeeping survived the round trip.
         assert!(migrations::appliquer(&mut conn).unwrap().is_empty());
         // The re-created schema is usable.
@@ -314,4 +318,173 @@ fn meme_schema_logique_sur_les_deux_backends() {
     let index_sqlite = index(&mut cs);
     assert!(index_sqlite.contains("inscriptions_une_active_par_annee"));
     assert_eq!(index_sqlite, index(&mut cp));
+}
+
+/// One definition of the replaceable schema: its name and what is compared of it.
+type Definitions = BTreeMap<String, String>;
+
+#[derive(QueryableByName)]
+struct DefinitionEnBase {
+    #[diesel(sql_type = Text)]
+    nom: String,
+    #[diesel(sql_type = Text)]
+    texte: String,
+}
+
+/// Whitespace, parentheses, case and the schema qualification removed: PostgreSQL prints a
+/// definition back in its own layout (`ON public.eleves`, `WHEN ((NOT f()))`).
+fn normaliser(texte: &str) -> String {
+    texte
+        .replace("public.", "")
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `CREATE TRIGGER name …` up to its end (`;` on PostgreSQL, `END` on SQLite), by name.
+fn declencheurs_des_fichiers(fichiers: &[definitions::Definition], fin: &str) -> Definitions {
+    let mut trouves = Definitions::new();
+    for d in fichiers {
+        let mut reste = d.sql;
+        while let Some(i) = reste.find("CREATE TRIGGER ") {
+            let texte = &reste[i..];
+            let longueur = texte.find(fin).expect("fin de déclencheur") + fin.len();
+            let nom = texte.split_whitespace().nth(2).expect("nom du déclencheur");
+            let fin_sans_point_virgule = longueur - usize::from(fin == ";");
+            trouves.insert(format!("déclencheur {nom}"), texte[..fin_sans_point_virgule].to_owned());
+            reste = &texte[longueur..];
+        }
+    }
+    trouves
+}
+
+/// PostgreSQL: each function's header (name, arguments, result, language, volatility) and its
+/// body as stored (`prosrc`, byte for byte), each trigger's definition.
+fn fonctions_des_fichiers() -> Definitions {
+    let mut trouves = Definitions::new();
+    for d in definitions::POSTGRES {
+        let mut reste = d.sql;
+        while let Some(i) = reste.find("CREATE OR REPLACE FUNCTION ") {
+            let texte = &reste[i..];
+            let nom = texte["CREATE OR REPLACE FUNCTION ".len()..]
+                .split('(')
+                .next()
+                .unwrap()
+                .trim();
+            let debut = texte.find("$$").expect("corps de fonction");
+            let fin = debut + 2 + texte[debut + 2..].find("$$").expect("fin du corps");
+            trouves.insert(format!("fonction {nom}"), normaliser(&texte[..debut]));
+            trouves.insert(format!("corps {nom}"), texte[debut + 2..fin].to_owned());
+            reste = &texte[fin + 2..];
+        }
+    }
+    trouves
+}
+
+/// What the database holds: every function of the schema, every user trigger (views: none).
+fn definitions_en_base(conn: &mut DbConnection) -> Definitions {
+    let requetes: &[(&str, &str)] = match conn {
+        DbConnection::Pg(_) => &[
+            (
+                "fonction",
+                "SELECT p.proname::text AS nom, split_part(pg_get_functiondef(p.oid), '$function$', 1) AS texte \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE n.nspname = current_schema() AND p.prokind = 'f'",
+            ),
+            (
+                "corps",
+                "SELECT p.proname::text AS nom, p.prosrc AS texte \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE n.nspname = current_schema() AND p.prokind = 'f'",
+            ),
+            (
+                "déclencheur",
+                "SELECT t.tgname::text AS nom, pg_get_triggerdef(t.oid) AS texte \
+                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
+            ),
+        ],
+        DbConnection::Sqlite(_) => &[(
+            "déclencheur",
+            "SELECT name AS nom, sql AS texte FROM sqlite_master WHERE type IN ('trigger', 'view')",
+        )],
+    };
+    let mut trouves = Definitions::new();
+    for (genre, sql) in requetes {
+        let lignes: Vec<DefinitionEnBase> = par_backend!(conn, c => diesel::sql_query(*sql).load(c)).unwrap();
+        for l in lignes {
+            let texte = match *genre {
+                "fonction" => normaliser(&l.texte),
+                "corps" => l.texte,
+                _ if matches!(conn, DbConnection::Pg(_)) => normaliser(&l.texte),
+                _ => l.texte,
+            };
+            trouves.insert(format!("{genre} {}", l.nom), texte);
+        }
+    }
+    trouves
+}
+
+/// What differs between the database and the files (missing, extra, or another text).
+fn ecarts(conn: &mut DbConnection) -> Vec<String> {
+    let attendues = match conn {
+        DbConnection::Pg(_) => {
+            let mut f = fonctions_des_fichiers();
+            f.extend(
+                declencheurs_des_fichiers(definitions::POSTGRES, ";")
+                    .into_iter()
+                    .map(|(nom, texte)| (nom, normaliser(&texte))),
+            );
+            f
+        }
+        DbConnection::Sqlite(_) => declencheurs_des_fichiers(definitions::SQLITE, "\nEND"),
+    };
+    assert!(
+        attendues.len() > 10,
+        "définitions lues dans les fichiers : {attendues:?}"
+    );
+    let en_base = definitions_en_base(conn);
+    let noms: BTreeSet<&String> = attendues.keys().chain(en_base.keys()).collect();
+    noms.into_iter()
+        .filter_map(|nom| match (attendues.get(nom), en_base.get(nom)) {
+            (Some(a), Some(b)) if a == b => None,
+            (Some(a), Some(b)) => Some(format!("{nom} : fichier {a:?}, base {b:?}")),
+            (Some(_), None) => Some(format!("{nom} : absent de la base")),
+            (None, _) => Some(format!("{nom} : en base, absent des fichiers")),
+        })
+        .collect()
+}
+
+onde_store::tests_deux_backends! {
+    fn definitions_appliquees_egales_aux_fichiers(base) {
+        let mut conn = base.store.connexion().unwrap();
+        assert_eq!(ecarts(&mut conn), Vec::<String>::new());
+
+        // The comparison sees a definition changed or dropped by hand...
+        let alterations = match &*conn {
+            DbConnection::Pg(_) => vec![
+                "CREATE OR REPLACE FUNCTION changements_rang(op TEXT) RETURNS INTEGER LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$",
+                "DROP TRIGGER eleves_changements_insertion ON eleves; CREATE TRIGGER eleves_changements_insertion \
+                 AFTER INSERT ON eleves REFERENCING NEW TABLE AS nouveau FOR EACH STATEMENT EXECUTE FUNCTION changements_eleves()",
+                "DROP TRIGGER ecoles_changements ON ecoles",
+            ],
+            DbConnection::Sqlite(_) => vec![
+                "DROP TRIGGER eleves_changements_resume; CREATE TRIGGER eleves_changements_resume AFTER UPDATE ON eleves \
+                 BEGIN SELECT 1; END",
+                "DROP TRIGGER ecoles_changements_insertion",
+            ],
+        };
+        let n = alterations.len();
+        for sql in alterations {
+            par_backend!(&mut *conn, c => c.batch_execute(sql)).unwrap();
+        }
+        let vus = ecarts(&mut conn);
+        assert_eq!(vus.len(), n, "{vus:#?}");
+
+        // ...and the next migration run puts the files' definitions back.
+        assert!(migrations::appliquer(&mut conn).unwrap().is_empty());
+        assert_eq!(ecarts(&mut conn), Vec::<String>::new());
+    }
 }

@@ -1,5 +1,5 @@
-DROP TRIGGER audit_pas_de_modification ON audit;
-DROP FUNCTION audit_ajout_seul();
+DROP TRIGGER IF EXISTS audit_pas_de_modification ON audit;
+DROP FUNCTION IF EXISTS audit_ajout_seul();
 DROP TABLE audit;
 DROP TABLE cles_signature;
 DROP TABLE clients;

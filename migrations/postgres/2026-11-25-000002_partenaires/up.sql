@@ -76,10 +76,5 @@ CREATE TABLE audit (
 CREATE INDEX audit_par_partenaire ON audit (partenaire_id, horodatage);
 CREATE INDEX audit_par_date ON audit (horodatage);
 
-CREATE FUNCTION audit_ajout_seul() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'la piste d''audit est en ajout seul';
-END
-$$;
-CREATE TRIGGER audit_pas_de_modification BEFORE UPDATE ON audit
-    FOR EACH ROW EXECUTE FUNCTION audit_ajout_seul();
+-- The trigger keeping the trail append-only is in the replaceable schema:
+-- crates/store/sql/postgres/audit.sql, applied after the migrations.

@@ -1,4 +1,4 @@
-DROP TRIGGER audit_pas_de_modification;
+DROP TRIGGER IF EXISTS audit_pas_de_modification;
 DROP TABLE audit;
 DROP TABLE cles_signature;
 DROP TABLE clients;

@@ -77,7 +77,5 @@ CREATE TABLE audit (
 CREATE INDEX audit_par_partenaire ON audit (partenaire_id, horodatage);
 CREATE INDEX audit_par_date ON audit (horodatage);
 
-CREATE TRIGGER audit_pas_de_modification BEFORE UPDATE ON audit
-BEGIN
-    SELECT RAISE(ABORT, 'la piste d''audit est en ajout seul');
-END;
+-- The trigger keeping the trail append-only is in the replaceable schema:
+-- crates/store/sql/sqlite/audit.sql, applied after the migrations.

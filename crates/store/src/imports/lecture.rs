@@ -16,6 +16,8 @@
 //! one. A line is never held beyond the bound: the reader keeps at most the bound of a line and
 //! skips the rest, so a file of one 400 MiB line costs a few hundred KiB of memory.
 
+mod lecteur;
+
 use std::fs::File;
 #[cfg(test)]
 use std::io::Read;
@@ -24,8 +26,10 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{FormatImport, Rejet};
+use super::rejets::Rejet;
+use super::statut::FormatImport;
 use crate::tableur::{EcrivainTableur, FinDeLigne};
+use lecteur::{lire_ligne, LecteurCsv, Lu, LuCsv, COLONNES_MAX};
 
 const OBLIGATOIRES: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
 const ELEVE: [&str; 6] = ["ine", "nom", "prenoms", "sexe", "date_naissance", "lieu_naissance"];
@@ -48,8 +52,6 @@ pub const RESPONSABLES_MAX: usize = 4;
 /// domain maximum (4 guardians with addresses, 20 inscriptions) written with `\uXXXX`
 /// escapes stays far below it (see the tests).
 pub const LIGNE_MAX_OCTETS: usize = 64 * 1024;
-/// Most fields of a CSV record (the format knows fewer than 50 columns).
-const COLONNES_MAX: usize = 1024;
 const BOOLEENS: [&str; 2] = ["autorite_parentale", "admission_provisoire"];
 
 /// Every column name the CSV format knows, in the order the generator writes them.
@@ -136,167 +138,10 @@ pub fn verifier_entete(entete: &[String]) -> Result<(), ErreurFichier> {
     Ok(())
 }
 
-/// What one bounded read of a line gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lu {
-    Fin,
-    Ligne,
-    TropLongue,
-}
-
 fn illisible(e: std::io::Error) -> ErreurFichier {
     ErreurFichier {
         code: "fichier_illisible",
         message: format!("lecture du fichier interrompue : {e}"),
-    }
-}
-
-/// Reads one line (without its `\n`) into `tampon`, keeping at most `max` bytes: the rest of a
-/// longer line is skipped, never buffered.
-fn lire_ligne<R: BufRead>(r: &mut R, tampon: &mut Vec<u8>, max: usize) -> std::io::Result<Lu> {
-    tampon.clear();
-    let (mut vide, mut trop_longue) = (true, false);
-    loop {
-        let dispo = match r.fill_buf() {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if dispo.is_empty() {
-            return Ok(match (vide, trop_longue) {
-                (true, _) => Lu::Fin,
-                (false, true) => Lu::TropLongue,
-                (false, false) => Lu::Ligne,
-            });
-        }
-        vide = false;
-        let (contenu, consommes, fin) = match memchr::memchr(b'\n', dispo) {
-            Some(i) => (&dispo[..i], i + 1, true),
-            None => (dispo, dispo.len(), false),
-        };
-        if !trop_longue {
-            if tampon.len() + contenu.len() > max {
-                trop_longue = true;
-                tampon.clear();
-            } else {
-                tampon.extend_from_slice(contenu);
-            }
-        }
-        r.consume(consommes);
-        if fin {
-            return Ok(if trop_longue { Lu::TropLongue } else { Lu::Ligne });
-        }
-    }
-}
-
-/// One CSV record read with a bound.
-enum LuCsv {
-    Fin,
-    Enregistrement { ligne: u64, record: csv::ByteRecord },
-    TropLong { ligne: u64 },
-    TropDeColonnes { ligne: u64 },
-}
-
-/// CSV records of at most `max` bytes each (quotes included, one terminator excepted), read
-/// with csv-core's push parser: a longer record is parsed to its real end (quotes honoured) into
-/// a scratch buffer that is overwritten, so memory stays at the bound whatever the file.
-struct LecteurCsv<R> {
-    r: R,
-    core: csv_core::Reader,
-    max: usize,
-    sortie: Vec<u8>,
-    fins: Vec<usize>,
-    /// Newlines skipped between records here (csv-core counts the others).
-    sauts: u64,
-}
-
-impl<R: BufRead> LecteurCsv<R> {
-    fn new(r: R, max: usize) -> Self {
-        let max = max.max(1);
-        Self {
-            r,
-            // `;`, double quotes, any of \r, \n, \r\n ends a record, a UTF-8 BOM is skipped.
-            core: csv_core::ReaderBuilder::new().delimiter(b';').build(),
-            max,
-            sortie: vec![0; max + 1],
-            fins: vec![0; COLONNES_MAX],
-            sauts: 0,
-        }
-    }
-
-    fn suivant(&mut self) -> std::io::Result<LuCsv> {
-        use csv_core::ReadRecordResult as R;
-        let Self {
-            r,
-            core,
-            max,
-            sortie,
-            fins,
-            sauts,
-        } = self;
-        // Blank lines between records are skipped here: they count toward no record's bound,
-        // and a record's line number is the one it starts on.
-        loop {
-            let dispo = r.fill_buf()?;
-            let n = dispo.iter().take_while(|b| **b == b'\n' || **b == b'\r').count();
-            if n == 0 {
-                break;
-            }
-            *sauts += dispo[..n].iter().filter(|b| **b == b'\n').count() as u64;
-            r.consume(n);
-        }
-        let ligne = core.line() + *sauts;
-        let (mut nsortie, mut nfins, mut lus) = (0usize, 0usize, 0usize);
-        // Some(false): longer than the bound; Some(true): too many fields.
-        let mut debord: Option<bool> = None;
-        loop {
-            let dispo = r.fill_buf()?;
-            let (res, nin, nout, nend) = match debord {
-                // Never more than the bound (plus a terminator) is offered: the record either
-                // ends within it or is known to be too long. An empty slice means end of file.
-                None => {
-                    let entree = &dispo[..dispo.len().min(*max + 1 - lus)];
-                    core.read_record(entree, &mut sortie[nsortie..], &mut fins[nfins..])
-                }
-                // Parsed to its end, its bytes written over the same scratch buffers.
-                Some(_) => core.read_record(dispo, sortie, fins),
-            };
-            r.consume(nin);
-            lus = lus.saturating_add(nin);
-            if debord.is_none() {
-                nsortie += nout;
-                nfins += nend;
-            }
-            match res {
-                R::InputEmpty => {
-                    if debord.is_none() && lus > *max {
-                        debord = Some(false);
-                    }
-                }
-                R::OutputFull => {
-                    debord.get_or_insert(false);
-                }
-                R::OutputEndsFull => {
-                    debord.get_or_insert(true);
-                }
-                R::Record => {
-                    return Ok(match debord {
-                        None => {
-                            let mut record = csv::ByteRecord::with_capacity(nsortie, nfins);
-                            let mut debut = 0;
-                            for &fin in &fins[..nfins] {
-                                record.push_field(sortie.get(debut..fin).unwrap_or_default());
-                                debut = fin;
-                            }
-                            LuCsv::Enregistrement { ligne, record }
-                        }
-                        Some(false) => LuCsv::TropLong { ligne },
-                        Some(true) => LuCsv::TropDeColonnes { ligne },
-                    })
-                }
-                R::End => return Ok(LuCsv::Fin),
-            }
-        }
     }
 }
 
@@ -666,213 +511,4 @@ fn valeur_csv(e: &Value, colonne: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colonnes_inconnues_citees_en_bref() {
-        // Found by schemathesis: every unknown name was echoed whole in the message.
-        let mut entete: Vec<String> = OBLIGATOIRES.iter().map(|s| s.to_string()).collect();
-        entete.extend((0..1000).map(|i| format!("{i}{}", "x".repeat(500))));
-        let e = verifier_entete(&entete).unwrap_err();
-        assert_eq!(e.code, "csv_colonne_inconnue");
-        assert!(e.message.contains("(1000 en tout)"), "{}", e.message);
-        assert!(e.message.chars().count() < 1500, "{}", e.message.chars().count());
-    }
-
-    #[test]
-    fn entete_verifiee() {
-        let ok: Vec<String> = OBLIGATOIRES.iter().map(|s| s.to_string()).collect();
-        assert!(verifier_entete(&ok).is_ok());
-        let mut inconnue = ok.clone();
-        inconnue.push("couleur".into());
-        assert_eq!(verifier_entete(&inconnue).unwrap_err().code, "csv_colonne_inconnue");
-        assert_eq!(verifier_entete(&ok[1..]).unwrap_err().code, "csv_colonne_manquante");
-    }
-
-    #[test]
-    fn csv_aller_retour() {
-        let e = serde_json::json!({
-            "eleve": {"ine": "0494004062M", "nom": "=1+1", "prenoms": ["@Léa", "Rose"], "sexe": "F",
-                      "date_naissance": "2020-04-02", "lieu_naissance": "75056",
-                      "adresse": {"voie": "3 rue des Lilas; bât. B", "code_postal": "75011", "commune": "75056"},
-                      "responsables": [{"nom": "Morel", "prenom": "Anne", "lien": "mere", "autorite_parentale": true,
-                                        "telephone": "+33 1 23 45 67 89"}]},
-            "inscriptions": [{"uai": "0750655E", "annee_scolaire": "2026-2027", "niveau": "CP"}]
-        });
-        let mut sortie = b"\xef\xbb\xbf".to_vec();
-        let mut w = EcrivainCsv::new(&mut sortie).unwrap();
-        w.ecrire(&e).unwrap();
-        w.terminer().unwrap();
-        // Written as text for a spreadsheet, read back as the values.
-        let texte = String::from_utf8_lossy(&sortie);
-        assert!(
-            texte.contains(";'=1+1;'@Léa|Rose;") && texte.contains(";'+33 1 23 45 67 89"),
-            "{texte}"
-        );
-        let dossier = tempfile::tempdir().unwrap();
-        let chemin = dossier.path().join("f.csv");
-        std::fs::write(&chemin, &sortie).unwrap();
-        verifier_csv(&chemin, LIGNE_MAX_OCTETS).unwrap();
-        let mut lus = Vec::new();
-        parcourir(&chemin, FormatImport::Csv, LIGNE_MAX_OCTETS, &mut |r| {
-            if let Enregistrement::Valeur { ligne, valeur } = r {
-                lus.push((ligne, valeur));
-            }
-            true
-        })
-        .unwrap();
-        assert_eq!(lus, vec![(2, e)]);
-    }
-
-    fn lire(octets: &[u8], format: FormatImport, max: usize) -> Vec<(u64, Result<Value, String>)> {
-        let mut lus = Vec::new();
-        parcourir_lecteur(std::io::Cursor::new(octets), format, max, &mut |e| {
-            lus.push(match e {
-                Enregistrement::Valeur { ligne, valeur } => (ligne, Ok(valeur)),
-                Enregistrement::Illisible(r) => (r.ligne, Err(r.code)),
-            });
-            true
-        })
-        .unwrap();
-        lus
-    }
-
-    #[test]
-    fn ligne_ndjson_trop_longue_un_seul_rejet() {
-        let mut f = b"{\"a\":1}\n".to_vec();
-        f.extend(std::iter::repeat_n(b'x', 3 << 20));
-        f.extend(b"\n\n{\"a\":3}\r\n{\"a\":4}");
-        let lus = lire(&f, FormatImport::Ndjson, 4096);
-        let attendu: Vec<(u64, Result<Value, String>)> = vec![
-            (1, Ok(serde_json::json!({"a": 1}))),
-            (2, Err("ligne_trop_longue".into())),
-            (4, Ok(serde_json::json!({"a": 3}))),
-            (5, Ok(serde_json::json!({"a": 4}))),
-        ];
-        assert_eq!(lus, attendu);
-        // A file of one line over the bound, without a newline: one rejection.
-        let seule = vec![b'{'; 1 << 20];
-        assert_eq!(
-            lire(&seule, FormatImport::Ndjson, 4096),
-            vec![(1, Err("ligne_trop_longue".into()))]
-        );
-        // The counts agree.
-        let dossier = tempfile::tempdir().unwrap();
-        let chemin = dossier.path().join("f.ndjson");
-        std::fs::write(&chemin, &f).unwrap();
-        assert_eq!(compter(&chemin, FormatImport::Ndjson, 4096).unwrap(), 4);
-    }
-
-    #[test]
-    fn memoire_bornee_par_ligne() {
-        // 8 MiB without a newline, read through a small buffer: the line buffer never grows
-        // beyond the bound.
-        let max = 4096;
-        let mut r = BufReader::with_capacity(8192, std::io::repeat(b'a').take(8 << 20));
-        let mut tampon = Vec::new();
-        assert_eq!(lire_ligne(&mut r, &mut tampon, max).unwrap(), Lu::TropLongue);
-        assert!(tampon.capacity() <= 2 * max, "{}", tampon.capacity());
-        assert_eq!(lire_ligne(&mut r, &mut tampon, max).unwrap(), Lu::Fin);
-        // The same in CSV: a quoted cell of 8 MiB spanning lines.
-        let entete = b"ine;nom\n".as_slice();
-        let cellule = std::io::repeat(b'b').take(4 << 20);
-        let suite = b"\n\nfin\";x\nA;B\n".as_slice();
-        let flux = entete
-            .chain(b"\"".as_slice())
-            .chain(cellule)
-            .chain(b"\nsuite".as_slice())
-            .chain(std::io::repeat(b'c').take(4 << 20));
-        let mut l = LecteurCsv::new(BufReader::with_capacity(8192, flux.chain(suite)), max);
-        assert!(matches!(l.suivant().unwrap(), LuCsv::Enregistrement { ligne: 1, .. }));
-        assert!(matches!(l.suivant().unwrap(), LuCsv::TropLong { ligne: 2 }));
-        match l.suivant().unwrap() {
-            LuCsv::Enregistrement { ligne, record } => {
-                assert_eq!(ligne, 6);
-                assert_eq!(record, csv::ByteRecord::from(vec!["A", "B"]));
-            }
-            _ => panic!("enregistrement attendu"),
-        }
-        assert!(matches!(l.suivant().unwrap(), LuCsv::Fin));
-        assert!(l.sortie.capacity() <= max + 1 && l.fins.capacity() <= COLONNES_MAX);
-    }
-
-    #[test]
-    fn csv_trop_long_un_seul_rejet_et_la_suite_lue() {
-        let e = serde_json::json!({
-            "eleve": {"ine": "0494004062M", "nom": "Morel", "prenoms": ["Léa"], "sexe": "F",
-                      "date_naissance": "2020-04-02", "lieu_naissance": "75056"}
-        });
-        let mut sortie = Vec::new();
-        let mut w = EcrivainCsv::new(&mut sortie).unwrap();
-        w.ecrire(&e).unwrap();
-        w.terminer().unwrap();
-        let texte = String::from_utf8(sortie).unwrap();
-        let (entete, ligne) = texte.split_once('\n').unwrap();
-        let longue = ligne.replacen("Morel", &format!("\"{}\n{}\"", "M".repeat(5000), "o".repeat(5000)), 1);
-        let f = format!("{entete}\n{ligne}{longue}{ligne}");
-        let lus = lire(f.as_bytes(), FormatImport::Csv, 4096);
-        let lignes: Vec<(u64, bool)> = lus.iter().map(|(l, r)| (*l, r.is_ok())).collect();
-        assert_eq!(lignes, vec![(2, true), (3, false), (5, true)]);
-        assert_eq!(lus[1].1, Err("ligne_trop_longue".to_string()));
-        // The header too is bounded: a file error.
-        let dossier = tempfile::tempdir().unwrap();
-        let chemin = dossier.path().join("f.csv");
-        std::fs::write(&chemin, "x".repeat(10_000)).unwrap();
-        assert_eq!(verifier_csv(&chemin, 4096).unwrap_err().code, "ligne_trop_longue");
-        std::fs::write(&chemin, &f).unwrap();
-        assert_eq!(compter(&chemin, FormatImport::Csv, 4096).unwrap(), 3);
-    }
-
-    #[test]
-    fn un_dossier_complet_tient_sous_la_borne() {
-        // Every field at its domain maximum, every character a two-byte one escaped as \uXXXX
-        // (6 bytes): the worst a valid record can weigh.
-        let t = |n: usize| "é".repeat(n);
-        let responsable = serde_json::json!({
-            "nom": t(100), "prenom": t(100), "lien": "representant_legal", "autorite_parentale": true,
-            "telephone": "+33612345678", "courriel": t(254), "adresse": t(300)
-        });
-        let inscription = serde_json::json!({
-            "uai": "0750655E", "annee_scolaire": "2026-2027", "niveau": "CM2", "classe": t(50),
-            "dispositif": t(50), "statut": "admis_definitif", "admission_provisoire": false,
-            "date_inscription": "2026-06-01", "date_admission": "2026-06-02"
-        });
-        let e = serde_json::json!({
-            "eleve": {"ine": "0494004062M", "nom": t(100), "prenoms": [t(100), t(100), t(100)], "sexe": "F",
-                      "date_naissance": "2020-04-02", "lieu_naissance": "75056",
-                      "adresse": {"voie": t(300), "code_postal": "75011", "commune": "75056"},
-                      "responsables": vec![responsable; RESPONSABLES_MAX]},
-            "inscriptions": vec![inscription; onde_domain::poussee::INSCRIPTIONS_MAX]
-        });
-        let echappe = e.to_string().replace('é', "\\u00e9");
-        assert!(echappe.len() < LIGNE_MAX_OCTETS, "{}", echappe.len());
-        // Without escapes (plain UTF-8), a quarter of the bound.
-        assert!(e.to_string().len() < LIGNE_MAX_OCTETS / 4, "{}", e.to_string().len());
-    }
-
-    proptest::proptest! {
-        /// Under the bound, the bounded reader gives the csv crate's records.
-        #[test]
-        fn memes_enregistrements_que_le_crate_csv(texte in "[ab;\"\n\r]{0,200}") {
-            let mut attendus = Vec::new();
-            let mut l = csv::ReaderBuilder::new().delimiter(b';').has_headers(false).flexible(true)
-                .from_reader(texte.as_bytes());
-            let mut r = csv::ByteRecord::new();
-            while l.read_byte_record(&mut r).unwrap() {
-                attendus.push(r.clone());
-            }
-            let mut lus = Vec::new();
-            let mut b = LecteurCsv::new(BufReader::with_capacity(7, texte.as_bytes()), 1000);
-            loop {
-                match b.suivant().unwrap() {
-                    LuCsv::Fin => break,
-                    LuCsv::Enregistrement { record, .. } => lus.push(record),
-                    _ => panic!("borne non atteinte"),
-                }
-            }
-            let champs = |v: &Vec<csv::ByteRecord>| v.iter().map(|r| r.iter().map(|c| c.to_vec()).collect::<Vec<_>>()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(champs(&lus), champs(&attendus));
-        }
-    }
-}
+mod tests;

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use onde_domain::{Inscription, Perimetre};
 use uuid::Uuid;
 
-use super::{Cause, Etat, IssueLigne, IssueTranche, LigneValide, Rejet};
+use super::rejets::{Cause, Etat, IssueLigne, IssueTranche, Rejet};
+use super::verification::LigneValide;
 use crate::schema::eleves;
 use crate::{DbConnection, StoreError};
 
