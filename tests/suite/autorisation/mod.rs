@@ -226,7 +226,7 @@ fn verifier_couverture<'a>(
         .collect();
     assert!(
         manquants.is_empty(),
-        "opérations sécurisées sans échantillon dans la matrice d'autorisation (tests/suite/autorisation.rs, \
+        "opérations sécurisées sans échantillon dans la matrice d'autorisation (tests/suite/autorisation/echantillons.rs, \
          fn echantillons) : {manquants:?}"
     );
     let mut retenus = Vec::new();

@@ -111,11 +111,8 @@ impl ConstructeurTestApp {
     pub fn build(self) -> TestApp {
         let base = match self.graine {
             None => BaseDeTest::nouvelle(self.backend),
-            Some(g) => {
-                let base = BaseDeTest::nouvelle(self.backend);
-                g.semer(&base);
-                base
-            }
+            // A copy of the seeded template of this shape (built once, see onde_store::testing).
+            Some(g) => BaseDeTest::depuis_modele(self.backend, &g.cle(), |b| g.semer(b)),
         };
         TestApp { base }
     }
