@@ -1,4 +1,5 @@
-//! The sample requests of every secured operation (one per operation of the spec).
+//! The sample requests of every secured operation (one per operation of the spec), and the
+//! test that the spec has no secured operation without one.
 
 use super::*;
 
@@ -376,4 +377,20 @@ pub(super) fn echantillons() -> Vec<Echantillon> {
             ..Echantillon::new("tourner_cles", post, "/v1/admin/cles/rotation", Genre::Ecriture)
         },
     ]
+}
+
+#[test]
+fn chaque_operation_securisee_a_un_echantillon() {
+    let ops = operations_securisees();
+    assert!(ops.len() >= 5, "{ops:?}");
+    verifier_couverture(&ops, &echantillons());
+    for (id, op) in &ops {
+        assert_eq!(
+            op.scopes,
+            scopes_attendus(&op.methode, &op.chemin),
+            "{id} ({} {}) : scope déclaré",
+            op.methode,
+            op.chemin
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The matrix itself: every sample x every partner kind x every side, and the audit cross-check.
 
+use super::echantillons::echantillons;
 use super::*;
 
 /// One reference partner per kind.
