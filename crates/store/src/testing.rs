@@ -232,7 +232,10 @@ fn modele_pg(cle: &str, remplir: &impl Fn(&BaseDeTest)) -> String {
                 pret = Some(b.datname.clone());
             } else if f == Some(forme.as_str()) || maintenant_s().saturating_sub(cree) > DUREE_MODELE.as_secs() {
                 // An older build of this shape, an unfinished one, or an abandoned one. Someone
-                // still copying it keeps it (the drop fails): it goes next time.
+                // still copying it keeps it (the drop fails): it goes next time. (Templates
+                // marked IS_TEMPLATE by an earlier version of this code cannot be dropped
+                // until unmarked; DROP DATABASE runs on its own, outside any transaction.)
+                let _ = conn.batch_execute(&format!("ALTER DATABASE {} WITH IS_TEMPLATE false", b.datname));
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {}", b.datname));
             }
         }
@@ -258,7 +261,7 @@ fn modele_pg(cle: &str, remplir: &impl Fn(&BaseDeTest)) -> String {
         // store) is ended; the pool's sessions just closed may linger a moment, and CREATE
         // DATABASE … TEMPLATE waits for them.
         conn.batch_execute(&format!(
-            "ALTER DATABASE {nom} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true; \
+            "ALTER DATABASE {nom} WITH ALLOW_CONNECTIONS false; \
              SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{nom}';"
         ))
         .expect("ALTER DATABASE (modèle)");
@@ -296,6 +299,15 @@ fn modele_sqlite(cle: &str, remplir: &impl Fn(&BaseDeTest)) -> PathBuf {
             c.batch_execute(&format!("VACUUM INTO '{chemin}'"))
                 .expect("VACUUM INTO (modèle)");
         }
+        // VACUUM INTO writes a rollback-journal file. Switched to WAL here, once: otherwise the
+        // first connections of every copy race to switch it (an exclusive lock, taken before
+        // their busy_timeout is set) and one fails with "database is locked".
+        diesel::SqliteConnection::establish(&provisoire.display().to_string())
+            .and_then(|mut c| {
+                c.batch_execute("PRAGMA journal_mode = WAL")
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+            })
+            .expect("modèle SQLite en WAL");
         std::fs::rename(&provisoire, &fichier).expect("modèle SQLite mis en place");
         fichier.display().to_string()
     }))
