@@ -89,7 +89,7 @@ trap arreter EXIT
 
 demarrer() {
     # Rate limits raised for the run: schemathesis sends a few hundred requests a second with
-    # one token (the RateLimit headers are still there; tests/limites.rs covers the 429s).
+    # one token (the RateLimit headers are still there; tests/suite/limites.rs covers the 429s).
     (cd "$TEMP" && exec env DATABASE_URL="sqlite://$TEMP/onde.sqlite" ONDE_BIND="127.0.0.1:$PORT" \
         ONDE_WORKERS=2 ONDE__LIMITES__PAR_SECONDE=2000 ONDE__LIMITES__RAFALE=4000 RUST_LOG=warn \
         "$BINAIRE" serve --demo >"$TEMP/serveur.log" 2>&1) &

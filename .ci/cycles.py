@@ -239,8 +239,8 @@ def racines(depot: Path):
         for nom in ("src/lib.rs", "src/main.rs"):
             if (dossier / nom).exists():
                 yield dossier, dossier / nom
-    # Each file of tests/ is a crate root of its own (an integration test binary).
-    for test in sorted(depot.glob("tests/*.rs")):
+    # Each file of tests/ (and each tests/<name>/main.rs) is the root of a test binary.
+    for test in sorted([*depot.glob("tests/*.rs"), *depot.glob("tests/*/main.rs")]):
         yield depot, test
 
 

@@ -4,6 +4,8 @@
 //! pupil appears in them (while the request lines, with route patterns, do).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "suite/commun/mod.rs"]
+#[allow(unused_imports, unused_macros)]
 mod commun;
 
 use std::io::Write;
@@ -70,7 +72,7 @@ fn session(base: &onde_store::testing::BaseDeTest) {
             .unwrap();
         let mut requetes = 0;
         executer(async {
-            let app = actix_web::test::init_service(onde_api::app(etat.clone())).await;
+            let app = actix_web::test::init_service(api::app(etat.clone())).await;
             let mairie = mairie_de_toutes_les_communes(base);
             let editeur = partenaire(
                 base,

@@ -149,7 +149,7 @@ const FLUX_DIFFERE: &str = "SELECT set_config('onde.changements_differes', 'on',
 /// The chunk's feed, written once from the staging tables: the events and perimeter keys the
 /// triggers would have written statement by statement, merged into the transaction's other
 /// events by `changements_noter`; then the triggers are back on. Written only when the
-/// triggers did stand aside (`changements_differes()`); tests/lots.rs compares the two ways.
+/// triggers did stand aside (`changements_differes()`); tests/suite/lots.rs compares the two ways.
 const NOTER_CHANGEMENTS: &str = include_str!("../../sql/postgres/tranche/noter_changements.sql");
 
 /// The statements of [`appliquer`], in its order; each file says what its statement decides.

@@ -15,7 +15,7 @@
 --   school's keys.
 --
 -- Written only when the triggers did stand aside (`changements_differes()`), so that nothing
--- is noted twice; tests/lots.rs compares the two ways on the same chunks.
+-- is noted twice; tests/suite/lots.rs compares the two ways on the same chunks.
 -- Part of the set-based chunk: crates/store/src/imports/postgres.rs, `appliquer`.
 WITH ecrits AS (
     SELECT eleve_id, ecriture, ancienne_commune, adresse_commune
