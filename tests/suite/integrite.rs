@@ -77,8 +77,13 @@ fn rien_de(s: &Scene, r: &Reponse) {
         e.nom.clone(),
     ];
     interdits.extend(e.prenoms.tous().iter().cloned());
+    // The problem's `instance` is the request's random id (`urn:uuid:…`): a "2022" in it is
+    // chance, not the birth year. Everything else of the answer is searched.
+    let sans_instance = regex_lite::Regex::new(r"urn:uuid:[0-9a-f-]{36}")
+        .unwrap()
+        .replace_all(&r.texte, "urn:uuid:");
     for x in interdits {
-        assert!(!r.texte.contains(&x), "« {x} » dans la réponse : {}", r.texte);
+        assert!(!sans_instance.contains(&x), "« {x} » dans la réponse : {}", r.texte);
     }
     assert!(r.corps.get("candidat").is_none(), "{}", r.texte);
 }
