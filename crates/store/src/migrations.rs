@@ -1,5 +1,5 @@
 //! Migrations of both backends, embedded in the binary, followed by the replaceable schema
-//! ([`crate::definitions`]).
+//! ([`crate::definitions`]) when it differs from its files.
 
 use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
@@ -19,31 +19,31 @@ fn en_texte(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<Strin
     versions.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// Applies pending migrations, then re-applies the replaceable schema (every time: a base
-/// migrated by an older version gets the current definitions). On PostgreSQL, several nodes
-/// starting together take turns. Returns the migration versions applied.
+/// Applies pending migrations, then brings the replaceable schema up to date: its files are
+/// re-applied only when the database's definitions differ from them (a base migrated by an
+/// older version, a definition altered by hand), so a start on an up-to-date base takes no
+/// lock on the tables. On PostgreSQL, several nodes starting together take turns (advisory
+/// lock). Returns the migration versions applied.
 pub fn appliquer(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<BigInt, _>(VERROU_MIGRATIONS)
+            .execute(c)?;
+    }
+    let resultat = migrer(conn).and_then(|v| definitions::mettre_a_jour(conn).map(|()| v));
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<BigInt, _>(VERROU_MIGRATIONS)
+            .execute(c)?;
+    }
+    resultat
+}
+
+fn migrer(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let erreur = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {
-        DbConnection::Pg(c) => {
-            diesel::sql_query("SELECT pg_advisory_lock($1)")
-                .bind::<BigInt, _>(VERROU_MIGRATIONS)
-                .execute(c)?;
-            let resultat = c
-                .run_pending_migrations(POSTGRES)
-                .map(en_texte)
-                .map_err(erreur)
-                .and_then(|v| definitions::appliquer(c, definitions::POSTGRES).map(|()| v));
-            diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                .bind::<BigInt, _>(VERROU_MIGRATIONS)
-                .execute(c)?;
-            resultat
-        }
-        DbConnection::Sqlite(c) => {
-            let v = c.run_pending_migrations(SQLITE).map(en_texte).map_err(erreur)?;
-            definitions::appliquer(c, definitions::SQLITE)?;
-            Ok(v)
-        }
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES).map(en_texte).map_err(erreur),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(en_texte).map_err(erreur),
     }
 }
 

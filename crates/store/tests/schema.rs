@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
-use onde_store::{definitions, migrations, par_backend, DbConnection};
+use onde_store::{definitions, migrations, par_backend, Backend, DbConnection};
 
 const TABLES: [&str; 20] = [
     "audit",
@@ -197,7 +197,7 @@ onde_store::tests_deux_backends! {
         assert!(tables(&mut conn).is_empty(), "tables restantes après annulation : {:?}", tables(&mut conn));
         assert!(index(&mut conn).is_empty());
         // The replaceable schema went with its tables.
-        assert_eq!(definitions_en_base(&mut conn), Definitions::new());
+        assert_eq!(definitions::en_base(&mut conn).unwrap(), definitions::Definitions::new());
 
         let appliquees = migrations::appliquer(&mut conn).unwrap();
         assert!(!appliquees.is_empty());
@@ -320,141 +320,19 @@ fn meme_schema_logique_sur_les_deux_backends() {
     assert_eq!(index_sqlite, index(&mut cp));
 }
 
-/// One definition of the replaceable schema: its name and what is compared of it.
-type Definitions = BTreeMap<String, String>;
-
-#[derive(QueryableByName)]
-struct DefinitionEnBase {
-    #[diesel(sql_type = Text)]
-    nom: String,
-    #[diesel(sql_type = Text)]
-    texte: String,
-}
-
-/// Whitespace, parentheses, case and the schema qualification removed: PostgreSQL prints a
-/// definition back in its own layout (`ON public.eleves`, `WHEN ((NOT f()))`).
-fn normaliser(texte: &str) -> String {
-    texte
-        .replace("public.", "")
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// `CREATE TRIGGER name …` up to its end (`;` on PostgreSQL, `END` on SQLite), by name.
-fn declencheurs_des_fichiers(fichiers: &[definitions::Definition], fin: &str) -> Definitions {
-    let mut trouves = Definitions::new();
-    for d in fichiers {
-        let mut reste = d.sql;
-        while let Some(i) = reste.find("CREATE TRIGGER ") {
-            let texte = &reste[i..];
-            let longueur = texte.find(fin).expect("fin de déclencheur") + fin.len();
-            let nom = texte.split_whitespace().nth(2).expect("nom du déclencheur");
-            let fin_sans_point_virgule = longueur - usize::from(fin == ";");
-            trouves.insert(format!("déclencheur {nom}"), texte[..fin_sans_point_virgule].to_owned());
-            reste = &texte[longueur..];
-        }
-    }
-    trouves
-}
-
-/// PostgreSQL: each function's header (name, arguments, result, language, volatility) and its
-/// body as stored (`prosrc`, byte for byte), each trigger's definition.
-fn fonctions_des_fichiers() -> Definitions {
-    let mut trouves = Definitions::new();
-    for d in definitions::POSTGRES {
-        let mut reste = d.sql;
-        while let Some(i) = reste.find("CREATE OR REPLACE FUNCTION ") {
-            let texte = &reste[i..];
-            let nom = texte["CREATE OR REPLACE FUNCTION ".len()..]
-                .split('(')
-                .next()
-                .unwrap()
-                .trim();
-            let debut = texte.find("$$").expect("corps de fonction");
-            let fin = debut + 2 + texte[debut + 2..].find("$$").expect("fin du corps");
-            trouves.insert(format!("fonction {nom}"), normaliser(&texte[..debut]));
-            trouves.insert(format!("corps {nom}"), texte[debut + 2..fin].to_owned());
-            reste = &texte[fin + 2..];
-        }
-    }
-    trouves
-}
-
-/// What the database holds: every function of the schema, every user trigger (views: none).
-fn definitions_en_base(conn: &mut DbConnection) -> Definitions {
-    let requetes: &[(&str, &str)] = match conn {
-        DbConnection::Pg(_) => &[
-            (
-                "fonction",
-                "SELECT p.proname::text AS nom, split_part(pg_get_functiondef(p.oid), '$function$', 1) AS texte \
-                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE n.nspname = current_schema() AND p.prokind = 'f'",
-            ),
-            (
-                "corps",
-                "SELECT p.proname::text AS nom, p.prosrc AS texte \
-                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE n.nspname = current_schema() AND p.prokind = 'f'",
-            ),
-            (
-                "déclencheur",
-                "SELECT t.tgname::text AS nom, pg_get_triggerdef(t.oid) AS texte \
-                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
-            ),
-        ],
-        DbConnection::Sqlite(_) => &[(
-            "déclencheur",
-            "SELECT name AS nom, sql AS texte FROM sqlite_master WHERE type IN ('trigger', 'view')",
-        )],
-    };
-    let mut trouves = Definitions::new();
-    for (genre, sql) in requetes {
-        let lignes: Vec<DefinitionEnBase> = par_backend!(conn, c => diesel::sql_query(*sql).load(c)).unwrap();
-        for l in lignes {
-            let texte = match *genre {
-                "fonction" => normaliser(&l.texte),
-                "corps" => l.texte,
-                _ if matches!(conn, DbConnection::Pg(_)) => normaliser(&l.texte),
-                _ => l.texte,
-            };
-            trouves.insert(format!("{genre} {}", l.nom), texte);
-        }
-    }
-    trouves
-}
-
-/// What differs between the database and the files (missing, extra, or another text).
+/// What differs between the database and the files: the store's comparison (the one every
+/// start runs), after checking that it read the files' definitions.
 fn ecarts(conn: &mut DbConnection) -> Vec<String> {
-    let attendues = match conn {
-        DbConnection::Pg(_) => {
-            let mut f = fonctions_des_fichiers();
-            f.extend(
-                declencheurs_des_fichiers(definitions::POSTGRES, ";")
-                    .into_iter()
-                    .map(|(nom, texte)| (nom, normaliser(&texte))),
-            );
-            f
-        }
-        DbConnection::Sqlite(_) => declencheurs_des_fichiers(definitions::SQLITE, "\nEND"),
+    let backend = match conn {
+        DbConnection::Pg(_) => Backend::Postgres,
+        DbConnection::Sqlite(_) => Backend::Sqlite,
     };
+    let attendues = definitions::attendues(backend).unwrap();
     assert!(
         attendues.len() > 10,
         "définitions lues dans les fichiers : {attendues:?}"
     );
-    let en_base = definitions_en_base(conn);
-    let noms: BTreeSet<&String> = attendues.keys().chain(en_base.keys()).collect();
-    noms.into_iter()
-        .filter_map(|nom| match (attendues.get(nom), en_base.get(nom)) {
-            (Some(a), Some(b)) if a == b => None,
-            (Some(a), Some(b)) => Some(format!("{nom} : fichier {a:?}, base {b:?}")),
-            (Some(_), None) => Some(format!("{nom} : absent de la base")),
-            (None, _) => Some(format!("{nom} : en base, absent des fichiers")),
-        })
-        .collect()
+    definitions::ecarts(conn).unwrap()
 }
 
 onde_store::tests_deux_backends! {
@@ -469,6 +347,7 @@ onde_store::tests_deux_backends! {
                 "DROP TRIGGER eleves_changements_insertion ON eleves; CREATE TRIGGER eleves_changements_insertion \
                  AFTER INSERT ON eleves REFERENCING NEW TABLE AS nouveau FOR EACH STATEMENT EXECUTE FUNCTION changements_eleves()",
                 "DROP TRIGGER ecoles_changements ON ecoles",
+                "ALTER TABLE inscriptions DISABLE TRIGGER inscriptions_changements_suppression",
             ],
             DbConnection::Sqlite(_) => vec![
                 "DROP TRIGGER eleves_changements_resume; CREATE TRIGGER eleves_changements_resume AFTER UPDATE ON eleves \
@@ -487,4 +366,29 @@ onde_store::tests_deux_backends! {
         assert!(migrations::appliquer(&mut conn).unwrap().is_empty());
         assert_eq!(ecarts(&mut conn), Vec::<String>::new());
     }
+}
+
+/// A node starting while another writes (an import chunk in progress) takes no lock on the
+/// feed's tables when its definitions are up to date: re-creating a trigger would queue an
+/// exclusive lock behind the writer, and every reader of the table behind that lock.
+/// PostgreSQL only: on SQLite diesel's migration harness itself waits for the one write lock.
+#[test]
+fn demarrage_sans_verrou_sur_une_base_a_jour() {
+    let base = BaseDeTest::postgres();
+    let mut ecrivain = PgConnection::establish(&base.url).unwrap();
+    ecrivain
+        .batch_execute("BEGIN; LOCK TABLE eleves IN ROW EXCLUSIVE MODE")
+        .unwrap();
+    let mut noeud = DbConnection::Pg(PgConnection::establish(&base.url).unwrap());
+    par_backend!(&mut noeud, c => c.batch_execute("SET lock_timeout = '2s'")).unwrap();
+
+    let debut = std::time::Instant::now();
+    let appliquees = migrations::appliquer(&mut noeud);
+    let duree = debut.elapsed();
+    assert!(
+        matches!(&appliquees, Ok(v) if v.is_empty()),
+        "démarrage bloqué par l'écriture en cours : {appliquees:?} après {duree:?}"
+    );
+    assert!(duree < std::time::Duration::from_secs(2), "{duree:?}");
+    ecrivain.batch_execute("COMMIT").unwrap();
 }

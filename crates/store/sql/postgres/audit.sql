@@ -1,5 +1,5 @@
 -- Replaceable schema (PostgreSQL): the audit trail is append-only; a record is never updated
--- (retention deletes whole records). Re-applied after the migrations on every start
+-- (retention deletes whole records). Re-applied after the migrations when the base differs
 -- (crates/store/src/definitions.rs): edit this file, not a migration, to change it.
 
 CREATE OR REPLACE FUNCTION audit_ajout_seul() RETURNS trigger LANGUAGE plpgsql AS $$

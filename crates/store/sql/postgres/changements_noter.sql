@@ -1,5 +1,5 @@
 -- Replaceable schema of the change feed (PostgreSQL): the helpers every trigger and the bulk path call.
--- Re-applied after the migrations on every start (crates/store/src/definitions.rs), in one
+-- Re-applied after the migrations when the base differs (crates/store/src/definitions.rs), in one
 -- transaction under the migrations' advisory lock: edit this file, not a migration, to change
 -- it. CREATE OR REPLACE for functions, DROP IF EXISTS + CREATE for triggers.
 

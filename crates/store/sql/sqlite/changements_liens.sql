@@ -1,5 +1,5 @@
 -- Replaceable schema of the change feed (SQLite): links between pupils and guardians.
--- Re-applied after the migrations on every start (crates/store/src/definitions.rs), in one
+-- Re-applied after the migrations when the base differs (crates/store/src/definitions.rs), in one
 -- transaction: edit this file, not a migration, to change it (DROP IF EXISTS + CREATE).
 
 
