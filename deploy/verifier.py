@@ -568,7 +568,7 @@ def grafana() -> None:
     """The dashboard parses and every metric it queries is one the gateway exports."""
     chemin = RACINE / "deploy" / "grafana" / "onde-echanges.json"
     tableau = json.loads(chemin.read_text(encoding="utf-8"))
-    metriques = (RACINE / "crates" / "api" / "src" / "metriques.rs").read_text(encoding="utf-8")
+    metriques = (RACINE / "crates" / "api" / "src" / "middleware" / "metriques.rs").read_text(encoding="utf-8")
     problemes = []
     requetes = [t["expr"] for p in tableau.get("panels", []) for t in p.get("targets", [])]
     if not requetes:
@@ -576,7 +576,7 @@ def grafana() -> None:
     for nom in sorted({n for e in requetes for n in re.findall(r"onde_[a-z_]+", e)}):
         court = re.sub(r"_(bucket|sum|count)$", "", nom)[len("onde_"):]
         if f'"{court}"' not in metriques and not court.startswith("process_"):
-            problemes.append(f"{nom} : métrique inconnue de crates/api/src/metriques.rs")
+            problemes.append(f"{nom} : métrique inconnue de crates/api/src/middleware/metriques.rs")
     verifier(f"Grafana : {rel(chemin)} lisible, {len(requetes)} requêtes sur des métriques exportées", problemes)
 
 
