@@ -207,7 +207,8 @@ fn modele_pg(cle: &str, remplir: &impl Fn(&BaseDeTest)) -> String {
         let mut conn = connexion_admin(&admin);
         // Session-level: released when this connection closes, even if the build panics.
         let verrou = i64::from_str_radix(&forme[..15], 16).expect("empreinte hexadécimale");
-        diesel::sql_query(format!("SELECT pg_advisory_lock({verrou})"))
+        diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(verrou)
             .execute(&mut conn)
             .expect("verrou consultatif");
         let existantes: Vec<BaseExistante> =

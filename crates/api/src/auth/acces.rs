@@ -123,8 +123,8 @@ impl FromRequest for Acces {
                     motif: None,
                 });
             }
-            let partenaire_id = Uuid::parse_str(&rev.sub)
-                .map_err(|_| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
+            let partenaire_id =
+                sujet.ok_or_else(|| ApiError::NonAuthentifie(Some("sujet du jeton illisible".into())))?;
             let partenaire = partenaire_courant(&etat, partenaire_id, rev.client_id.clone()).await?;
             // The token's scopes cannot outlive the partner's: a scope withdrawn since issue
             // stops working now, for the operation and for everything a handler consults

@@ -166,16 +166,10 @@ impl From<diesel_erreur::Error> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// Through the service layer's mapping: one place decides what a store error becomes (a
+    /// purged cursor, an unavailable database, or an internal error never shown).
     fn from(e: StoreError) -> Self {
-        if let StoreError::FluxPurge { le } = e {
-            return ApiError::CurseurExpire { purge_le: le };
-        }
-        if e.est_indisponibilite() {
-            tracing::warn!(erreur = %e, "base de données indisponible");
-            ApiError::Indisponible
-        } else {
-            ApiError::Interne(e.to_string())
-        }
+        ApiError::from(ServiceError::from(e))
     }
 }
 
