@@ -74,6 +74,8 @@ const DUREE_MODELE: Duration = Duration::from_secs(24 * 3600);
 const PREFIXE_PG: &str = "onde_modele_";
 /// Test databases: `onde_test_<UUIDv7>`, the UUID's time being their creation.
 const PREFIXE_TEST_PG: &str = "onde_test_";
+/// Test databases older than this are abandoned (no test lasts an hour).
+const DUREE_TEST: Duration = Duration::from_secs(3600);
 
 fn options_pool() -> OptionsPool {
     OptionsPool {
@@ -370,13 +372,14 @@ fn nettoyer_sqlite(dossier: &Path, forme: &str, version: &str) {
     }
 }
 
-/// A test database left behind for more than a day (its drop failed, or never ran): dropped
-/// by the next template lookup, as abandoned templates are.
+/// A test database left behind for more than an hour (its drop failed, e.g. `psql` found the
+/// server out of connections, or its test died between the copy and the pool): dropped by the
+/// next template lookup, as abandoned templates are.
 fn test_abandonne(nom: &str) -> bool {
     nom.strip_prefix(PREFIXE_TEST_PG)
         .and_then(|id| uuid::Uuid::parse_str(id).ok())
         .and_then(|id| id.get_timestamp())
-        .is_some_and(|t| maintenant_s().saturating_sub(t.to_unix().0) > DUREE_MODELE.as_secs())
+        .is_some_and(|t| maintenant_s().saturating_sub(t.to_unix().0) > DUREE_TEST.as_secs())
 }
 
 /// Drops a test database. PostgreSQL forces a checkpoint for every `DROP DATABASE` and waits
