@@ -10,6 +10,7 @@ mod commun;
 mod ecritures;
 
 mod admin;
+mod admission;
 mod audit;
 mod audit_durable;
 mod autorisation;

@@ -9,24 +9,24 @@
 //! 3. **data profile** — which pupil fields may leave; applied by [`crate::securite::vue`].
 //!
 //! Handlers take an `Acces` and never check rights themselves. What is not about rights stays
-//! out: the token's verification and key reload are [`crate::auth::jeton::verifier_jeton`], the
-//! rate limit, the cap of requests in flight and the partner tag of the metrics are
-//! [`crate::middleware::limites::admettre`], called here because they need the verified token.
+//! out: the token is verified, and its client charged the rate limit, the cap of requests in
+//! flight and the partner tag of the metrics, by the admission middleware
+//! ([`crate::middleware::admission`]) before the extractors run; the extractor reads the
+//! verdict it left in the request's extensions ([`JetonVerifie`]).
 
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use onde_domain::{CibleMandat, Partenaire, Perimetre, ProfilDonnees, Scope, Scopes, TypePartenaire};
 use uuid::Uuid;
 
-use crate::auth::jeton::verifier_jeton;
+use crate::auth::porteur::{jeton_porteur, JetonVerifie};
 use crate::erreurs::erreur::ApiError;
 use crate::etat::EtatApp;
 use crate::middleware::identifiant_requete;
-use crate::middleware::limites;
+use crate::middleware::limites::EnVol;
 
 /// Header by which an editor narrows a request to one of its mandates.
 pub const EN_TETE_MANDAT: &str = "Onde-Mandat";
@@ -49,27 +49,9 @@ pub struct Acces {
     pub scope: Scope,
     pub id_requete: String,
     /// This request counted in its client's requests in flight until the last clone goes.
-    pub en_vol: Option<Arc<crate::middleware::limites::EnVol>>,
+    pub en_vol: Option<Arc<EnVol>>,
     /// A read (GET): the pupils it shows were read, not written (activity metrics).
     pub lecture: bool,
-}
-
-fn jeton_porteur(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(valeur) = req.headers().get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let texte = valeur
-        .to_str()
-        .map_err(|_| ApiError::NonAuthentifie(Some("en-tête Authorization illisible".into())))?;
-    let (schema, jeton) = texte
-        .split_once(' ')
-        .ok_or_else(|| ApiError::NonAuthentifie(Some("en-tête Authorization attendu : Bearer <jeton>".into())))?;
-    if !schema.eq_ignore_ascii_case("bearer") || jeton.trim().is_empty() {
-        return Err(ApiError::NonAuthentifie(Some(
-            "schéma d'authentification attendu : Bearer".into(),
-        )));
-    }
-    Ok(Some(jeton.trim().to_owned()))
 }
 
 fn mandat_demande(req: &HttpRequest) -> Result<Option<CibleMandat>, ApiError> {
@@ -97,7 +79,9 @@ impl FromRequest for Acces {
         let jeton = jeton_porteur(req);
         let mandat = mandat_demande(req);
         let id_requete = identifiant_requete::courant().unwrap_or_default();
-        let requete = req.clone();
+        // Taken, not copied: this request's place in flight lasts as long as the `Acces`.
+        let verdict = req.extensions_mut().remove::<JetonVerifie>();
+        let en_vol = req.extensions_mut().remove::<Arc<EnVol>>();
         Box::pin(async move {
             let etat = etat.ok_or_else(|| ApiError::Interne("état de l'application absent".into()))?;
             // Fail closed: an operation with no declared requirement cannot take an Acces.
@@ -106,14 +90,14 @@ impl FromRequest for Acces {
                 .and_then(|r| etat.exigences.pour(&methode, r))
                 .cloned()
                 .ok_or_else(|| ApiError::Interne(format!("aucune exigence de sécurité pour {methode} {route:?}")))?;
-            let jeton = jeton?.ok_or(ApiError::NonAuthentifie(None))?;
-            let rev = verifier_jeton(&etat.trousseau, &etat.store, &jeton)
-                .await
-                .map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
-            // Rate and concurrency limits, before any database work: the limits' own piece.
+            jeton?.ok_or(ApiError::NonAuthentifie(None))?;
+            // Fail closed: without the admission middleware's verdict, no token is trusted
+            // (and no limit was charged).
+            let JetonVerifie(verdict) = verdict
+                .ok_or_else(|| ApiError::Interne("jeton non vérifié : intergiciel d'admission absent".into()))?;
+            let rev = verdict.map_err(|r| ApiError::NonAuthentifie(Some(r.0)))?;
+            let en_vol = en_vol.ok_or_else(|| ApiError::Interne("jeton vérifié sans admission aux limites".into()))?;
             let sujet = Uuid::parse_str(&rev.sub).ok();
-            let en_vol =
-                limites::admettre(&etat.limiteur, &requete, sujet, &rev.client_id).map_err(ApiError::TropDeRequetes)?;
             let du_jeton = Scopes::parse_liste(&rev.scope)
                 .map_err(|_| ApiError::NonAuthentifie(Some("scopes du jeton illisibles".into())))?;
             // Fail fast, before any database work, when the token cannot serve the operation.

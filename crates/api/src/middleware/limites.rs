@@ -1,8 +1,9 @@
 //! Rate limits and concurrency caps per client, so that one partner's bug cannot starve the
 //! others: a token bucket (GCRA, governor) of `par_seconde` requests a second with bursts of
 //! `rafale`, and at most `simultanees` requests in flight. A partner may get its own rule. The
-//! security extractor applies them right after the token is verified, before any database
-//! work; the answer is 429 with `Retry-After`, and every answer carries `RateLimit-*` headers.
+//! admission middleware ([`crate::middleware::admission`]) applies them right after the token
+//! is verified, before any database work; the answer is 429 with `Retry-After`, and every
+//! answer carries `RateLimit-*` headers.
 //!
 //! Memory stays bounded whatever a caller sends: buckets are keyed by client ids the gateway
 //! issued (from verified tokens, or found in the base by `POST /oauth/token`); token requests
@@ -266,7 +267,7 @@ pub fn entetes(etat: &EtatLimite) -> [(HeaderName, String); 4] {
     ]
 }
 
-/// The limits of an authenticated request, charged by the `Acces` extractor as soon as the
+/// The limits of an authenticated request, charged by the admission middleware as soon as the
 /// token verifies and before any database work: the client's rate bucket (its state goes in the
 /// request's extensions, for the `RateLimit-*` headers [`middleware`] adds), the partner tag of
 /// the metrics, and a place among the client's requests in flight, held by the returned guard.
@@ -284,7 +285,7 @@ pub fn admettre(
     limiteur.entrer(partenaire, client_id)
 }
 
-/// Copies the limit the security extractor recorded onto the response.
+/// Copies the limit the admission middleware recorded onto the response.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

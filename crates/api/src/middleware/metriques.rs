@@ -17,7 +17,7 @@ use prometheus::{
 };
 use uuid::Uuid;
 
-/// The partner a request was authenticated as (set by the security extractor).
+/// The partner a request was authenticated as (set by the admission middleware).
 #[derive(Debug, Clone, Copy)]
 pub struct PartenaireRequete(pub Uuid);
 

@@ -1,6 +1,8 @@
-//! Middleware, one concern per file: request id, metrics, rate limits and concurrency caps,
-//! conditional requests.
+//! Middleware, one concern per file: request id, metrics, rate limits and concurrency caps
+//! (the limiters, and the admission that verifies a token and charges its client), conditional
+//! requests.
 
+pub mod admission;
 pub mod conditionnel;
 pub mod identifiant_requete;
 pub mod limites;

@@ -34,7 +34,7 @@ use crate::erreurs::reponse;
 use crate::etat::EtatApp;
 use crate::http::parametres;
 use crate::middleware::limites::{ConfigLimites, Limiteur};
-use crate::middleware::{conditionnel, identifiant_requete, limites};
+use crate::middleware::{admission, conditionnel, identifiant_requete, limites};
 use crate::openapi::docs;
 use crate::securite::auditeur::Auditeur;
 
@@ -137,6 +137,8 @@ pub fn app(
         .service(docs::interface(docs::finaliser(api)))
         .service(web::resource("/docs").route(web::get().to(docs::vers_docs)))
         .default_service(web::to(reponse::route_inconnue))
+        // Innermost: its 429 goes through every other middleware, as a handler's answer does.
+        .wrap(from_fn(admission::middleware))
         .wrap(from_fn(conditionnel::middleware))
         .wrap(from_fn(limites::middleware))
         .wrap(from_fn(crate::middleware::metriques::middleware))
