@@ -56,8 +56,15 @@ enum Nettoyage {
     Aucun,
 }
 
+/// `TEST_DATABASE_URL`, without TLS unless the URL asks for it (`sslmode`): the test server is
+/// local, and a TLS handshake per connection is CPU the suite's two cores spend for nothing.
 fn url_admin() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| URL_PG_PAR_DEFAUT.to_owned())
+    let brute = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| URL_PG_PAR_DEFAUT.to_owned());
+    let mut url = url::Url::parse(&brute).unwrap_or_else(|e| panic!("TEST_DATABASE_URL : {e}"));
+    if !url.query_pairs().any(|(cle, _)| cle == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.into()
 }
 
 /// Replaces the database name (the path) of a PostgreSQL URL.
@@ -77,9 +84,13 @@ const PREFIXE_TEST_PG: &str = "onde_test_";
 /// Test databases older than this are abandoned (no test lasts an hour).
 const DUREE_TEST: Duration = Duration::from_secs(3600);
 
+/// No idle connection kept (`min_inactives: 0`): a pool refilling itself in the background
+/// while a test process exits crashes inside libpq (SIGSEGV in an `r2d2-worker` thread, seen
+/// under load once a test no longer waited for its database's drop).
 fn options_pool() -> OptionsPool {
     OptionsPool {
         taille_max: 4,
+        min_inactives: 0,
         ..OptionsPool::default()
     }
 }

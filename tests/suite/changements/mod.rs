@@ -190,6 +190,8 @@ fn lancer_ecrivains(base: &BaseDeTest, n: u64, transactions: usize) -> Vec<std::
         .map(|g| {
             let options = onde_store::OptionsPool {
                 taille_max: 1,
+                // No background refill while the test process exits (libpq's exit handlers).
+                min_inactives: 0,
                 ..Default::default()
             };
             let store = onde_store::Store::ouvrir(&base.url, &options).unwrap();
