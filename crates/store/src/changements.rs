@@ -114,13 +114,33 @@ struct LigneHorizon {
     n: i64,
 }
 
-/// Transactions with an id below this have all ended (PostgreSQL): their events are all
-/// visible to any later snapshot. Taken before the read, so the read sees at least as much.
+/// Transactions of this database with an id below this have all ended (PostgreSQL): their
+/// events are all visible to any later snapshot. Taken before the read, so the read sees at
+/// least as much.
+///
+/// The transactions still running at the snapshot (`pg_snapshot_xip`) hold it back, except
+/// those positively known to belong to a session of another database of the cluster: a session
+/// never changes database, a transaction id is never reused while it runs, and a session of
+/// another database cannot write this one's feed. What cannot be attributed so (a session of
+/// this database, one that ended or started another transaction since, a prepared transaction,
+/// an id `pg_stat_activity` does not show this role) holds it back, as every running
+/// transaction used to (`pg_snapshot_xmin`): the horizon can only be later than that one for
+/// other databases' transactions, so another base's long transaction (a test, a bulk load) no
+/// longer holds this feed back. `pg_stat_activity` is read after the snapshot and not atomically
+/// with it; that only matters for what it does not show, which is kept. Ids compare on their low
+/// 32 bits (`backend_xid` is an `xid`): two running transactions never share them.
 fn horizon_pg(c: &mut PgConnection) -> Result<i64, StoreError> {
-    let l: LigneHorizon =
-        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n").get_result(c)?;
+    let l: LigneHorizon = diesel::sql_query(HORIZON_PG).get_result(c)?;
     Ok(l.n)
 }
+
+const HORIZON_PG: &str = concat!(
+    "SELECT coalesce((SELECT min(x.x::text::bigint) FROM pg_snapshot_xip(s.s) AS x(x) WHERE NOT EXISTS (",
+    "SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL ",
+    "AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) ",
+    "AND a.backend_xid::text::bigint = x.x::text::bigint % 4294967296)), ",
+    "pg_snapshot_xmax(s.s)::text::bigint) AS n FROM (SELECT pg_current_snapshot() AS s) AS s"
+);
 
 /// [`horizon_pg`] on PostgreSQL; SQLite's single writer needs none.
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {

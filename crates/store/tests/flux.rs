@@ -263,3 +263,48 @@ onde_store::tests_deux_backends! {
         assert!(matches!(r, Err(StoreError::FluxPurge { .. })), "{r:?}");
     }
 }
+
+/// PostgreSQL: a transaction running in another database of the cluster no longer holds this
+/// feed back (the horizon skips transactions known to be another database's); one running in
+/// this database still does, until it ends.
+#[test]
+fn horizon_sans_les_transactions_des_autres_bases() {
+    let ici = onde_store::testing::BaseDeTest::postgres();
+    let ailleurs = onde_store::testing::BaseDeTest::postgres();
+    let mut conn = ici.store.connexion().unwrap();
+    let conn = &mut *conn;
+    socle(conn);
+    let depuis = derniere(conn);
+    let mairie = perimetre(&[RESIDENCE], &[]);
+
+    // Another base's transaction, holding an id, started before this base's write.
+    let mut autre = ailleurs.store.connexion().unwrap();
+    let autre = &mut *autre;
+    executer(autre, "BEGIN");
+    executer(autre, "SELECT pg_current_xact_id()");
+    executer(
+        conn,
+        &format!("UPDATE eleves SET nom = 'Martin-Ailleurs' WHERE id = '{ELEVE}'"),
+    );
+    let l = lire(conn, &mairie, depuis);
+    assert!(!l.retenus, "{l:?}");
+    assert_eq!(l.changements.len(), 1, "{l:?}");
+
+    // This base's own transaction, started before the next write: it holds the write back,
+    // and the write comes once it ends.
+    let mut meme = ici.store.connexion().unwrap();
+    let meme = &mut *meme;
+    executer(meme, "BEGIN");
+    executer(meme, "SELECT pg_current_xact_id()");
+    executer(
+        conn,
+        &format!("UPDATE eleves SET nom = 'Martin-Ici' WHERE id = '{ELEVE}'"),
+    );
+    let suite = l.derniere.unwrap();
+    let l = changements::lire(conn, &mairie, &[Ressource::Eleve], suite, 1_000).unwrap();
+    assert!(l.retenus && l.changements.is_empty(), "{l:?}");
+    executer(meme, "COMMIT");
+    let l = lire(conn, &mairie, suite);
+    assert_eq!(l.changements.len(), 1, "{l:?}");
+    executer(autre, "COMMIT");
+}
