@@ -20,7 +20,9 @@ ONDE_BIN_TEMOIN (another build of the gateway: the memory step measures it too, 
 on the same base and page, e.g. to compare allocators),
 PGHOST/PGUSER-free: PostgreSQL at 127.0.0.1:5432, user postgres. Needs wrk and pgbench.
 Bases `onde_harnais_<n>` are kept between runs (seeding 6.3M pupils takes minutes); the push
-base is recreated every run. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
+base is recreated every run. BENCH_BASES changes the prefix `onde_harnais` and BENCH_PORT the
+gateway's port (18095): two builds whose schemas differ, or two people benchmarking on one
+machine, must not share bases. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 import urllib.request
@@ -50,7 +52,8 @@ os.makedirs(W, exist_ok=True)
 SIZES = [int(s) for s in o.eleves.split(",")]
 ETAPES = set(o.etapes.split(","))
 TEMOIN = os.environ.get("ONDE_BIN_TEMOIN")
-PORT = 18095
+PORT = int(os.environ.get("BENCH_PORT", "18095"))
+PREFIXE = os.environ.get("BENCH_BASES", "onde_harnais")
 ANNEE = "2026-2027"
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
 # Limits raised for the measure: the gateway's own rate limiter would otherwise be what is measured.
@@ -83,7 +86,7 @@ def recreer(base):
 
 def base_nationale(n):
     """A base of n pupils, seeded once (seed 42, rentrée 2026) and kept."""
-    base = f"onde_harnais_{n}"
+    base = f"{PREFIXE}_{n}"
     existe = psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{base}'")
     if existe == "1" and psql(base, "SELECT count(*) FROM eleves") == str(n):
         return base, None
@@ -254,7 +257,13 @@ def flux(base, g, commune):
                    WHERE id IN (SELECT i.id FROM inscriptions i JOIN ecoles e ON e.uai = i.uai
                                 WHERE e.code_commune = '{commune}' ORDER BY i.id LIMIT 1000)""")
     chemin = f"/v1/changements?limit=1000&depuis={depuis}"
+    # The page is full once the horizon has passed the update: a transaction of another base
+    # of the cluster (a test, a seed) may hold it back for a while.
+    debut = time.perf_counter()
     page = get(chemin, tok)
+    while len(page["elements"]) < 1000 and not page["a_jour"] and time.perf_counter() - debut < 120:
+        time.sleep(0.5)
+        page = get(chemin, tok)
     r = wrk(chemin, tok, 1, o.duree, threads=1)
     r["evenements_page"] = len(page["elements"])
     return r
@@ -262,8 +271,9 @@ def flux(base, g, commune):
 
 def pousser(resultats):
     """Push into a fresh base of 10,000 pupils, or into a copy of a national base
-    (--poussee-base), by an editor mandated by every commune."""
-    base = "onde_harnais_poussee"
+    (--poussee-base), by an editor mandated by every school (a commune's mandate cannot lend
+    eleves:write)."""
+    base = f"{PREFIXE}_poussee"
     if o.poussee_base:
         # A file-level copy of the kept base (statistics included): the pushed records land
         # among millions, with indexes that no longer fit in shared_buffers, as in production.
@@ -273,7 +283,7 @@ def pousser(resultats):
     else:
         recreer(base)
         cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
-    p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT code_insee FROM communes").split())
+    p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT uai FROM ecoles").split())
     n = o.poussee
     ndjson, fcsv = f"{W}/poussee.ndjson", f"{W}/poussee.csv"
     for chemin, fmt in ((ndjson, "ndjson"), (fcsv, "csv")):
