@@ -63,8 +63,8 @@ pub struct Niveaux {
 impl Default for Niveaux {
     fn default() -> Self {
         // Measured on a 1,000-row page (510 KB): zstd 1 gives 1/6.3 for 1 ms of CPU, brotli 1
-        // 1/5.7 for 1.7 ms, gzip 2 1/4.9 for 3.3 ms (gzip 1: 1/4.3 for as much; gzip 3: 1/5.5
-        // for 5.3 ms). docs/BENCHMARKS.md, "Issue 18, item 3".
+        // 1/5.7 for 1.7 ms, gzip 2 (zlib-rs) 1/5.1 for 2.3 ms (gzip 1: 1/3.8; gzip 3: 1/5.4 for
+        // 2.7 ms). docs/BENCHMARKS.md, "Issue 18, item 3".
         Self {
             gzip: 2,
             zstd: 1,
