@@ -558,10 +558,13 @@ def nginx() -> None:
     if protocoles != ["TLSv1.2 TLSv1.3"]:
         problemes.append(f"ssl_protocols TLSv1.2 TLSv1.3 attendu ({protocoles})")
     for attendu in ("Strict-Transport-Security", "server 127.0.0.1:8080", "X-Request-Id",
-                    "X-Forwarded-For", "X-Forwarded-Proto", "proxy_read_timeout"):
+                    "X-Forwarded-For", "X-Forwarded-Proto", "proxy_read_timeout", "gzip off"):
         if attendu not in sans_commentaires:
             problemes.append(f"{attendu} attendu")
-    verifier("nginx : TLS 1.2/1.3, HSTS, en-têtes transmis, limites de corps alignées sur le code", problemes)
+    # The gateway compresses (middleware/compression.rs): nginx passes Accept-Encoding on.
+    if re.search(r"proxy_set_header\s+Accept-Encoding", sans_commentaires):
+        problemes.append("Accept-Encoding doit parvenir tel quel à la passerelle")
+    verifier("nginx : TLS 1.2/1.3, HSTS, en-têtes transmis, limites de corps, compression laissée à la passerelle", problemes)
 
 
 def grafana() -> None:

@@ -4,6 +4,8 @@
 //! inconsistent values stop the start with one clear line. Secrets may come from files
 //! (`base.url_fichier`), and are never printed: `afficher` masks them.
 
+mod compression;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,8 @@ pub struct Serveur {
     /// In-process TLS: PEM certificate chain and private key (both or neither).
     pub tls_certificat: Option<PathBuf>,
     pub tls_cle: Option<PathBuf>,
+    /// Compressed answers (`[serveur.compression]`).
+    pub compression: compression::Compression,
 }
 
 impl Default for Serveur {
@@ -93,6 +97,7 @@ impl Default for Serveur {
             delai_client_s: 10,
             tls_certificat: None,
             tls_cle: None,
+            compression: Default::default(),
         }
     }
 }
@@ -228,6 +233,7 @@ pub struct Resolue {
     pub url_lecture: Option<String>,
     pub limites: ConfigLimites,
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub compression: onde_api::middleware::compression::ConfigCompression,
     /// The key-encryption keys of the signing keys, when configured.
     pub chiffrement: Option<Chiffrement>,
 }
@@ -367,6 +373,7 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
         },
     };
     limites.verifier().map_err(|e| anyhow::anyhow!(e))?;
+    let compression = c.serveur.compression.resoudre()?;
     let j = &c.jetons;
     let chiffrement = match &j.cle_chiffrement_fichier {
         Some(f) => {
@@ -393,6 +400,7 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
         url_lecture,
         limites,
         tls,
+        compression,
         chiffrement,
     })
 }
@@ -489,6 +497,8 @@ mod tests {
         assert!(erreur("[limites]\nrafale = 0\n").contains("au moins 1"));
         assert!(erreur("[serveur]\ntls_cle = \"/k.pem\"\n").contains("vont ensemble"));
         assert!(erreur("[imports]\nworkers = 0\n").contains("imports.workers"));
+        assert!(erreur("[serveur.compression]\ncodages = [\"lzma\"]\n").contains("codages"));
+        assert!(erreur("[serveur.compression]\nniveau_gzip = 0\n").contains("niveau_gzip"));
         assert!(erreur("[imports]\nligne_max_octets = 10\n").contains("imports.ligne_max_octets"));
         assert!(erreur("[base]\nurl = \"sqlite://a\"\nurl_lecture = \"postgres://r/x\"\n").contains("PostgreSQL"));
         assert!(

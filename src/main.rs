@@ -301,6 +301,7 @@ async fn servir(
     let mut etat = onde_api::EtatApp::ouvrir(store.clone(), jetons)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .avec_limites(c.limites.clone())
+        .avec_compression(c.compression.clone())
         .avec_imports(c.imports());
     if let Some(l) = lecture {
         etat = etat.avec_lecture(l);

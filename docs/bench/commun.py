@@ -68,8 +68,10 @@ def partenaire(binaire, env, *args):
 
 
 def editeur_de(binaire, env, communes):
-    """An editor mandated by every one of `communes` (INSEE codes): a restricted perimeter
-    covering all their schools, so the perimeter checks run."""
+    """An editor mandated by every one of `communes` (INSEE codes or UAIs): a restricted
+    perimeter covering all their schools, so the perimeter checks run. To push (eleves:write)
+    pass UAIs: since issue 16 a commune's mandate cannot lend eleves:write, and an editor
+    mandated by communes only sees every school as `ecole_inconnue`."""
     args = ["--nom", "Éditeur de mesure", "--type", "editeur"]
     for c in communes:
         args += ["--mandat", c]

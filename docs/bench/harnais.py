@@ -15,12 +15,18 @@ Usage: python3 docs/bench/harnais.py [--eleves 1000000,6300000] [--duree 20] [--
        [--poussee-base 1000000]   (push into a copy of the 1M base instead of a fresh 10,000 one)
        python3 docs/bench/harnais.py --petit      (CI: a few thousand pupils, seconds per step)
        python3 docs/bench/harnais.py --etapes memoire --eleves 1000000   (one step only)
+       python3 docs/bench/harnais.py --etapes tirage --eleves 1000000 --accept-encoding gzip --accept-encoding zstd
+           (each round of the pull also runs the gateway with each Accept-Encoding given:
+           compressed answers; every ratio, and the bytes per answer, are reported)
 Environment: ONDE_BIN (default target/release/onde-echanges), BENCH_DIR (/tmp/onde-bench),
+BENCH_PORT (18095), BENCH_BASES (prefix of the kept bases, onde_harnais: another prefix keeps a
+branch that changes the schema off the bases other branches measure),
 ONDE_BIN_TEMOIN (another build of the gateway: the memory step measures it too, right after,
 on the same base and page, e.g. to compare allocators),
 PGHOST/PGUSER-free: PostgreSQL at 127.0.0.1:5432, user postgres. Needs wrk and pgbench.
 Bases `onde_harnais_<n>` are kept between runs (seeding 6.3M pupils takes minutes); the push
-base is recreated every run. Writes the figures as JSON to BENCH_DIR/harnais.json as well.
+base is recreated every run (two people benchmarking on one machine take different BENCH_BASES
+and BENCH_PORT). Writes the figures as JSON to BENCH_DIR/harnais.json as well.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 import urllib.request
@@ -40,6 +46,8 @@ a.add_argument("--petit", action="store_true", help="small bases and short runs:
 a.add_argument("--etapes", default="flux,tirage,memoire,poussee",
                help="steps to run, comma-separated (also: concurrence, the pull's latency against the number of connections)")
 a.add_argument("--niveaux", default="1,2,4,8,16,64", help="connection counts of the concurrence step")
+a.add_argument("--accept-encoding", action="append", default=[],
+               help="pull step: each round also runs the gateway with this Accept-Encoding (e.g. zstd); repeatable")
 o = a.parse_args()
 if o.petit:
     o.eleves, o.duree, o.poussee, o.clients, o.tours = "3000,6000", 2, 2000, 2, 1
@@ -50,7 +58,8 @@ os.makedirs(W, exist_ok=True)
 SIZES = [int(s) for s in o.eleves.split(",")]
 ETAPES = set(o.etapes.split(","))
 TEMOIN = os.environ.get("ONDE_BIN_TEMOIN")
-PORT = 18095
+PORT = int(os.environ.get("BENCH_PORT", "18095"))
+PREFIXE = os.environ.get("BENCH_BASES", "onde_harnais")
 ANNEE = "2026-2027"
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
 # Limits raised for the measure: the gateway's own rate limiter would otherwise be what is measured.
@@ -83,7 +92,7 @@ def recreer(base):
 
 def base_nationale(n):
     """A base of n pupils, seeded once (seed 42, rentrée 2026) and kept."""
-    base = f"onde_harnais_{n}"
+    base = f"{PREFIXE}_{n}"
     existe = psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{base}'")
     if existe == "1" and psql(base, "SELECT count(*) FROM eleves") == str(n):
         return base, None
@@ -125,16 +134,25 @@ def duree_ms(texte):
     return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
 
 
-def wrk(chemin, tok, connexions, duree, threads=2):
-    """Requests/s, p50 and p99 (ms), non-2xx count, from wrk --latency."""
+def octets(texte):
+    v, u = re.match(r"([\d.]+)([KMG]?B)", texte).groups()
+    return float(v) * {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[u]
+
+
+def wrk(chemin, tok, connexions, duree, threads=2, codage=""):
+    """Requests/s, p50 and p99 (ms), non-2xx count, bytes per answer (headers included), from
+    wrk --latency; `codage`: the Accept-Encoding sent (none when empty)."""
+    entetes = ["-H", f"Authorization: Bearer {tok}"] + (["-H", f"Accept-Encoding: {codage}"] if codage else [])
     out = subprocess.run(["wrk", f"-t{min(threads, connexions)}", f"-c{connexions}", f"-d{duree}s", "--latency",
-                          "--timeout", "10s", "-H", f"Authorization: Bearer {tok}", f"http://127.0.0.1:{PORT}{chemin}"],
+                          "--timeout", "10s", *entetes, f"http://127.0.0.1:{PORT}{chemin}"],
                          check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    transfert = octets(re.search(r"Transfer/sec:\s+(\S+)", out).group(1))
     p50 = duree_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = duree_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     erreurs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(erreurs.group(1)) if erreurs else 0}
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(erreurs.group(1)) if erreurs else 0,
+            "octets_par_reponse": transfert / rps if rps else 0}
 
 
 def pgbench(base, sql, connexions, duree, mode):
@@ -142,9 +160,22 @@ def pgbench(base, sql, connexions, duree, mode):
     with tempfile.TemporaryDirectory() as d:
         script = os.path.join(d, "requete.sql")
         open(script, "w").write(sql + ";\n")
-        out = subprocess.run(["pgbench", "-n", *PG, "-c", str(connexions), "-j", str(min(2, connexions)), "-T", str(duree), "-M", mode,
-                              "-f", script, "-l", "--log-prefix", os.path.join(d, "log"), base],
-                             check=True, capture_output=True, text=True).stdout
+        # A PostgreSQL shared with test suites may refuse a connection for a moment (too many
+        # clients): such a run is started again, up to three times, never counted.
+        for essai in range(3):
+            for f in os.listdir(d):
+                if f.startswith("log"):
+                    os.remove(os.path.join(d, f))
+            p = subprocess.run(["pgbench", "-n", *PG, "-c", str(connexions), "-j", str(min(2, connexions)), "-T", str(duree),
+                                "-M", mode, "-f", script, "-l", "--log-prefix", os.path.join(d, "log"), base],
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                break
+            print(f"  pgbench a échoué ({p.stderr.strip().splitlines()[-1:]}), nouvel essai", flush=True)
+            time.sleep(5)
+        else:
+            raise SystemExit(f"pgbench : {p.stderr}")
+        out = p.stdout
         tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
         lat = sorted(int(l.split()[2]) / 1000 for f in os.listdir(d) if f.startswith("log")
                      for l in open(os.path.join(d, f)))
@@ -192,15 +223,27 @@ def tirer(base, g, resultats):
         inscrits = int(psql(base, f"SELECT count(*) FROM inscriptions i JOIN ecoles e USING (uai) WHERE e.code_commune = '{commune}' AND i.annee_scolaire = '{ANNEE}'"))
         # Rounds alternate the three so that a noisy neighbour weighs on each alike; each figure
         # is the median over the rounds, and so is each round's ratio.
-        tours = [{"passerelle": wrk(chemin, tok, o.connexions, o.duree),
-                  "pgbench_extended": pgbench(base, sql, o.connexions, o.duree, "extended"),
-                  "pgbench_prepared": pgbench(base, sql, o.connexions, o.duree, "prepared")}
-                 for _ in range(o.tours)]
-        r = {"commune": commune, "inscriptions_annee": inscrits, "lignes_page": lignes, "tours": tours}
-        for cle in ("passerelle", "pgbench_extended", "pgbench_prepared"):
+        # With --accept-encoding, the compressed pulls run in each round right after the plain one.
+        tours = []
+        for _ in range(o.tours):
+            t = {"passerelle": wrk(chemin, tok, o.connexions, o.duree)}
+            for codage in o.accept_encoding:
+                t[f"passerelle_{codage}"] = wrk(chemin, tok, o.connexions, o.duree, codage=codage)
+            t["pgbench_extended"] = pgbench(base, sql, o.connexions, o.duree, "extended")
+            t["pgbench_prepared"] = pgbench(base, sql, o.connexions, o.duree, "prepared")
+            tours.append(t)
+        r = {"commune": commune, "inscriptions_annee": inscrits, "lignes_page": lignes, "tours": tours,
+             "accept_encoding": o.accept_encoding}
+        passerelles = ("passerelle",) + tuple(f"passerelle_{c}" for c in o.accept_encoding)
+        for cle in passerelles + ("pgbench_extended", "pgbench_prepared"):
             r[cle] = {m: statistics.median(t[cle][m] for t in tours) for m in ("rps", "p50_ms", "p99_ms")}
+        for cle in passerelles:
+            r[cle]["octets_par_reponse"] = statistics.median(t[cle]["octets_par_reponse"] for t in tours)
         for mode in ("extended", "prepared"):
             r[f"ratio_{mode}"] = statistics.median(t["passerelle"]["rps"] / t[f"pgbench_{mode}"]["rps"] for t in tours)
+            for c in o.accept_encoding:
+                r[f"ratio_{c}_{mode}"] = statistics.median(
+                    t[f"passerelle_{c}"]["rps"] / t[f"pgbench_{mode}"]["rps"] for t in tours)
         resultats[nom] = r
         print(f"  tirage {nom} ({commune}, {inscrits} inscriptions) : {json.dumps(r)}", flush=True)
     # The memory is measured on the largest commune's page.
@@ -254,7 +297,13 @@ def flux(base, g, commune):
                    WHERE id IN (SELECT i.id FROM inscriptions i JOIN ecoles e ON e.uai = i.uai
                                 WHERE e.code_commune = '{commune}' ORDER BY i.id LIMIT 1000)""")
     chemin = f"/v1/changements?limit=1000&depuis={depuis}"
+    # The page is full once the horizon has passed the update: a transaction of another base
+    # of the cluster (a test, a seed) may hold it back for a while.
+    debut = time.perf_counter()
     page = get(chemin, tok)
+    while len(page["elements"]) < 1000 and not page["a_jour"] and time.perf_counter() - debut < 120:
+        time.sleep(0.5)
+        page = get(chemin, tok)
     r = wrk(chemin, tok, 1, o.duree, threads=1)
     r["evenements_page"] = len(page["elements"])
     return r
@@ -262,8 +311,9 @@ def flux(base, g, commune):
 
 def pousser(resultats):
     """Push into a fresh base of 10,000 pupils, or into a copy of a national base
-    (--poussee-base), by an editor mandated by every commune."""
-    base = "onde_harnais_poussee"
+    (--poussee-base), by an editor mandated by every school (a commune's mandate cannot lend
+    eleves:write)."""
+    base = f"{PREFIXE}_poussee"
     if o.poussee_base:
         # A file-level copy of the kept base (statistics included): the pushed records land
         # among millions, with indexes that no longer fit in shared_buffers, as in production.
@@ -273,7 +323,7 @@ def pousser(resultats):
     else:
         recreer(base)
         cli(base, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
-    p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT code_insee FROM communes").split())
+    p = commun.editeur_de(B, {**env, "DATABASE_URL": url(base)}, psql(base, "SELECT uai FROM ecoles").split())
     n = o.poussee
     ndjson, fcsv = f"{W}/poussee.ndjson", f"{W}/poussee.csv"
     for chemin, fmt in ((ndjson, "ndjson"), (fcsv, "csv")):
@@ -351,6 +401,13 @@ def resume(r):
               f"{pe['rps']:.0f} (extended) / {pg['rps']:.0f} (prepared) | {t['ratio_extended']:.2f} / {t['ratio_prepared']:.2f} |")
         print(f"| tirage {nom} p50 / p99 ms | {t['passerelle']['p50_ms']:.1f} / {t['passerelle']['p99_ms']:.1f} | "
               f"{pe['p50_ms']:.1f} / {pe['p99_ms']:.1f} (extended) | |")
+        print(f"| tirage {nom} octets par réponse | {t['passerelle']['octets_par_reponse']:.0f} | | |")
+        for codage in t.get("accept_encoding", []):
+            c = t[f"passerelle_{codage}"]
+            print(f"| tirage {nom}, Accept-Encoding: {codage}, req/s | {c['rps']:.0f} | | "
+                  f"{t[f'ratio_{codage}_extended']:.2f} / {t[f'ratio_{codage}_prepared']:.2f} |")
+            print(f"| tirage {nom}, Accept-Encoding: {codage}, p50 / p99 ms, octets par réponse | "
+                  f"{c['p50_ms']:.1f} / {c['p99_ms']:.1f}, {c['octets_par_reponse']:.0f} | | |")
     if "poussee" in r:
         p = r["poussee"]
         print(f"| poussée enregistrements/s (base de {p['base_eleves']:,} élèves) | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")

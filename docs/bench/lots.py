@@ -36,7 +36,7 @@ def fresh():
         # A before/after switch: e.g. a migration's down.sql, to measure the same binary with
         # the previous trigger functions.
         subprocess.run(PSQL + ["-d", "onde_bench_lots", "-v", "ON_ERROR_STOP=1", "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
-    out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout
     return commun.editeur_de(B, env, out.split())
 
 def pousser(g, tok, corps):

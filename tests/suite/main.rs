@@ -16,6 +16,7 @@ mod audit_durable;
 mod autorisation;
 mod changements;
 mod cli;
+mod compression;
 mod concurrence;
 mod doublons;
 mod epuisement;

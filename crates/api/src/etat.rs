@@ -8,6 +8,7 @@ use crate::ateliers::{Ateliers, ConfigImports};
 use crate::auth::cache_partenaires::CachePartenaires;
 use crate::auth::exigences::{Chemins, Exigences};
 use crate::auth::jeton::Trousseau;
+use crate::middleware::compression::ConfigCompression;
 use crate::middleware::limites::{ConfigLimites, Limiteur};
 use crate::securite::auditeur::Auditeur;
 
@@ -27,6 +28,8 @@ pub struct EtatApp {
     pub dossier_imports: Option<std::path::PathBuf>,
     /// The import workers of this node and their queue.
     pub imports: Arc<Ateliers>,
+    /// When and how answers are compressed.
+    pub compression: ConfigCompression,
 }
 
 impl EtatApp {
@@ -45,6 +48,12 @@ impl EtatApp {
     /// Replaces the default import workers, queue and line bound (configuration).
     pub fn avec_imports(mut self, config: ConfigImports) -> Self {
         self.imports = Ateliers::demarrer(self.store.clone(), config);
+        self
+    }
+
+    /// Replaces the default compression (configuration).
+    pub fn avec_compression(mut self, config: ConfigCompression) -> Self {
+        self.compression = config;
         self
     }
 

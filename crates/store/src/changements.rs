@@ -14,6 +14,10 @@ use diesel::{PgConnection, SqliteConnection};
 use onde_domain::Perimetre;
 use uuid::Uuid;
 
+mod purge;
+
+pub use purge::{purge, purger, purger_par_lots, Purge};
+
 use crate::lignes::{lire_uuid, LigneResponsable};
 use crate::schema::{ecoles, eleves, eleves_responsables, inscriptions, responsables};
 use crate::{perimetre, Curseur, DbConnection, StoreError};
@@ -110,13 +114,33 @@ struct LigneHorizon {
     n: i64,
 }
 
-/// Transactions with an id below this have all ended (PostgreSQL): their events are all
-/// visible to any later snapshot. Taken before the read, so the read sees at least as much.
+/// Transactions of this database with an id below this have all ended (PostgreSQL): their
+/// events are all visible to any later snapshot. Taken before the read, so the read sees at
+/// least as much.
+///
+/// The transactions still running at the snapshot (`pg_snapshot_xip`) hold it back, except
+/// those positively known to belong to a session of another database of the cluster: a session
+/// never changes database, a transaction id is never reused while it runs, and a session of
+/// another database cannot write this one's feed. What cannot be attributed so (a session of
+/// this database, one that ended or started another transaction since, a prepared transaction,
+/// an id `pg_stat_activity` does not show this role) holds it back, as every running
+/// transaction used to (`pg_snapshot_xmin`): the horizon can only be later than that one for
+/// other databases' transactions, so another base's long transaction (a test, a bulk load) no
+/// longer holds this feed back. `pg_stat_activity` is read after the snapshot and not atomically
+/// with it; that only matters for what it does not show, which is kept. Ids compare on their low
+/// 32 bits (`backend_xid` is an `xid`): two running transactions never share them.
 fn horizon_pg(c: &mut PgConnection) -> Result<i64, StoreError> {
-    let l: LigneHorizon =
-        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n").get_result(c)?;
+    let l: LigneHorizon = diesel::sql_query(HORIZON_PG).get_result(c)?;
     Ok(l.n)
 }
+
+const HORIZON_PG: &str = concat!(
+    "SELECT coalesce((SELECT min(x.x::text::bigint) FROM pg_snapshot_xip(s.s) AS x(x) WHERE NOT EXISTS (",
+    "SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL ",
+    "AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) ",
+    "AND a.backend_xid::text::bigint = x.x::text::bigint % 4294967296)), ",
+    "pg_snapshot_xmax(s.s)::text::bigint) AS n FROM (SELECT pg_current_snapshot() AS s) AS s"
+);
 
 /// [`horizon_pg`] on PostgreSQL; SQLite's single writer needs none.
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
@@ -142,163 +166,6 @@ pub fn position_courante(conn: &mut DbConnection) -> Result<Position, StoreError
             })
         }
     }
-}
-
-/// How far the feed was purged (retention): every event at or before `position` is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Purge {
-    pub position: Position,
-    pub le: NaiveDateTime,
-}
-
-diesel::table! {
-    changements_purge (id) {
-        id -> BigInt,
-        xid -> BigInt,
-        seq -> BigInt,
-        purge_le -> Timestamp,
-    }
-}
-
-#[derive(QueryableByName)]
-struct LignePosition {
-    #[diesel(sql_type = BigInt)]
-    xid: i64,
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-}
-
-/// The last purge, if the feed was ever purged. (Read on every feed page: through the DSL, so
-/// the statement is prepared once per connection rather than parsed each time.)
-pub fn purge(conn: &mut DbConnection) -> Result<Option<Purge>, StoreError> {
-    let l: Option<(i64, i64, NaiveDateTime)> = changements_purge::table
-        .select((
-            changements_purge::xid,
-            changements_purge::seq,
-            changements_purge::purge_le,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(l.map(|(xid, seq, le)| Purge {
-        position: Position { xid, seq },
-        le,
-    }))
-}
-
-/// Retention: deletes the longest head of the feed whose events were all recorded before
-/// `avant` (never one recorded since, nor one of a transaction still running), with their
-/// perimeter keys, and records where it stopped. A head, not every old event: a cursor is a
-/// position, and a reader must be able to tell it has lost nothing (see [`lire`]). Returns the
-/// number of events deleted and the purge now in force.
-pub fn purger(
-    conn: &mut DbConnection,
-    avant: NaiveDateTime,
-    maintenant: NaiveDateTime,
-) -> Result<(usize, Option<Purge>), StoreError> {
-    conn.transaction(|conn| {
-        // The first event that must stay, in feed order, then the last one before it: where the
-        // purge stops.
-        let dernier: Option<LignePosition> = match &mut *conn {
-            DbConnection::Pg(c) => {
-                let h = horizon_pg(c)?;
-                let garde: Option<LignePosition> = diesel::sql_query(
-                    "SELECT xid, seq FROM changements WHERE horodatage >= $1 OR xid >= $2 ORDER BY xid, seq LIMIT 1",
-                )
-                .bind::<Timestamp, _>(avant)
-                .bind::<BigInt, _>(h)
-                .get_result(c)
-                .optional()?;
-                match garde {
-                    Some(g) => diesel::sql_query(
-                        "SELECT xid, seq FROM changements WHERE (xid, seq) < ($1, $2) \
-                         ORDER BY xid DESC, seq DESC LIMIT 1",
-                    )
-                    .bind::<BigInt, _>(g.xid)
-                    .bind::<BigInt, _>(g.seq)
-                    .get_result(c)
-                    .optional()?,
-                    None => diesel::sql_query("SELECT xid, seq FROM changements ORDER BY xid DESC, seq DESC LIMIT 1")
-                        .get_result(c)
-                        .optional()?,
-                }
-            }
-            DbConnection::Sqlite(c) => {
-                let garde: Option<LignePosition> =
-                    diesel::sql_query("SELECT xid, seq FROM changements WHERE horodatage >= ? ORDER BY seq LIMIT 1")
-                        .bind::<Text, _>(instant_texte(avant))
-                        .get_result(c)
-                        .optional()?;
-                match garde {
-                    Some(g) => diesel::sql_query("SELECT xid, seq FROM changements WHERE seq < ? ORDER BY seq DESC LIMIT 1")
-                        .bind::<BigInt, _>(g.seq)
-                        .get_result(c)
-                        .optional()?,
-                    None => diesel::sql_query("SELECT xid, seq FROM changements ORDER BY seq DESC LIMIT 1")
-                        .get_result(c)
-                        .optional()?,
-                }
-            }
-        };
-        let deja = purge(conn)?;
-        let Some(dernier) = dernier.map(|l| Position { xid: l.xid, seq: l.seq }) else {
-            return Ok((0, deja));
-        };
-        if deja.is_some_and(|p| p.position >= dernier) {
-            return Ok((0, deja));
-        }
-        // No index leads to the keys by position: one pass over them, for a nightly job.
-        let n = match &mut *conn {
-            DbConnection::Pg(c) => {
-                diesel::sql_query("DELETE FROM changements_portee WHERE (xid, seq) <= ($1, $2)")
-                    .bind::<BigInt, _>(dernier.xid)
-                    .bind::<BigInt, _>(dernier.seq)
-                    .execute(c)?;
-                let n = diesel::sql_query("DELETE FROM changements WHERE (xid, seq) <= ($1, $2)")
-                    .bind::<BigInt, _>(dernier.xid)
-                    .bind::<BigInt, _>(dernier.seq)
-                    .execute(c)?;
-                diesel::sql_query(
-                    "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, $1, $2, $3)
-                     ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
-                )
-                .bind::<BigInt, _>(dernier.xid)
-                .bind::<BigInt, _>(dernier.seq)
-                .bind::<Timestamp, _>(maintenant)
-                .execute(c)?;
-                n
-            }
-            DbConnection::Sqlite(c) => {
-                diesel::sql_query("DELETE FROM changements_portee WHERE seq <= ?")
-                    .bind::<BigInt, _>(dernier.seq)
-                    .execute(c)?;
-                let n = diesel::sql_query("DELETE FROM changements WHERE seq <= ?")
-                    .bind::<BigInt, _>(dernier.seq)
-                    .execute(c)?;
-                diesel::sql_query(
-                    "INSERT INTO changements_purge (id, xid, seq, purge_le) VALUES (1, ?, ?, ?)
-                     ON CONFLICT (id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, purge_le = excluded.purge_le",
-                )
-                .bind::<BigInt, _>(dernier.xid)
-                .bind::<BigInt, _>(dernier.seq)
-                .bind::<Text, _>(instant_texte(maintenant))
-                .execute(c)?;
-                n
-            }
-        };
-        Ok((
-            n,
-            Some(Purge {
-                position: dernier,
-                le: maintenant,
-            }),
-        ))
-    })
-}
-
-/// A timestamp in the text form SQLite stores and compares it in (a TIMESTAMP column holds
-/// text there; microseconds, as the triggers' and the purge's own values).
-fn instant_texte(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
 /// The perimeter's keys, as the triggers write them (`c:75056`, `u:0750655E`).
@@ -400,8 +267,9 @@ pub fn lire(
 const COLONNES: &str = "c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage";
 
 /// PostgreSQL: the events after `apres` below the horizon `h`. For a restricted perimeter, one
-/// small plan whatever the number of keys: each key's index range is read in order and stops
-/// after `limite` rows.
+/// small plan whatever the number of keys: for each key, the index of each column that may hold
+/// it (a commune in `commune` or `commune_bis`, a UAI in `uai` or `uai_bis`) and the key table's
+/// are read in order, each range stopping after `limite` rows, then merged.
 fn lire_pg(
     c: &mut PgConnection,
     cles: Option<&[String]>,
@@ -419,20 +287,64 @@ fn lire_pg(
         .bind::<BigInt, _>(h)
         .bind::<BigInt, _>(limite)
         .load(c)?,
-        Some(cles) => diesel::sql_query(concat!(
-            "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage ",
-            "FROM (SELECT * FROM (SELECT t.xid, t.seq FROM unnest($1::text[]) AS k(cle) CROSS JOIN LATERAL ",
-            "(SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = k.cle AND (p.xid, p.seq) > ($2, $3) ",
-            "AND p.xid < $4 ORDER BY p.xid, p.seq LIMIT $5) AS t) AS u ORDER BY xid, seq LIMIT $5) AS t ",
-            "JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.xid, c.seq"
-        ))
-        .bind::<Array<Text>, _>(cles)
-        .bind::<BigInt, _>(apres.xid)
-        .bind::<BigInt, _>(apres.seq)
-        .bind::<BigInt, _>(h)
-        .bind::<BigInt, _>(limite)
-        .load(c)?,
+        Some(cles) => {
+            let (communes, uais) = valeurs(cles);
+            diesel::sql_query(LIRE_RESTREINT_PG)
+                .bind::<Array<Text>, _>(cles)
+                .bind::<BigInt, _>(apres.xid)
+                .bind::<BigInt, _>(apres.seq)
+                .bind::<BigInt, _>(h)
+                .bind::<BigInt, _>(limite)
+                .bind::<Array<Text>, _>(communes)
+                .bind::<Array<Text>, _>(uais)
+                .load(c)?
+        }
     })
+}
+
+/// The restricted read of [`lire_pg`]: `$1` the keys (`c:…`, `u:…`) for the key table, `$6`
+/// and `$7` the perimeter's communes and UAIs for the columns. The `IS NOT NULL` lets the
+/// planner use the partial indexes whatever the values bound.
+const LIRE_RESTREINT_PG: &str = concat!(
+    "SELECT c.xid, c.seq, c.ressource, c.ressource_id, c.operation, c.ancienne_cle, c.horodatage ",
+    "FROM (SELECT DISTINCT u.xid, u.seq FROM (",
+    "SELECT t.xid, t.seq FROM unnest($6::text[]) AS k(v) CROSS JOIN LATERAL ",
+    "(SELECT e.xid, e.seq FROM changements e WHERE e.commune = k.v AND e.commune IS NOT NULL ",
+    "AND (e.xid, e.seq) > ($2, $3) AND e.xid < $4 ORDER BY e.commune, e.xid, e.seq LIMIT $5) AS t ",
+    "UNION ALL ",
+    "SELECT t.xid, t.seq FROM unnest($6::text[]) AS k(v) CROSS JOIN LATERAL ",
+    "(SELECT e.xid, e.seq FROM changements e WHERE e.commune_bis = k.v AND e.commune_bis IS NOT NULL ",
+    "AND (e.xid, e.seq) > ($2, $3) AND e.xid < $4 ORDER BY e.commune_bis, e.xid, e.seq LIMIT $5) AS t ",
+    "UNION ALL ",
+    "SELECT t.xid, t.seq FROM unnest($7::text[]) AS k(v) CROSS JOIN LATERAL ",
+    "(SELECT e.xid, e.seq FROM changements e WHERE e.uai = k.v AND e.uai IS NOT NULL ",
+    "AND (e.xid, e.seq) > ($2, $3) AND e.xid < $4 ORDER BY e.uai, e.xid, e.seq LIMIT $5) AS t ",
+    "UNION ALL ",
+    "SELECT t.xid, t.seq FROM unnest($7::text[]) AS k(v) CROSS JOIN LATERAL ",
+    "(SELECT e.xid, e.seq FROM changements e WHERE e.uai_bis = k.v AND e.uai_bis IS NOT NULL ",
+    "AND (e.xid, e.seq) > ($2, $3) AND e.xid < $4 ORDER BY e.uai_bis, e.xid, e.seq LIMIT $5) AS t ",
+    "UNION ALL ",
+    "SELECT t.xid, t.seq FROM unnest($1::text[]) AS k(cle) CROSS JOIN LATERAL ",
+    "(SELECT p.xid, p.seq FROM changements_cles p WHERE p.cle = k.cle AND (p.xid, p.seq) > ($2, $3) ",
+    "AND p.xid < $4 ORDER BY p.cle, p.xid, p.seq LIMIT $5) AS t",
+    ") AS u ORDER BY u.xid, u.seq LIMIT $5) AS t ",
+    "JOIN changements c ON c.xid = t.xid AND c.seq = t.seq ORDER BY c.xid, c.seq"
+);
+
+/// The perimeter's communes and UAIs, from its keys (`c:75056`, `u:0750655E`), as the event
+/// columns hold them.
+fn valeurs(cles: &[String]) -> (Vec<String>, Vec<String>) {
+    let communes = cles
+        .iter()
+        .filter_map(|k| k.strip_prefix("c:"))
+        .map(str::to_owned)
+        .collect();
+    let uais = cles
+        .iter()
+        .filter_map(|k| k.strip_prefix("u:"))
+        .map(str::to_owned)
+        .collect();
+    (communes, uais)
 }
 
 /// SQLite: the events after `apres`. For a restricted perimeter, one index range per key, each
@@ -444,7 +356,7 @@ fn lire_sqlite(
     apres: Position,
     limite: i64,
 ) -> Result<Vec<LigneChangement>, StoreError> {
-    const PAR_CLE: &str = "SELECT * FROM (SELECT p.xid, p.seq FROM changements_portee p WHERE p.cle = ? \
+    const PAR_CLE: &str = "SELECT * FROM (SELECT p.xid, p.seq FROM changements_cles p WHERE p.cle = ? \
                            AND p.seq > ? ORDER BY p.seq LIMIT ?)";
     Ok(match cles {
         None => diesel::sql_query(
@@ -484,15 +396,29 @@ fn retenus_pg(c: &mut PgConnection, cles: Option<&[String]>, p: Position, h: i64
         .bind::<BigInt, _>(p.seq)
         .bind::<BigInt, _>(h)
         .get_result(c)?,
-        Some(cles) => diesel::sql_query(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM changements_portee WHERE cle = ANY ($1::text[]) \
-             AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) AS x",
-        )
-        .bind::<Array<Text>, _>(cles)
-        .bind::<BigInt, _>(p.xid)
-        .bind::<BigInt, _>(p.seq)
-        .bind::<BigInt, _>(h)
-        .get_result(c)?,
+        Some(cles) => {
+            let (communes, uais) = valeurs(cles);
+            diesel::sql_query(concat!(
+                "SELECT count(*) AS n FROM (",
+                "(SELECT 1 FROM changements WHERE commune = ANY ($5::text[]) AND commune IS NOT NULL ",
+                "AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) UNION ALL ",
+                "(SELECT 1 FROM changements WHERE commune_bis = ANY ($5::text[]) AND commune_bis IS NOT NULL ",
+                "AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) UNION ALL ",
+                "(SELECT 1 FROM changements WHERE uai = ANY ($6::text[]) AND uai IS NOT NULL ",
+                "AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) UNION ALL ",
+                "(SELECT 1 FROM changements WHERE uai_bis = ANY ($6::text[]) AND uai_bis IS NOT NULL ",
+                "AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1) UNION ALL ",
+                "(SELECT 1 FROM changements_cles WHERE cle = ANY ($1::text[]) ",
+                "AND (xid, seq) > ($2, $3) AND xid >= $4 LIMIT 1)) AS x"
+            ))
+            .bind::<Array<Text>, _>(cles)
+            .bind::<BigInt, _>(p.xid)
+            .bind::<BigInt, _>(p.seq)
+            .bind::<BigInt, _>(h)
+            .bind::<Array<Text>, _>(communes)
+            .bind::<Array<Text>, _>(uais)
+            .get_result(c)?
+        }
     };
     Ok(l.n.unwrap_or(0) > 0)
 }

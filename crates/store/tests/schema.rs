@@ -11,9 +11,11 @@ use diesel::sql_types::{Integer, Text};
 use onde_store::testing::BaseDeTest;
 use onde_store::{definitions, migrations, par_backend, Backend, DbConnection};
 
-const TABLES: [&str; 20] = [
+/// Tables and views (`changements_portee` is a view since issue 18).
+const TABLES: [&str; 21] = [
     "audit",
     "changements",
+    "changements_cles",
     "changements_portee",
     "changements_purge",
     "changements_suspendus",
@@ -102,7 +104,8 @@ fn colonnes(conn: &mut DbConnection) -> BTreeMap<(String, String), (&'static str
                     CASE WHEN p.pk = 1 AND p.type = 'INTEGER' THEN 'BIGINT' ELSE p.type END AS data_type, \
                     CASE WHEN p.pk = 1 AND p.type = 'INTEGER' THEN 1 ELSE p.\"notnull\" END AS non_nul \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
+             WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '__diesel_schema_migrations'",
         )
         .load::<ColonneSqlite>(c)
         .unwrap()

@@ -35,6 +35,8 @@ pub struct Reponse {
     pub entetes: HeaderMap,
     pub corps: serde_json::Value,
     pub texte: String,
+    /// The body as sent (compressed when `Content-Encoding` says so).
+    pub octets: actix_web::web::Bytes,
 }
 
 impl Reponse {
@@ -59,6 +61,7 @@ where
         entetes,
         corps,
         texte,
+        octets,
     }
 }
 

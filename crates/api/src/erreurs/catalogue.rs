@@ -21,6 +21,7 @@ pub const TYPES_PAR_STATUT: &[(u16, &[&str])] = &[
     ),
     (404, &["ressource_introuvable", "route_inconnue"]),
     (405, &["methode_non_autorisee"]),
+    (406, &["codage_non_acceptable"]),
     (410, &["curseur_expire"]),
     (
         409,

@@ -80,6 +80,9 @@ pub enum ApiError {
     CorpsTropGrand,
     #[error("type de contenu non pris en charge")]
     TypeContenu { attendus: &'static [&'static str] },
+    /// `Accept-Encoding` refuses `identity` and every coding offered (`offerts`).
+    #[error("aucun codage acceptable")]
+    CodageNonAcceptable { offerts: String },
     /// This node is saturated (a bounded queue or pool is full): 503 with `Retry-After`.
     #[error("{detail}")]
     Sature {
@@ -196,6 +199,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "contenu_invalide",
             ApiError::Conflit { code, .. } => code,
             ApiError::TypeContenu { .. } => "type_contenu_non_pris_en_charge",
+            ApiError::CodageNonAcceptable { .. } => "codage_non_acceptable",
             ApiError::TropDeRequetes(crate::middleware::limites::Depassement::Debit { .. }) => "trop_de_requetes",
             ApiError::TropDeRequetes(crate::middleware::limites::Depassement::Simultanees { .. }) => {
                 "trop_de_requetes_simultanees"
@@ -228,6 +232,7 @@ impl ApiError {
             ApiError::NonConforme(_) => "Contenu refusé",
             ApiError::Conflit { .. } => "Conflit avec l'état de la ressource",
             ApiError::TypeContenu { .. } => "Type de contenu non pris en charge",
+            ApiError::CodageNonAcceptable { .. } => "Aucun codage de contenu acceptable",
             ApiError::TropDeRequetes(_) => "Trop de requêtes",
             ApiError::CorpsTropGrand => "Corps de requête trop volumineux",
             ApiError::CurseurExpire { .. } => "Curseur expiré",
@@ -293,6 +298,10 @@ impl ApiError {
             ApiError::TypeContenu { attendus } => {
                 format!("Le corps doit être envoyé en {} (en-tête Content-Type).", attendus.join(" ou "))
             }
+            ApiError::CodageNonAcceptable { offerts } => format!(
+                "L'en-tête Accept-Encoding refuse la réponse non compressée (identity) et n'accepte aucun des \
+                 codages proposés : {offerts}. Acceptez l'un d'eux, ou retirez identity;q=0."
+            ),
             ApiError::TropDeRequetes(crate::middleware::limites::Depassement::Debit { reessayer, etat }) => format!(
                 "Limite de {} requêtes par seconde (rafales de {}) dépassée pour ce client ; réessayez dans {} s (en-tête Retry-After).",
                 etat.par_seconde,

@@ -47,6 +47,7 @@ impl ResponseError for ApiError {
             ApiError::NonConforme(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflit { .. } => StatusCode::CONFLICT,
             ApiError::TypeContenu { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::CodageNonAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             ApiError::TropDeRequetes(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CorpsTropGrand => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::CurseurExpire { .. } => StatusCode::GONE,

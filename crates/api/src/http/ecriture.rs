@@ -17,9 +17,10 @@ use onde_service::Violation;
 
 pub const EN_TETE_IDEMPOTENCE: &str = "Idempotency-Key";
 
-/// `"v{version}"`: the entity tag of a versioned resource.
+/// `"v{version}"`: the entity tag of a versioned resource, with the coding as suffix when the
+/// answer was compressed (`"v3-gzip"`, see [`crate::http::compresseur::etiquette`]).
 /// What `If-Match` accepts, as published in the OpenAPI document.
-pub const MOTIF_IF_MATCH: &str = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#;
+pub const MOTIF_IF_MATCH: &str = r#"^(\*|(W/)?"v[0-9]{1,18}(-(gzip|zstd|br))?")$"#;
 /// What `Idempotency-Key` accepts: 1 to 255 printable ASCII characters, no space.
 pub const MOTIF_IDEMPOTENCE: &str = "^[!-~]{1,255}$";
 
@@ -36,11 +37,12 @@ pub fn si_correspond(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     if texte == "*" {
         return Ok(None);
     }
-    // An entity tag as this gateway issues them (`"v3"`, possibly weak), and nothing looser:
-    // the OpenAPI document publishes exactly this pattern.
-    texte
-        .strip_prefix("W/")
-        .unwrap_or(texte)
+    // An entity tag as this gateway issues them (`"v3"`, possibly weak, possibly with the
+    // coding of a compressed answer: the version is the same), and nothing looser: the OpenAPI
+    // document publishes exactly this pattern.
+    let texte = texte.strip_prefix("W/").unwrap_or(texte);
+    crate::http::compresseur::sans_suffixe(texte)
+        .as_ref()
         .strip_prefix("\"v")
         .and_then(|reste| reste.strip_suffix('"'))
         .filter(|n| (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))

@@ -2,14 +2,20 @@
 //! version when the handler set one (`"v3"`, also what `If-Match` takes), otherwise a digest
 //! of the body (list pages, the change feed) — and a request whose `If-None-Match` names it
 //! gets `304 Not Modified` with no body. Streamed bodies (CSV exports) are left as they are.
+//! The tag is computed on the uncompressed body; when [`super::compression`] is going to code
+//! the answer, the representation's tag is that tag with the coding as suffix (`"hAbC-gzip"`),
+//! and that is what `If-None-Match` is compared with and what a 304 carries.
 
 use actix_web::body::{self, BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{HttpMessage, HttpResponse};
 use base64::Engine;
+
+use crate::http::compresseur::etiquette;
+use crate::middleware::compression::Negociation;
 
 /// Whether `If-None-Match` (a list of tags, or `*`) names `etag`, with the weak comparison
 /// RFC 9110 prescribes for it.
@@ -61,12 +67,21 @@ pub async fn middleware(
         tete.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     }
-    if si_aucun.as_deref().is_some_and(|s| correspond(s, &etag)) {
+    // The tag of what this request gets: coded or not, as the compression middleware decides
+    // with the same inputs once this answer reaches it.
+    let negociation = req.extensions().get::<Negociation>().copied();
+    let codage =
+        negociation.and_then(|n| n.codage_pour(StatusCode::OK, tete.headers(), BodySize::Sized(octets.len() as u64)));
+    let representation = codage.map_or_else(|| etag.clone(), |c| etiquette(&etag, c));
+    if si_aucun.as_deref().is_some_and(|s| correspond(s, &representation)) {
         let mut r = HttpResponse::NotModified();
         for (nom, valeur) in tete.headers().iter() {
-            if nom == ETAG || nom == CACHE_CONTROL || nom.as_str().starts_with("x-") {
+            if nom == CACHE_CONTROL || nom.as_str().starts_with("x-") {
                 r.insert_header((nom.clone(), valeur.clone()));
             }
+        }
+        if let Ok(v) = HeaderValue::from_str(&representation) {
+            r.insert_header((ETAG, v));
         }
         return Ok(ServiceResponse::new(req, r.finish()));
     }

@@ -24,7 +24,14 @@ les écoles privées sous contrat et leurs éditeurs de logiciels.\n\n\
 Conventions : JSON UTF-8, vocabulaire français en snake_case ASCII, dates ISO 8601 ; erreurs au format \
 `application/problem+json` (RFC 9457) avec un `code` stable et, pour les paramètres, la liste des violations ; \
 listes paginées par curseur (`limit`, `curseur`, en-tête `Link`) dans un ordre stable ; chaque réponse porte \
-`X-Request-Id`.",
+`X-Request-Id`.\n\n\
+Compression : selon `Accept-Encoding` (RFC 9110), les réponses JSON, les documents d'erreur et les CSV (exports en \
+flux compris) d'au moins 1 Kio sont compressées en `zstd`, `br` ou `gzip` (`Content-Encoding` ; la plus haute valeur \
+`q` l'emporte, à égalité dans cet ordre ; `*` vaut pour tout codage non nommé) ; toute réponse qui aurait pu l'être \
+porte `Vary: Accept-Encoding`. L'`ETag` d'une réponse compressée porte le codage en suffixe (`\"v3-gzip\"`) : \
+`If-None-Match` compare avec celui de la représentation demandée, `If-Match` accepte l'une ou l'autre forme. Jamais \
+compressés : `POST /oauth/token` et les réponses `Cache-Control: no-store` (secrets). Un client qui refuse \
+`identity` reçoit tout compressé, ou `406` (`codage_non_acceptable`) s'il n'accepte aucun de ces codages.",
         license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
         contact(name = "Équipe ONDE échanges"),
     ),

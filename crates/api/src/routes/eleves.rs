@@ -413,7 +413,7 @@ fn ecrire_dossier(
     security(("oauth2" = ["eleves:write"])),
     params(
         ("ine" = Ine, Path, description = "INE de l'élève"),
-        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
+        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}(-(gzip|zstd|br))?")$"#, max_length = 28, example = "\"v3\""),
     ),
     request_body(content = crate::openapi::dossiers::DossierEleve, content_type = "application/json", description = "Le dossier complet de l'élève, responsables compris."),
     responses(
@@ -454,7 +454,7 @@ pub async fn ecrire(
     security(("oauth2" = ["eleves:write"])),
     params(
         ("ine" = Ine, Path, description = "INE de l'élève"),
-        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
+        ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'élève a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}(-(gzip|zstd|br))?")$"#, max_length = 28, example = "\"v3\""),
     ),
     request_body(content = crate::openapi::dossiers::CorrectifEleve, content_type = "application/merge-patch+json", description = "Correctif JSON (RFC 7396) du dossier ; `application/json` est aussi accepté."),
     responses(

@@ -34,7 +34,7 @@ use crate::erreurs::reponse;
 use crate::etat::EtatApp;
 use crate::http::parametres;
 use crate::middleware::limites::{ConfigLimites, Limiteur};
-use crate::middleware::{admission, conditionnel, identifiant_requete, limites};
+use crate::middleware::{admission, compression, conditionnel, identifiant_requete, limites};
 use crate::openapi::docs;
 use crate::securite::auditeur::Auditeur;
 
@@ -61,6 +61,7 @@ impl EtatApp {
             partenaires: Arc::new(CachePartenaires::default()),
             limiteur: Limiteur::new(ConfigLimites::default()),
             dossier_imports: None,
+            compression: Default::default(),
         })
     }
 }
@@ -125,7 +126,9 @@ pub fn app(
     >,
 > {
     let (app, api) = base(App::new());
+    let config_compression = web::Data::new(etat.compression.clone());
     app.app_data(web::Data::new(etat))
+        .app_data(config_compression)
         .app_data(parametres::config_query())
         .app_data(parametres::config_path())
         // Batches of 1,000 records with guardians run to a few MiB.
@@ -140,6 +143,9 @@ pub fn app(
         // Innermost: its 429 goes through every other middleware, as a handler's answer does.
         .wrap(from_fn(admission::middleware))
         .wrap(from_fn(conditionnel::middleware))
+        // Outside the conditional middleware: it reads the negotiated coding to tag the
+        // representation, and compresses what that middleware let through.
+        .wrap(from_fn(compression::middleware))
         .wrap(from_fn(limites::middleware))
         .wrap(from_fn(crate::middleware::metriques::middleware))
         .wrap(actix_web::middleware::ErrorHandlers::new().handler(

@@ -9,33 +9,71 @@ CREATE OR REPLACE FUNCTION changements_rang(op TEXT) RETURNS INTEGER LANGUAGE sq
                    WHEN 'radiation' THEN 2 ELSE 1 END
 $$;
 
--- Records events (ids, operations, former keys) of one resource type with their keys.
+-- Records events (ids, operations, former keys) of one resource type with their perimeter keys
+-- ('c:<INSEE>', 'u:<UAI>'). A new event holds its first two communes and first two UAIs (text
+-- order) in its columns, written with the row itself: no key row, no probe. What does not fit
+-- goes to changements_cles, joined to the rows the INSERT returns. An event this transaction had
+-- already written (a second statement touching the same resource) merges: its operation and
+-- former key as before, and every key it did not hold yet goes to changements_cles.
 CREATE OR REPLACE FUNCTION changements_noter(p_ressource TEXT, p_ids TEXT[], p_ops TEXT[], p_anciennes TEXT[],
                                   p_cle_ids TEXT[], p_cles TEXT[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     x BIGINT := pg_current_xact_id()::text::bigint;
+    deja TEXT[] := '{}';
 BEGIN
     IF p_ids IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
-    SELECT DISTINCT ON (e.id) x, p_ressource, e.id, e.op, e.anc, timezone('utc', clock_timestamp())
-    FROM (SELECT u.id, COALESCE(u.op, 'modification') AS op, u.anc
-          FROM unnest(p_ids, p_ops, p_anciennes) AS u(id, op, anc)) AS e
-    WHERE e.id IS NOT NULL
-    ORDER BY e.id, changements_rang(e.op) DESC, e.anc
-    ON CONFLICT (xid, ressource, ressource_id) DO UPDATE SET
-        operation = CASE WHEN changements_rang(EXCLUDED.operation) > changements_rang(changements.operation)
-                         THEN EXCLUDED.operation ELSE changements.operation END,
-        ancienne_cle = COALESCE(changements.ancienne_cle, EXCLUDED.ancienne_cle)
-    WHERE changements_rang(EXCLUDED.operation) > changements_rang(changements.operation)
-       OR (changements.ancienne_cle IS NULL AND EXCLUDED.ancienne_cle IS NOT NULL);
-    INSERT INTO changements_portee (cle, xid, seq)
-    SELECT DISTINCT k.cle, c.xid, c.seq
-    FROM unnest(p_cle_ids, p_cles) AS k(id, cle)
-    JOIN changements c ON c.xid = x AND c.ressource = p_ressource AND c.ressource_id = k.id
-    WHERE k.cle IS NOT NULL
+    -- One probe tells whether this transaction already noted this type (the bulk path's chunk
+    -- never has: it notes each type once); only then are the ids looked up one by one.
+    IF EXISTS (SELECT 1 FROM changements WHERE xid = x AND ressource = p_ressource) THEN
+        SELECT coalesce(array_agg(c.ressource_id), '{}') INTO deja FROM changements c
+        WHERE c.xid = x AND c.ressource = p_ressource AND c.ressource_id = ANY (p_ids);
+    END IF;
+    WITH cles AS (
+        SELECT DISTINCT k.id, k.cle FROM unnest(p_cle_ids, p_cles) AS k(id, cle)
+        WHERE k.id IS NOT NULL AND k.cle IS NOT NULL),
+    rangees AS (
+        SELECT id, cle, left(cle, 2) AS genre, substr(cle, 3) AS valeur,
+               row_number() OVER (PARTITION BY id, left(cle, 2) ORDER BY cle) AS rang
+        FROM cles),
+    colonnes AS (
+        SELECT id, max(valeur) FILTER (WHERE genre = 'c:' AND rang = 1) AS commune,
+               max(valeur) FILTER (WHERE genre = 'c:' AND rang = 2) AS commune_bis,
+               max(valeur) FILTER (WHERE genre = 'u:' AND rang = 1) AS uai,
+               max(valeur) FILTER (WHERE genre = 'u:' AND rang = 2) AS uai_bis
+        FROM rangees GROUP BY id),
+    ecrits AS (
+        INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage,
+                                 commune, commune_bis, uai, uai_bis)
+        SELECT DISTINCT ON (e.id) x, p_ressource, e.id, e.op, e.anc, timezone('utc', clock_timestamp()),
+               k.commune, k.commune_bis, k.uai, k.uai_bis
+        FROM (SELECT u.id, COALESCE(u.op, 'modification') AS op, u.anc
+              FROM unnest(p_ids, p_ops, p_anciennes) AS u(id, op, anc)) AS e
+        LEFT JOIN colonnes k ON k.id = e.id
+        WHERE e.id IS NOT NULL
+        ORDER BY e.id, changements_rang(e.op) DESC, e.anc
+        ON CONFLICT (xid, ressource, ressource_id) DO UPDATE SET
+            operation = CASE WHEN changements_rang(EXCLUDED.operation) > changements_rang(changements.operation)
+                             THEN EXCLUDED.operation ELSE changements.operation END,
+            ancienne_cle = COALESCE(changements.ancienne_cle, EXCLUDED.ancienne_cle)
+        WHERE changements_rang(EXCLUDED.operation) > changements_rang(changements.operation)
+           OR (changements.ancienne_cle IS NULL AND EXCLUDED.ancienne_cle IS NOT NULL)
+        RETURNING ressource_id, seq)
+    INSERT INTO changements_cles (cle, xid, seq)
+    SELECT r.cle, x, w.seq FROM rangees r JOIN ecrits w ON w.ressource_id = r.id
+    WHERE (r.rang > 2 OR r.genre NOT IN ('c:', 'u:')) AND NOT (r.id = ANY (deja))
     ON CONFLICT DO NOTHING;
+    IF cardinality(deja) > 0 THEN
+        INSERT INTO changements_cles (cle, xid, seq)
+        SELECT DISTINCT k.cle, c.xid, c.seq
+        FROM unnest(p_cle_ids, p_cles) AS k(id, cle)
+        JOIN changements c ON c.xid = x AND c.ressource = p_ressource AND c.ressource_id = k.id
+        WHERE k.id = ANY (deja) AND k.cle IS NOT NULL
+          AND k.cle IS DISTINCT FROM 'c:' || c.commune AND k.cle IS DISTINCT FROM 'c:' || c.commune_bis
+          AND k.cle IS DISTINCT FROM 'u:' || c.uai AND k.cle IS DISTINCT FROM 'u:' || c.uai_bis
+        ON CONFLICT DO NOTHING;
+    END IF;
 END
 $$;
 

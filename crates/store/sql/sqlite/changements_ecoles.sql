@@ -10,7 +10,7 @@ CREATE TRIGGER ecoles_changements_insertion AFTER INSERT ON ecoles
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', NEW.uai, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'ecole' AND c.ressource_id = NEW.uai)
         FROM (SELECT 'c:' || NEW.code_commune AS cle UNION SELECT 'u:' || NEW.uai) AS k WHERE k.cle IS NOT NULL;
 END;
@@ -21,7 +21,7 @@ CREATE TRIGGER ecoles_changements_modification AFTER UPDATE ON ecoles
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', NEW.uai, CASE WHEN OLD.uai <> NEW.uai THEN 'changement_cle' ELSE 'modification' END, CASE WHEN OLD.uai <> NEW.uai THEN OLD.uai END, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'ecole' AND c.ressource_id = NEW.uai)
         FROM (SELECT 'c:' || OLD.code_commune AS cle UNION SELECT 'u:' || OLD.uai UNION SELECT 'c:' || NEW.code_commune UNION SELECT 'u:' || NEW.uai) AS k WHERE k.cle IS NOT NULL;
 END;
@@ -32,7 +32,7 @@ CREATE TRIGGER ecoles_changements_suppression AFTER DELETE ON ecoles
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'ecole', OLD.uai, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'ecole' AND c.ressource_id = OLD.uai)
         FROM (SELECT 'c:' || OLD.code_commune AS cle UNION SELECT 'u:' || OLD.uai) AS k WHERE k.cle IS NOT NULL;
 END;

@@ -10,7 +10,7 @@ CREATE TRIGGER eleves_changements_insertion AFTER INSERT ON eleves
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;
@@ -21,7 +21,7 @@ CREATE TRIGGER eleves_changements_modification AFTER UPDATE ON eleves
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, CASE WHEN OLD.ine IS NOT NULL AND OLD.ine IS NOT NEW.ine THEN 'changement_cle' ELSE 'modification' END, CASE WHEN OLD.ine IS NOT NULL AND OLD.ine IS NOT NEW.ine THEN OLD.ine END, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'c:' || OLD.adresse_commune) AS k WHERE k.cle IS NOT NULL;
 END;
@@ -32,12 +32,12 @@ CREATE TRIGGER eleves_changements_residence AFTER UPDATE ON eleves
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.id)
         FROM (SELECT 'c:' || OLD.adresse_commune AS cle UNION SELECT 'c:' || NEW.adresse_commune) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'responsable', l.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM eleves_responsables l WHERE l.eleve_id = NEW.id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = l.responsable_id)
         FROM eleves_responsables l, (SELECT 'c:' || OLD.adresse_commune AS cle UNION SELECT 'c:' || NEW.adresse_commune) AS k WHERE l.eleve_id = NEW.id AND k.cle IS NOT NULL;
 END;
@@ -48,7 +48,7 @@ CREATE TRIGGER eleves_changements_suppression AFTER DELETE ON eleves
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = OLD.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = OLD.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = OLD.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = OLD.id AND i.statut <> 'radie' UNION SELECT 'c:' || OLD.adresse_commune) AS k WHERE k.cle IS NOT NULL;
 END;
@@ -64,7 +64,7 @@ CREATE TRIGGER eleves_changements_resume AFTER UPDATE ON eleves
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'inscription', i.id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM inscriptions i WHERE i.eleve_id = NEW.id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'inscription' AND c.ressource_id = k.id)
         FROM (SELECT i.id, 'u:' || i.uai AS cle FROM inscriptions i WHERE i.eleve_id = NEW.id
               UNION SELECT i.id, 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.id) AS k

@@ -11,17 +11,17 @@ CREATE TRIGGER inscriptions_changements_insertion AFTER INSERT ON inscriptions
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'inscription' AND c.ressource_id = NEW.id)
         FROM (SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.eleve_id)
         FROM (SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'responsable', l.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM eleves_responsables l WHERE l.eleve_id = NEW.eleve_id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = l.responsable_id)
         FROM eleves_responsables l, (SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE l.eleve_id = NEW.eleve_id AND k.cle IS NOT NULL;
 END;
@@ -32,7 +32,7 @@ CREATE TRIGGER inscriptions_changements_modification AFTER UPDATE ON inscription
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', NEW.id, CASE WHEN NEW.statut = 'radie' AND OLD.statut <> 'radie' THEN 'radiation' ELSE 'modification' END, NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'inscription' AND c.ressource_id = NEW.id)
         FROM (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai UNION SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE k.cle IS NOT NULL;
 END;
@@ -43,12 +43,12 @@ CREATE TRIGGER inscriptions_changements_visibilite AFTER UPDATE ON inscriptions
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.eleve_id)
         FROM (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai UNION SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'responsable', l.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM eleves_responsables l WHERE l.eleve_id = NEW.eleve_id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = l.responsable_id)
         FROM eleves_responsables l, (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai UNION SELECT 'u:' || NEW.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = NEW.uai) AS k WHERE l.eleve_id = NEW.eleve_id AND k.cle IS NOT NULL;
 END;
@@ -59,17 +59,17 @@ CREATE TRIGGER inscriptions_changements_suppression AFTER DELETE ON inscriptions
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'inscription', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'inscription' AND c.ressource_id = OLD.id)
         FROM (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = OLD.eleve_id)
         FROM (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai) AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'responsable', l.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM eleves_responsables l WHERE l.eleve_id = OLD.eleve_id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = l.responsable_id)
         FROM eleves_responsables l, (SELECT 'u:' || OLD.uai AS cle UNION SELECT 'c:' || ec.code_commune FROM ecoles ec WHERE ec.uai = OLD.uai) AS k WHERE l.eleve_id = OLD.eleve_id AND k.cle IS NOT NULL;
 END;

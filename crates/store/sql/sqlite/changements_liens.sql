@@ -10,12 +10,12 @@ CREATE TRIGGER liens_changements_insertion AFTER INSERT ON eleves_responsables
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.eleve_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = NEW.responsable_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;
@@ -26,22 +26,22 @@ CREATE TRIGGER liens_changements_modification AFTER UPDATE ON eleves_responsable
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = OLD.eleve_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = OLD.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', OLD.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = OLD.responsable_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = OLD.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', NEW.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = NEW.eleve_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = NEW.responsable_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = NEW.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = NEW.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;
@@ -52,12 +52,12 @@ CREATE TRIGGER liens_changements_suppression AFTER DELETE ON eleves_responsables
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'eleve', OLD.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = OLD.eleve_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = OLD.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', OLD.responsable_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = OLD.responsable_id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves e WHERE e.id = OLD.eleve_id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM inscriptions i JOIN ecoles ec ON ec.uai = i.uai WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM inscriptions i WHERE i.eleve_id = OLD.eleve_id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;

@@ -11,7 +11,7 @@ CREATE TRIGGER responsables_changements_insertion AFTER INSERT ON responsables
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.id, 'creation', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = NEW.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves_responsables l2 JOIN eleves e ON e.id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id JOIN ecoles ec ON ec.uai = i.uai WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;
@@ -22,12 +22,12 @@ CREATE TRIGGER responsables_changements_modification AFTER UPDATE ON responsable
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', NEW.id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = NEW.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves_responsables l2 JOIN eleves e ON e.id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id JOIN ecoles ec ON ec.uai = i.uai WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         SELECT 0, 'eleve', l.eleve_id, 'modification', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now') FROM eleves_responsables l WHERE l.responsable_id = NEW.id;
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'eleve' AND c.ressource_id = l.eleve_id)
         FROM eleves_responsables l, (SELECT 'c:' || e.adresse_commune AS cle FROM eleves_responsables l2 JOIN eleves e ON e.id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id JOIN ecoles ec ON ec.uai = i.uai WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id WHERE l2.responsable_id = NEW.id AND i.statut <> 'radie') AS k WHERE l.responsable_id = NEW.id;
 END;
@@ -38,7 +38,7 @@ CREATE TRIGGER responsables_changements_suppression AFTER DELETE ON responsables
 BEGIN
     INSERT INTO changements (xid, ressource, ressource_id, operation, ancienne_cle, horodatage)
         VALUES (0, 'responsable', OLD.id, 'suppression', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
-    INSERT OR IGNORE INTO changements_portee (cle, xid, seq)
+    INSERT OR IGNORE INTO changements_cles (cle, xid, seq)
         SELECT k.cle, 0, (SELECT max(c.seq) FROM changements c WHERE c.xid = 0 AND c.ressource = 'responsable' AND c.ressource_id = OLD.id)
         FROM (SELECT 'c:' || e.adresse_commune AS cle FROM eleves_responsables l2 JOIN eleves e ON e.id = l2.eleve_id WHERE l2.responsable_id = OLD.id AND e.adresse_commune IS NOT NULL UNION SELECT 'c:' || ec.code_commune FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id JOIN ecoles ec ON ec.uai = i.uai WHERE l2.responsable_id = OLD.id AND i.statut <> 'radie' UNION SELECT 'u:' || i.uai FROM eleves_responsables l2 JOIN inscriptions i ON i.eleve_id = l2.eleve_id WHERE l2.responsable_id = OLD.id AND i.statut <> 'radie') AS k WHERE k.cle IS NOT NULL;
 END;

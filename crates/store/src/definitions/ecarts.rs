@@ -113,7 +113,8 @@ struct DefinitionEnBase {
 }
 
 /// The catalogue's queries per kind of definition: every function of the schema, every user
-/// trigger (views: none). A PostgreSQL trigger left disabled (`ALTER TABLE … DISABLE TRIGGER`)
+/// trigger. Views are not part of it: the one view (`changements_portee`) is a migration's, as on
+/// SQLite below. A PostgreSQL trigger left disabled (`ALTER TABLE … DISABLE TRIGGER`)
 /// differs from its file: `pg_get_triggerdef` does not say it, so its state is appended.
 const CATALOGUE_POSTGRES: &[(&str, &str)] = &[
     (
@@ -140,7 +141,7 @@ const CATALOGUE_POSTGRES: &[(&str, &str)] = &[
 
 const CATALOGUE_SQLITE: &[(&str, &str)] = &[(
     "déclencheur",
-    "SELECT name AS nom, sql AS texte FROM sqlite_master WHERE type IN ('trigger', 'view')",
+    "SELECT name AS nom, sql AS texte FROM sqlite_master WHERE type = 'trigger'",
 )];
 
 /// What the database holds, in the form of [`attendues`].

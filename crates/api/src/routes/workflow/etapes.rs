@@ -242,7 +242,7 @@ macro_rules! operation {
             security(("oauth2" = ["inscriptions:write"])),
             params(
                 ("id" = Uuid, Path, description = "Identifiant de l'inscription"),
-                ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}")$"#, max_length = 24, example = "\"v3\""),
+                ("If-Match" = Option<String>, Header, description = "ETag lu (ex. \"v3\") : refus 412 si l'inscription a changé depuis", pattern = r#"^(\*|(W/)?"v[0-9]{1,18}(-(gzip|zstd|br))?")$"#, max_length = 28, example = "\"v3\""),
                 ("Idempotency-Key" = Option<String>, Header, description = "Clé d'idempotence : un nouvel essai avec la même clé et le même corps renvoie la première réponse sans second effet, pendant 30 jours par défaut (durée de conservation)", pattern = "^[!-~]{1,255}$", max_length = 255, example = "0192d3e4-5f6a-7b8c-9d0e-1f2a3b4c5d6e"),
             ),
             request_body(content = Option<$corps>, content_type = "application/json", description = "Les paramètres de l'opération ; un corps vide vaut `{}`."),
