@@ -113,7 +113,9 @@ pub fn executer(c: CommandeImport) -> anyhow::Result<()> {
     let maintenant = chrono::Utc::now().naive_utc();
     imports::creer(
         &mut conn,
-        &Import::nouveau(id, partenaire, Some("cli".into()), format, maintenant),
+        // No OAuth client sent this file: the operator did. A client id here is looked up at
+        // every chunk (a revoked client stops the job), and a made-up one stopped them all.
+        &Import::nouveau(id, partenaire, None, format, maintenant),
     )?;
     let barre = ProgressBar::new(0);
     barre.set_style(

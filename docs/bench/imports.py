@@ -7,7 +7,8 @@ or INSERT-in-one-transaction (SQLite, Python sqlite3) of the same rows into a fl
 Usage: python3 docs/bench/imports.py postgres|sqlite   (env: N, RUNS, ONDE_BIN, BENCH_DIR;
 SQL_APRES_SEED=FILE runs FILE on the PostgreSQL base once seeded, for a before/after)
 Each run starts from a fresh database seeded with 10,000 pupils (seed 42, rentrée 2026) and an
-editor mandated by every commune (a restricted perimeter covering every school)."""
+editor mandated by every school (a restricted perimeter covering every school; since issue 16 a
+commune's mandate cannot lend eleves:write)."""
 import json, os, subprocess, sys, time, urllib.request, statistics, sqlite3, csv
 
 import commun
@@ -41,11 +42,12 @@ def fresh():
         # A before/after switch, as in lots.py (e.g. the feed's triggers forced back on).
         subprocess.run(["psql", "-qU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-v", "ON_ERROR_STOP=1",
                         "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
-    # An editor mandated by every commune: a restricted perimeter covering all schools.
+    # An editor mandated by every school (UAI): a restricted perimeter covering all schools that
+    # may write pupils (a commune's mandate cannot lend eleves:write since issue 16).
     if BACKEND == "postgres":
-        out = subprocess.run(["psql", "-tAU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-c", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(["psql", "-tAU", "postgres", "-h", "127.0.0.1", "-d", "onde_bench", "-c", "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout
     else:
-        out = subprocess.run(["sqlite3", f"{W}/bench.sqlite", "SELECT code_insee FROM communes"], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(["sqlite3", f"{W}/bench.sqlite", "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout
     return commun.editeur_de(B, {**env, "DATABASE_URL": url()}, out.split())
 
 def serve():

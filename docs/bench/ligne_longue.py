@@ -23,9 +23,10 @@ subprocess.run(["psql", "-qU", "postgres", "-h", "127.0.0.1", "-c", f"DROP DATAB
                 "-c", f"CREATE DATABASE {BASE}"], check=True, capture_output=True)
 subprocess.run([B, "migrate"], check=True, env=env, capture_output=True)
 subprocess.run([B, "seed", "--eleves", "500", "--seed", "42", "--rentree", "2026"], check=True, env=env, capture_output=True)
-communes = subprocess.run(["psql", "-tAqU", "postgres", "-h", "127.0.0.1", "-d", BASE, "-c",
-                           "SELECT DISTINCT code_commune FROM ecoles"], check=True, capture_output=True, text=True).stdout.split()
-ident = commun.editeur_de(B, env, communes)
+# Mandated by every school: a commune's mandate cannot lend eleves:write (issue 16).
+ecoles = subprocess.run(["psql", "-tAqU", "postgres", "-h", "127.0.0.1", "-d", BASE, "-c",
+                           "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout.split()
+ident = commun.editeur_de(B, env, ecoles)
 g = commun.Passerelle(B, PORT, env, f"{W}/serve.log")
 try:
     tok = g.jeton(ident)

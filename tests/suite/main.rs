@@ -16,6 +16,7 @@ mod audit_durable;
 mod autorisation;
 mod changements;
 mod cli;
+mod cli_import;
 mod compression;
 mod concurrence;
 mod doublons;
