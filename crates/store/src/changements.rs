@@ -119,28 +119,55 @@ struct LigneHorizon {
 /// least as much.
 ///
 /// The transactions still running at the snapshot (`pg_snapshot_xip`) hold it back, except
-/// those positively known to belong to a session of another database of the cluster: a session
-/// never changes database, a transaction id is never reused while it runs, and a session of
-/// another database cannot write this one's feed. What cannot be attributed so (a session of
-/// this database, one that ended or started another transaction since, a prepared transaction,
-/// an id `pg_stat_activity` does not show this role) holds it back, as every running
-/// transaction used to (`pg_snapshot_xmin`): the horizon can only be later than that one for
-/// other databases' transactions, so another base's long transaction (a test, a bulk load) no
-/// longer holds this feed back. `pg_stat_activity` is read after the snapshot and not atomically
-/// with it; that only matters for what it does not show, which is kept. Ids compare on their low
-/// 32 bits (`backend_xid` is an `xid`): two running transactions never share them.
+/// those positively known not to be able to add events this read could miss:
+/// - those of a session of another database of the cluster: a session never changes database,
+///   a transaction id is never reused while it runs, and a session of another database cannot
+///   write this one's feed;
+/// - those that have ended since the snapshot (`pg_xact_status` is not `in progress`: the
+///   transaction has left the process array, so every later snapshot sees it as ended). The
+///   read is a later statement, outside any transaction (READ COMMITTED): it sees every event
+///   such a transaction committed.
+///
+/// What cannot be told so (a session of this database still running, an id `pg_stat_activity`
+/// does not show this role, a prepared transaction) holds it back, as every running transaction
+/// used to (`pg_snapshot_xmin`): the horizon can only be later than that one for transactions
+/// that cannot write this feed any more, so another base's long transaction (a test, a bulk
+/// load) does not hold this feed back, nor does one that ended between the snapshot and the
+/// look at `pg_stat_activity` (without the second rule, such a one held a read back at random:
+/// the same feed page got another `curseur_suivant`, hence another ETag). Ids compare on their
+/// low 32 bits (`backend_xid` is an `xid`): two running transactions never share them.
 fn horizon_pg(c: &mut PgConnection) -> Result<i64, StoreError> {
     let l: LigneHorizon = diesel::sql_query(HORIZON_PG).get_result(c)?;
     Ok(l.n)
 }
 
-const HORIZON_PG: &str = concat!(
-    "SELECT coalesce((SELECT min(x.x::text::bigint) FROM pg_snapshot_xip(s.s) AS x(x) WHERE NOT EXISTS (",
-    "SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL ",
-    "AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) ",
-    "AND a.backend_xid::text::bigint = x.x::text::bigint % 4294967296)), ",
-    "pg_snapshot_xmax(s.s)::text::bigint) AS n FROM (SELECT pg_current_snapshot() AS s) AS s"
-);
+/// The horizon's statement over the snapshot `$instantane` (an SQL expression).
+macro_rules! horizon_sur {
+    ($instantane:literal) => {
+        concat!(
+            "SELECT coalesce((SELECT min(x.x::text::bigint) FROM pg_snapshot_xip(s.s) AS x(x) ",
+            "WHERE pg_xact_status(x.x) = 'in progress' AND NOT EXISTS (",
+            "SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL ",
+            "AND a.datid <> (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) ",
+            "AND a.backend_xid::text::bigint = x.x::text::bigint % 4294967296)), ",
+            "pg_snapshot_xmax(s.s)::text::bigint) AS n FROM (SELECT ",
+            $instantane,
+            " AS s) AS s"
+        )
+    };
+}
+
+const HORIZON_PG: &str = horizon_sur!("pg_current_snapshot()");
+
+/// [`horizon_pg`] over a snapshot taken earlier (`pg_current_snapshot()::text`), for the tests
+/// of what happens between the snapshot and the look at the running transactions.
+#[cfg(feature = "testing")]
+pub fn horizon_sur_instantane(c: &mut PgConnection, instantane: &str) -> Result<i64, StoreError> {
+    let l: LigneHorizon = diesel::sql_query(horizon_sur!("$1::pg_snapshot"))
+        .bind::<Text, _>(instantane)
+        .get_result(c)?;
+    Ok(l.n)
+}
 
 /// [`horizon_pg`] on PostgreSQL; SQLite's single writer needs none.
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {

@@ -308,3 +308,66 @@ fn horizon_sans_les_transactions_des_autres_bases() {
     assert_eq!(l.changements.len(), 1, "{l:?}");
     executer(autre, "COMMIT");
 }
+
+/// PostgreSQL: a transaction of this database that was running when the horizon's snapshot was
+/// taken, and has ended since, no longer holds the horizon back (every later statement sees
+/// it ended); one still running does. Without the first rule such a transaction, gone from
+/// `pg_stat_activity` by the time the horizon looks at it, held a read back at random.
+#[test]
+fn horizon_sans_les_transactions_finies_depuis_l_instantane() {
+    #[derive(QueryableByName)]
+    struct Instantane {
+        #[diesel(sql_type = Text)]
+        s: String,
+    }
+    #[derive(QueryableByName)]
+    struct Xid {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        x: i64,
+    }
+    let ici = onde_store::testing::BaseDeTest::postgres();
+    let mut conn = ici.store.connexion().unwrap();
+    let DbConnection::Pg(conn) = &mut *conn else {
+        panic!("PostgreSQL attendu")
+    };
+    let mut autre = ici.store.connexion().unwrap();
+    let DbConnection::Pg(autre) = &mut *autre else {
+        panic!("PostgreSQL attendu")
+    };
+    let prendre = |c: &mut diesel::PgConnection| {
+        diesel::sql_query("SELECT pg_current_snapshot()::text AS s")
+            .get_result::<Instantane>(c)
+            .unwrap()
+            .s
+    };
+
+    diesel::sql_query("BEGIN").execute(autre).unwrap();
+    let x = diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS x")
+        .get_result::<Xid>(autre)
+        .unwrap()
+        .x;
+    // A later transaction ends first: the snapshot's bound passes `x`, which it then lists as
+    // running (a running id at or after the bound would not be listed at all).
+    diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS x")
+        .get_result::<Xid>(conn)
+        .unwrap();
+    let pendant = prendre(conn);
+    assert!(
+        pendant
+            .split(':')
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .any(|i| i == x.to_string()),
+        "{pendant}"
+    );
+    // Still running: it holds the horizon.
+    assert_eq!(changements::horizon_sur_instantane(conn, &pendant).unwrap(), x);
+    diesel::sql_query("COMMIT").execute(autre).unwrap();
+    // Ended since the snapshot: it no longer does.
+    let h = changements::horizon_sur_instantane(conn, &pendant).unwrap();
+    assert!(h > x, "horizon {h} retenu par la transaction finie {x}");
+    // The snapshot's own bound: nothing at or after it was running.
+    let xmax: i64 = pendant.split(':').nth(1).unwrap().parse().unwrap();
+    assert_eq!(h, xmax);
+}
