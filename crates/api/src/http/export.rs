@@ -79,39 +79,12 @@ where
 {
     let (envoi, reception) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::task::spawn_blocking(move || {
-        let erreur = |e: String| Err(std::io::Error::other(e));
-        let premier = match en_csv(&[entete], BOM) {
-            Ok(b) => Ok(b),
-            Err(e) => erreur(e.to_string()),
-        };
-        if envoi.blocking_send(premier).is_err() {
-            return;
-        }
-        let mut curseur = depuis;
-        loop {
-            let tranche = store.connexion().and_then(|mut c| lire(&mut c, curseur.take()));
-            let tranche = match tranche {
-                Ok(t) => t.liberer_bloquant().map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            let (lignes, suivant) = match tranche {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!(erreur = %e, "export CSV interrompu");
-                    let _ = envoi.blocking_send(erreur("export interrompu".into()));
-                    return;
-                }
-            };
-            let morceau = en_csv(&lignes, &[]).map_err(|e| std::io::Error::other(e.to_string()));
-            // The client went away: stop reading.
-            if envoi.blocking_send(morceau).is_err() {
-                return;
-            }
-            match suivant {
-                Some(s) => curseur = Some(s),
-                None => return,
-            }
-        }
+        produire(&store, &envoi, &entete, depuis, &mut lire);
+        // `lire` holds the caller's access, and with it the client's place in flight: it goes
+        // before the channel closes, so that a client that has read the end of the body finds
+        // its place free (the other order let its next request meet a 429 now and then).
+        drop(lire);
+        drop(envoi);
     });
     let flux = futures_util::stream::unfold(reception, |mut r| async move { r.recv().await.map(|m| (m, r)) });
     let mut r = HttpResponse::Ok();
@@ -120,4 +93,50 @@ where
         r.insert_header((CONTENT_DISPOSITION, v));
     }
     r.streaming(flux)
+}
+
+/// The body of [`reponse`]: the header, then each chunk, until the last one, a failure, or the
+/// client gone.
+fn produire<F>(
+    store: &Store,
+    envoi: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    entete: &[String],
+    depuis: Option<Curseur>,
+    lire: &mut F,
+) where
+    F: FnMut(&mut DbConnection, Option<Curseur>) -> Result<Audite<Tranche>, StoreError>,
+{
+    let erreur = |e: String| Err(std::io::Error::other(e));
+    let premier = match en_csv(&[entete.to_vec()], BOM) {
+        Ok(b) => Ok(b),
+        Err(e) => erreur(e.to_string()),
+    };
+    if envoi.blocking_send(premier).is_err() {
+        return;
+    }
+    let mut curseur = depuis;
+    loop {
+        let tranche = store.connexion().and_then(|mut c| lire(&mut c, curseur.take()));
+        let tranche = match tranche {
+            Ok(t) => t.liberer_bloquant().map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let (lignes, suivant) = match tranche {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(erreur = %e, "export CSV interrompu");
+                let _ = envoi.blocking_send(erreur("export interrompu".into()));
+                return;
+            }
+        };
+        let morceau = en_csv(&lignes, &[]).map_err(|e| std::io::Error::other(e.to_string()));
+        // The client went away: stop reading.
+        if envoi.blocking_send(morceau).is_err() {
+            return;
+        }
+        match suivant {
+            Some(s) => curseur = Some(s),
+            None => return,
+        }
+    }
 }
