@@ -6,16 +6,16 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test;
-use onde_domain::{CibleMandat, CodeInsee, Mandat, Partenaire, Scopes, TypePartenaire, Uai};
 use onde_seed::ParametresSeed;
 use onde_store::testing::BaseDeTest;
-use uuid::Uuid;
 
 pub mod api;
 #[macro_use]
 mod application;
+mod partenaires;
 
 pub use application::*;
+pub use partenaires::*;
 
 pub const RENTREE: u16 = 2026;
 
@@ -112,108 +112,6 @@ pub fn fichier_cle_chiffrement(dossier: &std::path::Path) -> std::path::PathBuf 
     let chemin = dossier.join("cle-chiffrement");
     std::fs::write(&chemin, CLE_CHIFFREMENT_ESSAI).unwrap();
     chemin
-}
-
-/// Credentials of a partner created directly in the store.
-#[derive(Debug, Clone)]
-pub struct Identifiants {
-    pub partenaire_id: Uuid,
-    pub client_id: String,
-    pub secret: String,
-}
-
-/// Creates a partner (checked by the domain) with one client.
-pub fn partenaire(
-    base: &BaseDeTest,
-    type_partenaire: TypePartenaire,
-    scopes: &str,
-    communes: &[&str],
-    uais: &[&str],
-    mandats: &[&str],
-) -> Identifiants {
-    let p = Partenaire {
-        id: Uuid::now_v7(),
-        nom: format!("{type_partenaire} de test"),
-        type_partenaire,
-        scopes: Scopes::parse_liste(scopes).unwrap(),
-        communes: communes.iter().map(|c| CodeInsee::parse(c).unwrap()).collect(),
-        uais: uais.iter().map(|u| Uai::parse(u).unwrap()).collect(),
-        mandats: mandats
-            .iter()
-            .map(|m| Mandat {
-                cible: CibleMandat::parse(m).unwrap(),
-                libelle: None,
-            })
-            .collect(),
-        actif: true,
-    };
-    p.verifier().unwrap();
-    let secret = api::nouveau_secret();
-    let maintenant = chrono::Utc::now().naive_utc();
-    let client = onde_store::partenaires::Client {
-        client_id: api::nouvel_identifiant_client(),
-        partenaire_id: p.id.to_string(),
-        secret_hash: api::hacher(&secret).unwrap(),
-        ancien_secret_hash: None,
-        ancien_secret_expire_le: None,
-        cree_le: maintenant,
-        revoque_le: None,
-    };
-    let mut conn = base.store.connexion().unwrap();
-    onde_store::partenaires::creer(&mut conn, &p, &client, maintenant).unwrap();
-    Identifiants {
-        partenaire_id: p.id,
-        client_id: client.client_id,
-        secret,
-    }
-}
-
-/// A mairie whose perimeter is every commune of the base, with all its scopes.
-pub fn mairie_de_toutes_les_communes(base: &BaseDeTest) -> Identifiants {
-    let codes = onde_store::communes::codes(&mut base.store.connexion().unwrap()).unwrap();
-    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-    partenaire(
-        base,
-        TypePartenaire::Mairie,
-        "ecoles:read eleves:read inscriptions:read inscriptions:write",
-        &codes,
-        &[],
-        &[],
-    )
-}
-
-/// POST /oauth/token with form credentials; the access token, or the raw response on failure.
-pub async fn demander_jeton<S, B>(app: &S, id: &Identifiants, scope: Option<&str>) -> Result<String, Reponse>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut form = vec![
-        ("grant_type", "client_credentials".to_owned()),
-        ("client_id", id.client_id.clone()),
-        ("client_secret", id.secret.clone()),
-    ];
-    if let Some(s) = scope {
-        form.push(("scope", s.to_owned()));
-    }
-    let req = test::TestRequest::post()
-        .uri("/oauth/token")
-        .set_form(&form)
-        .to_request();
-    let r = appeler(app, req).await;
-    if r.statut == StatusCode::OK {
-        Ok(r.corps["access_token"].as_str().unwrap().to_owned())
-    } else {
-        Err(r)
-    }
-}
-
-pub async fn jeton<S, B>(app: &S, id: &Identifiants) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    demander_jeton(app, id, None).await.map_err(|r| r.texte).unwrap()
 }
 
 /// Runs an async test body on an actix system (the tests themselves are plain `#[test]`s,

@@ -129,7 +129,15 @@ deux_backends! {
 
     fn demandes_de_jeton_refusees(base) {
         let etat = etat(base);
-        let id = mairie(base, &["15158"]);
+        // At the production cost: its verification time is compared with the decoy's below.
+        let id = partenaire_au_cout_reel(
+            base,
+            TypePartenaire::Mairie,
+            &TypePartenaire::Mairie.scopes_possibles().to_string(),
+            &["15158"],
+            &[],
+            &[],
+        );
         let admin = partenaire(base, TypePartenaire::Admin, "ecoles:read admin", &[], &[], &[]);
         executer(async {
             let app = service(etat.clone()).await;
