@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use onde_domain::Scope;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::OpenApi;
 
 /// Name of the OAuth 2.0 security scheme in the document.
@@ -23,17 +24,16 @@ pub struct Exigences(HashMap<String, HashMap<String, Exigence>>);
 impl Exigences {
     pub fn depuis(api: &OpenApi) -> Result<Self, String> {
         let mut carte = HashMap::new();
-        let json = serde_json::to_value(api).map_err(|e| e.to_string())?;
-        let chemins = json["paths"].as_object().cloned().unwrap_or_default();
-        for (chemin, item) in chemins {
-            let Some(methodes) = item.as_object() else { continue };
-            for (methode, operation) in methodes {
-                let Some(securites) = operation["security"].as_array() else {
+        for (chemin, item) in &api.paths.paths {
+            for (methode, operation) in operations(item) {
+                let Some(securites) = &operation.security else {
                     continue;
                 };
                 let mut scopes = Vec::new();
                 for exigence in securites {
-                    if let Some(liste) = exigence[SCHEMA_OAUTH2].as_array() {
+                    // utoipa keeps a requirement's map private: its JSON is its only reading.
+                    let json = serde_json::to_value(exigence).map_err(|e| e.to_string())?;
+                    if let Some(liste) = json[SCHEMA_OAUTH2].as_array() {
                         for s in liste {
                             let s = s.as_str().unwrap_or_default();
                             scopes.push(Scope::parse(s).map_err(|e| format!("{chemin} : {e}"))?);
@@ -43,9 +43,9 @@ impl Exigences {
                 if scopes.is_empty() {
                     return Err(format!("{methode} {chemin} : sécurité déclarée sans scope"));
                 }
-                let operation_id = operation["operationId"].as_str().unwrap_or(&chemin).to_owned();
+                let operation_id = operation.operation_id.clone().unwrap_or_else(|| chemin.clone());
                 carte.entry(chemin.clone()).or_insert_with(HashMap::new).insert(
-                    methode.to_ascii_uppercase(),
+                    methode.to_owned(),
                     Exigence {
                         operation: operation_id,
                         scopes,
@@ -73,22 +73,34 @@ impl Exigences {
 #[derive(Debug, Clone, Default)]
 pub struct Chemins(Vec<(Vec<String>, Vec<String>)>);
 
-const METHODES: [&str; 8] = ["get", "head", "post", "put", "patch", "delete", "options", "trace"];
+/// The operations of a path, with their method in upper case, in the order of OpenAPI's
+/// fields.
+fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
+    [
+        ("GET", &item.get),
+        ("HEAD", &item.head),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+        ("OPTIONS", &item.options),
+        ("TRACE", &item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(methode, operation)| operation.as_ref().map(|o| (methode, o)))
+}
 
 impl Chemins {
     pub fn depuis(api: &OpenApi) -> Self {
-        let json = serde_json::to_value(api).unwrap_or_default();
-        let mut chemins = Vec::new();
-        if let Some(items) = json["paths"].as_object() {
-            for (chemin, item) in items {
-                let methodes: Vec<String> = METHODES
-                    .iter()
-                    .filter(|m| item.get(**m).is_some())
-                    .map(|m| m.to_ascii_uppercase())
-                    .collect();
-                chemins.push((chemin.split('/').map(str::to_owned).collect(), methodes));
-            }
-        }
+        let chemins = api
+            .paths
+            .paths
+            .iter()
+            .map(|(chemin, item)| {
+                let methodes = operations(item).map(|(m, _)| m.to_owned()).collect();
+                (chemin.split('/').map(str::to_owned).collect(), methodes)
+            })
+            .collect();
         Self(chemins)
     }
 

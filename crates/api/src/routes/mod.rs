@@ -20,7 +20,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use utoipa_actix_web::AppExt;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use onde_store::Store;
 
@@ -47,23 +47,40 @@ impl EtatApp {
         let mut conn = store.connexion()?;
         let trousseau = Trousseau::ouvrir(&mut conn, config)?;
         drop(conn);
-        let document = openapi();
-        let exigences = Exigences::depuis(&document).map_err(ApiError::Interne)?;
+        let (exigences, chemins) = tables()?;
         let auditeur = Auditeur::demarrer(store.clone());
         Ok(Self {
-            chemins: Arc::new(Chemins::depuis(&document)),
+            chemins,
             imports: Ateliers::demarrer(store.clone(), ConfigImports::default()),
             auditeur,
             lecture: store.clone(),
             store,
             trousseau: Arc::new(trousseau),
-            exigences: Arc::new(exigences),
+            exigences,
             partenaires: Arc::new(CachePartenaires::default()),
             limiteur: Limiteur::new(ConfigLimites::default()),
             dossier_imports: None,
             compression: Default::default(),
         })
     }
+}
+
+/// The scope each operation requires and the path templates, read once per process from the
+/// OpenAPI document the route table builds: the document is the same for every app of the
+/// process, and building and serialising it took a quarter of a test process's CPU.
+fn tables() -> Result<(Arc<Exigences>, Arc<Chemins>), ApiError> {
+    type Tables = Result<(Arc<Exigences>, Arc<Chemins>), String>;
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            let document = openapi();
+            Ok((
+                Arc::new(Exigences::depuis(&document)?),
+                Arc::new(Chemins::depuis(&document)),
+            ))
+        })
+        .clone()
+        .map_err(ApiError::Interne)
 }
 
 /// Registers every operation; the OpenAPI document is collected from the same calls.
