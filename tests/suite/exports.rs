@@ -119,7 +119,6 @@ deux_backends! {
     }
 
     fn etag_et_304(base: eleves(200).communes(2)) {
-        base.attendre_suppressions();
         let etat = etat(base);
         executer(async {
             let app = actix_web::test::init_service(api::app(etat.clone())).await;

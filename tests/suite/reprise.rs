@@ -29,7 +29,7 @@ fn piege(base: &BaseDeTest, echec: Option<&str>) {
             "CREATE FUNCTION piege() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{m}'; END $$;
              CREATE TRIGGER piege BEFORE INSERT ON idempotence FOR EACH ROW EXECUTE FUNCTION piege();"
         ),
-        (Backend::Postgres, None) => "CREATE FUNCTION piege() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(8); RETURN NEW; END $$;
+        (Backend::Postgres, None) => "CREATE FUNCTION piege() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NEW; END $$;
              CREATE TRIGGER piege BEFORE INSERT ON idempotence FOR EACH ROW EXECUTE FUNCTION piege();"
             .to_owned(),
         (Backend::Sqlite, Some(m)) => {

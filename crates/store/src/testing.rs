@@ -125,36 +125,6 @@ impl BaseDeTest {
         })
     }
 
-    /// Waits (10 s at most) until no test database's drop is still running on the server, for
-    /// the few tests that read the cluster's oldest running transaction (run alone under
-    /// nextest): a `DROP DATABASE` holds one while it waits for its checkpoint, and the drops
-    /// of the tests just finished go on after them ([`supprimer_pg`]). SQLite: nothing to wait.
-    pub fn attendre_suppressions(&self) {
-        #[derive(diesel::QueryableByName)]
-        struct Nombre {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        if self.store.backend() != Backend::Postgres {
-            return;
-        }
-        let mut conn = connexion_admin(&url_admin());
-        let debut = std::time::Instant::now();
-        while debut.elapsed() < Duration::from_secs(10) {
-            let en_cours = diesel::sql_query(
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1",
-            )
-            .bind::<diesel::sql_types::Text, _>(format!("DROP DATABASE IF EXISTS {PREFIXE_TEST_PG}%"))
-            .get_result::<Nombre>(&mut conn)
-            .map_or(0, |r| r.n);
-            if en_cours == 0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     fn copie_sqlite(modele: &Path) -> Result<Self, String> {
         let dossier = tempfile::tempdir().expect("dossier temporaire");
         let chemin = dossier.path().join("test.sqlite");

@@ -272,7 +272,6 @@ deux_backends! {
 
 deux_backends! {
     fn purge_du_flux(base: eleves(400).communes(4)) {
-        base.attendre_suppressions();
         let mairie = mairie_de_deux_communes(base);
         let serveur = Serveur::demarrer(etat(base));
         let dossier = tempfile::tempdir().unwrap();
