@@ -29,6 +29,9 @@ UPDATE etape_eleves s SET eleve_id = e.id, ancienne_commune = e.adresse_commune,
     THEN 'inchange' ELSE 'modifie' END,
   resume_modifie = ROW(e.nom, e.prenom1, e.prenom2, e.prenom3, e.sexe, e.date_naissance)
     IS DISTINCT FROM ROW(s.nom, s.prenom1, s.prenom2, s.prenom3, s.sexe, s.date_naissance)
-  FROM eleves e WHERE e.ine = s.ine
+  -- Each line probes the pupils' INE index (LATERAL, OFFSET 0): planned on the staging
+  -- table's estimate, a join hashed every pupil of the base, all their columns, per chunk.
+  FROM etape_eleves t CROSS JOIN LATERAL (SELECT * FROM eleves x WHERE x.ine = t.ine OFFSET 0) AS e
+ WHERE t.ligne = s.ligne
   RETURNING s.ligne, s.eleve_id, s.etat)
 SELECT ligne, eleve_id, etat FROM trouves
