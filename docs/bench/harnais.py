@@ -333,13 +333,19 @@ def pousser(resultats):
     lots = commun.lots(open(ndjson).read().splitlines())
     g = passerelle(base)
     try:
-        d_http, resume, _ = commun.pousser(PORT, g.jeton(p), lots, o.clients)
+        jeton = g.jeton(p)
+        d_http, resume, _ = commun.pousser(PORT, jeton, lots, o.clients)
+        # The same batches again: every record written above is now unchanged (issue 18's
+        # re-push target); the rejected ones are rejected again.
+        d_inchange, resume_inchange, _ = commun.pousser(PORT, jeton, lots, o.clients)
     finally:
         g.arreter()
     # Every record gets an outcome (the generated file holds a few duplicates of seeded pupils,
     # rejected as such); a failed request fails the run.
     if sum(resume.values()) != n:
         sys.exit(f"poussée incomplète : {resume} pour {n} enregistrements")
+    if resume_inchange["inchanges"] != resume["crees"] + resume["modifies"] + resume["inchanges"]:
+        sys.exit(f"seconde poussée : {resume_inchange} après {resume}")
     entete = open(fcsv, encoding="utf-8-sig").readline().strip().split(";")
     psql(base, f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({', '.join(f'{c} TEXT' for c in entete)})")
     debut = time.perf_counter()
@@ -347,7 +353,7 @@ def pousser(resultats):
                     f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)
     d_copy = time.perf_counter() - debut
     resultats["poussee"] = {"enregistrements": n, **resume, "clients": o.clients, "base_eleves": o.poussee_base or 10_000,
-                            "http_par_s": n / d_http,
+                            "http_par_s": n / d_http, "http_inchange_par_s": n / d_inchange,
                             "copy_par_s": n / d_copy, "ratio": (n / d_http) / (n / d_copy)}
     print(f"  poussée : {json.dumps(resultats['poussee'])}", flush=True)
 
@@ -411,6 +417,7 @@ def resume(r):
     if "poussee" in r:
         p = r["poussee"]
         print(f"| poussée enregistrements/s (base de {p['base_eleves']:,} élèves) | {p['http_par_s']:.0f} | {p['copy_par_s']:.0f} (COPY) | {p['ratio']:.2f} |")
+        print(f"| poussée à nouveau, inchangés, enregistrements/s | {p['http_inchange_par_s']:.0f} | | |")
     for n, f in r["flux"].items():
         print(f"| flux {n:,} élèves, page de {f['evenements_page']} p50 / p99 ms | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | | |")
     for n, c in r.get("concurrence", {}).items():

@@ -4,7 +4,8 @@
 (psql \\copy) of the same rows into a flat table of text columns; prints records/s and the
 HTTP/COPY ratio.
 
-Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT;
+Usage: python3 docs/bench/lots.py   (env: N=100000, C=4, RUNS=1, ONDE_BIN, BENCH_DIR, PORT,
+BENCH_BASE (the database, onde_bench_lots: two people measuring at once take two);
 JOURNAL_SQL=1 logs every statement of the gateway with its duration in the server's log;
 SANS_FLUX=1 suspends the change feed's triggers, to measure their share; SQL_APRES_SEED=FILE runs
 FILE on the base once seeded, e.g. a migration's down.sql for a before/after)
@@ -22,7 +23,8 @@ TAILLE = 1000
 W = os.environ.get("BENCH_DIR", "/tmp/onde-bench") + "/lots"
 os.makedirs(W, exist_ok=True)
 PORT = int(os.environ.get("PORT", "18082"))
-URL = "postgres://postgres@127.0.0.1:5432/onde_bench_lots"
+BASE = os.environ.get("BENCH_BASE", "onde_bench_lots")
+URL = f"postgres://postgres@127.0.0.1:5432/{BASE}"
 env = {**os.environ, "RUST_LOG": "warn", "DATABASE_URL": URL, "ONDE_IMPORTS_DOSSIER": W + "/spool"}
 PSQL = ["psql", "-qU", "postgres", "-h", "127.0.0.1"]
 
@@ -30,13 +32,13 @@ def run(*a):
     return subprocess.run(a, check=True, capture_output=True, text=True, env=env).stdout
 
 def fresh():
-    subprocess.run(PSQL + ["-c", "DROP DATABASE IF EXISTS onde_bench_lots WITH (FORCE)", "-c", "CREATE DATABASE onde_bench_lots"], check=True, capture_output=True)
+    subprocess.run(PSQL + ["-c", f"DROP DATABASE IF EXISTS {BASE} WITH (FORCE)", "-c", f"CREATE DATABASE {BASE}"], check=True, capture_output=True)
     run(B, "seed", "--eleves", "10000", "--seed", "42", "--rentree", "2026")
     if os.environ.get("SQL_APRES_SEED"):
         # A before/after switch: e.g. a migration's down.sql, to measure the same binary with
         # the previous trigger functions.
-        subprocess.run(PSQL + ["-d", "onde_bench_lots", "-v", "ON_ERROR_STOP=1", "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
-    out = subprocess.run(PSQL + ["-tA", "-d", "onde_bench_lots", "-c", "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout
+        subprocess.run(PSQL + ["-d", BASE, "-v", "ON_ERROR_STOP=1", "-f", os.environ["SQL_APRES_SEED"]], check=True, capture_output=True)
+    out = subprocess.run(PSQL + ["-tA", "-d", BASE, "-c", "SELECT uai FROM ecoles"], check=True, capture_output=True, text=True).stdout
     return commun.editeur_de(B, env, out.split())
 
 def pousser(g, tok, corps):
@@ -59,10 +61,10 @@ for r in range(RUNS):
     if os.environ.get("SANS_FLUX"):
         # Profiling only: the change feed's triggers record nothing (what the seed does), to
         # measure their share. Never a valid measure of the gateway.
-        subprocess.run(PSQL + ["-d", "onde_bench_lots", "-c", "INSERT INTO changements_suspendus VALUES ('mesure')"], check=True, capture_output=True)
+        subprocess.run(PSQL + ["-d", BASE, "-c", "INSERT INTO changements_suspendus VALUES ('mesure')"], check=True, capture_output=True)
     if os.environ.get("JOURNAL_SQL"):
         # Profiling: every statement of the gateway's sessions with its duration, in the server log.
-        subprocess.run(PSQL + ["-c", "ALTER DATABASE onde_bench_lots SET log_min_duration_statement = 0"], check=True, capture_output=True)
+        subprocess.run(PSQL + ["-c", f"ALTER DATABASE {BASE} SET log_min_duration_statement = 0"], check=True, capture_output=True)
     g = commun.Passerelle(B, PORT, env, W + "/serve.log")
     try:
         tok = g.jeton(p)
@@ -78,7 +80,7 @@ for r in range(RUNS):
     # Baseline: the same rows, flat, into an equivalent table of text columns.
     entete = open(fcsv).readline().strip().split(";")
     cols = ", ".join(f"{c} TEXT" for c in entete)
-    base = PSQL + ["-d", "onde_bench_lots", "-c"]
+    base = PSQL + ["-d", BASE, "-c"]
     subprocess.run(base + [f"DROP TABLE IF EXISTS copie; CREATE TABLE copie ({cols})"], check=True)
     t = time.perf_counter()
     subprocess.run(base + [f"\\copy copie FROM '{fcsv}' WITH (FORMAT csv, DELIMITER ';', HEADER true)"], check=True)

@@ -20,6 +20,7 @@ mod cli_import;
 mod compression;
 mod concurrence;
 mod doublons;
+mod empreintes;
 mod epuisement;
 mod exports;
 mod idempotence;

@@ -35,7 +35,26 @@ type Os = Option<String>;
 type Od = Option<NaiveDate>;
 type T = NaiveDateTime;
 type LigneEcole = (S, S, S, S, S, Os, Os, Os, Od, Od);
-type LigneEleve = (S, Os, S, S, Os, Os, S, NaiveDate, S, Os, Os, Os, T, T, i64, S);
+// The last column is the content fingerprint, which the seed leaves unknown (NULL).
+type LigneEleve = (
+    S,
+    Os,
+    S,
+    S,
+    Os,
+    Os,
+    S,
+    NaiveDate,
+    S,
+    Os,
+    Os,
+    Os,
+    T,
+    T,
+    i64,
+    S,
+    Option<Vec<u8>>,
+);
 type LigneResponsable = (S, S, S, Os, Os, Os, T, T);
 type LigneLien = (S, S, S, bool, i32);
 type LigneInscription = (S, S, S, S, S, Os, Os, S, bool, NaiveDate, Od, Od, Os, T, T, i64);
@@ -201,7 +220,10 @@ fn verifier(d: &Donnees) {
     let mut naissances: HashMap<&str, (NaiveDate, Option<&str>)> = HashMap::new();
     let (mut sans_ine, mut a_l_etranger) = (0, 0);
     let mut ines = BTreeSet::new();
-    for (id, ine, nom, p1, p2, p3, sexe, naissance, lieu, voie, cp, commune, cree, modifie, version, cle) in &d.eleves {
+    for (id, ine, nom, p1, p2, p3, sexe, naissance, lieu, voie, cp, commune, cree, modifie, version, cle, empreinte) in
+        &d.eleves
+    {
+        assert_eq!(*empreinte, None, "le semis n'écrit pas d'empreinte");
         Uuid::parse_str(id).unwrap();
         match ine {
             Some(ine) => {

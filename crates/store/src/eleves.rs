@@ -471,15 +471,16 @@ fn inserer_responsables(
     Ok(())
 }
 
-/// Creates a pupil with its guardians. Call inside a transaction.
+/// Creates a pupil with its guardians and fingerprint. Call inside a transaction.
 pub fn inserer(
     conn: &mut DbConnection,
     id: Uuid,
     d: &DossierEleve,
     maintenant: NaiveDateTime,
 ) -> Result<(), StoreError> {
+    let empreinte = eleves::empreinte.eq(Some(crate::empreinte::du_dossier(d)));
     diesel::insert_into(eleves::table)
-        .values(ligne_eleve(id, d, 1, maintenant, maintenant))
+        .values((ligne_eleve(id, d, 1, maintenant, maintenant), empreinte))
         .execute(conn)?;
     inserer_responsables(conn, &id.to_string(), d, maintenant)
 }
@@ -542,6 +543,7 @@ pub fn remplacer(
         eleves::modifie_le.eq(maintenant),
         eleves::version.eq(nouvelle),
         eleves::cle_doublon.eq(l.cle_doublon),
+        eleves::empreinte.eq(Some(crate::empreinte::du_dossier(d))),
     ))
     .execute(conn)?;
     if n == 0 {

@@ -23,6 +23,7 @@ pub mod cles;
 pub mod communes;
 pub mod ecoles;
 pub mod eleves;
+pub mod empreinte;
 pub mod idempotence;
 pub mod imports;
 pub mod inscriptions;

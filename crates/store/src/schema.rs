@@ -40,6 +40,7 @@ diesel::table! {
         modifie_le -> Timestamp,
         version -> BigInt,
         cle_doublon -> Text,
+        empreinte -> Nullable<Binary>,
     }
 }
 

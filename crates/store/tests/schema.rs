@@ -75,6 +75,7 @@ fn type_canonique(t: &str) -> &'static str {
         "bigint" => "bigint",
         "integer" => "integer",
         "boolean" => "boolean",
+        "bytea" | "blob" => "binary",
         autre => panic!("type de colonne inattendu : {autre}"),
     }
 }

@@ -14,7 +14,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use onde_domain::dossier::Lecture;
 use onde_domain::poussee::ElementPousse;
-use onde_domain::{Inscription, Perimetre};
+use onde_domain::Inscription;
 use onde_store::imports::{Cause, Etat, Rejet};
 use onde_store::lots::IssueElement;
 use onde_store::DbConnection;
@@ -228,9 +228,10 @@ fn appliquer(
             )? {
                 return Err(hors_perimetre(index));
             }
-            let (stocke, _) = onde_store::eleves::trouver(c, &Perimetre::National, id)?
+            // By fingerprint when the stored pupil has one, else field by field.
+            let inchange = onde_store::empreinte::inchange(c, id, &e.dossier)?
                 .ok_or(ApiError::Introuvable { ressource: "L'élève" })?;
-            if onde_store::eleves::identique(&stocke, &e.dossier) {
+            if inchange {
                 (id, Resultat::Inchange)
             } else {
                 if let Some((autre, autre_ine)) = onde_store::eleves::par_cle_doublon(c, &e.dossier.cle_doublon())? {

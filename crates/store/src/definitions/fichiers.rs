@@ -28,6 +28,7 @@ pub const POSTGRES: &[Definition] = definitions!("postgres":
     "changements_inscriptions.sql",
     "changements_responsables.sql",
     "changements_liens.sql",
+    "empreintes.sql",
     "audit.sql",
 );
 
@@ -38,6 +39,7 @@ pub const SQLITE: &[Definition] = definitions!("sqlite":
     "changements_inscriptions.sql",
     "changements_responsables.sql",
     "changements_liens.sql",
+    "empreintes.sql",
     "audit.sql",
 );
 

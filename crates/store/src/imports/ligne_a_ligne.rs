@@ -136,9 +136,10 @@ fn appliquer_ligne(
             if !crate::eleves::resterait_visible(c, perimetre, Some(id), adresse, !e.inscriptions.is_empty())? {
                 return Err(rejet("eleve_hors_perimetre", "/eleve", MESSAGE_ELEVE_SORTIRAIT));
             }
-            let (stocke, _) = crate::eleves::trouver(c, &Perimetre::National, id)?
+            // By fingerprint when the stored pupil has one, else field by field.
+            let inchange = crate::empreinte::inchange(c, id, &e.dossier)?
                 .ok_or(Echec::Base(StoreError::Generation("élève disparu".into())))?;
-            if crate::eleves::identique(&stocke, &e.dossier) {
+            if inchange {
                 (id, Etat::Inchange)
             } else {
                 if let Some(autre) = autre_avec_cle(c, &v.cle_doublon, Some(id))? {

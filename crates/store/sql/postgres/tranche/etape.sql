@@ -7,7 +7,10 @@ CREATE TEMP TABLE IF NOT EXISTS etape_eleves (
     prenom1 TEXT NOT NULL, prenom2 TEXT, prenom3 TEXT, sexe TEXT NOT NULL, date_naissance DATE NOT NULL,
     lieu_naissance TEXT NOT NULL, adresse_voie TEXT, adresse_code_postal TEXT, adresse_commune TEXT,
     cle_doublon TEXT NOT NULL, nb_inscriptions INTEGER NOT NULL, rang_faute INTEGER,
-    eleve_id TEXT, etat TEXT, rejete BOOLEAN NOT NULL DEFAULT FALSE,
+    -- The record's fingerprint (crates/store/src/empreinte.rs), compared with the stored one.
+    empreinte BYTEA NOT NULL,
+    -- 'cree' until the match finds the pupil ('inchange' or 'modifie').
+    eleve_id TEXT, etat TEXT NOT NULL DEFAULT 'cree', rejete BOOLEAN NOT NULL DEFAULT FALSE,
     -- The matched pupil's version: it is written only if still at this version (and a new
     -- pupil only if no other writer created its INE meanwhile), never overwritten blindly.
     version_lue BIGINT,
