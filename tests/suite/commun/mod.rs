@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub mod api;
 #[macro_use]
 mod application;
+pub mod relais_redis;
 
 pub use application::*;
 
@@ -94,6 +95,7 @@ pub fn etat(base: &BaseDeTest) -> api::EtatApp {
             defaut: large,
             partenaires: Default::default(),
             inconnus: large,
+            redis: None,
         })
 }
 
