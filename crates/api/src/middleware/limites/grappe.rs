@@ -20,7 +20,8 @@ use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Script};
+use redis::io::tcp::TcpSettings;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, Script};
 use tokio::sync::oneshot;
 
 use super::regle::{ConfigRedis, Depassement, EtatLimite, Regle};
@@ -120,7 +121,16 @@ impl Grappe {
     /// Starts the Redis thread and waits (at most [`CONNEXION_MAX`]) for its first connection:
     /// a node whose Redis answers starts with shared limits.
     pub fn demarrer(config: ConfigRedis) -> Result<Arc<Self>, String> {
-        let client = Client::open(config.url.as_str()).map_err(|e| format!("limites.redis.url : {e}"))?;
+        // TCP_NODELAY (redis-rs leaves Nagle on): small commands pipelined on one connection
+        // must not wait for the previous one's ACK (with Nagle, the p99 at 16 connections was
+        // about 200 ms, Linux's longest delayed ACK: docs/BENCHMARKS.md, "Issue 19, item 2").
+        let info = config
+            .url
+            .as_str()
+            .into_connection_info()
+            .map(|i| i.set_tcp_settings(TcpSettings::default().set_nodelay(true)))
+            .map_err(|e| format!("limites.redis.url : {e}"))?;
+        let client = Client::open(info).map_err(|e| format!("limites.redis.url : {e}"))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
