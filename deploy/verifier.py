@@ -73,14 +73,14 @@ def variable_connue(nom: str) -> bool:
         return "from_default_env" in SOURCES
     if nom == "MALLOC_ARENA_MAX":  # read by glibc's malloc, not by the code
         return True
-    if nom.startswith("ONDE__"):  # ONDE__SECTION__CLE: a key of src/config.rs, read by figment
+    if nom.startswith("ONDE__"):  # ONDE__SECTION[__SOUS_SECTION]__CLE: a key of src/config*, read by figment
         parties = nom.removeprefix("ONDE__").lower().split("__")
-        config = (RACINE / "src" / "config.rs").read_text(encoding="utf-8")
+        config = "\n".join(f.read_text(encoding="utf-8") for f in [RACINE / "src" / "config.rs", *(RACINE / "src" / "config").rglob("*.rs")])
         return (
             'Env::prefixed("ONDE__").split("__")' in config
-            and len(parties) == 2
-            and re.search(rf"pub {parties[0]}: \w+,", config) is not None
-            and f"pub {parties[1]}:" in config
+            and len(parties) >= 2
+            and all(re.search(rf"pub {p}: [\w:<>]+,", config) for p in parties[:-1])
+            and f"pub {parties[-1]}:" in config
         )
     return f'"{nom}"' in SOURCES
 
@@ -322,6 +322,11 @@ def coherence_kubernetes(objets: list[tuple[pathlib.Path, dict]]) -> None:
                 if "secretRef" in source and source["secretRef"]["name"] not in secrets:
                     problemes.append(f"{quoi} : Secret {source['secretRef']['name']} absent")
     for s in services:
+        # The shared limits' Redis (redis.yaml): a StatefulSet of its own, held to the same security.
+        sts = [d for d in par_type(objets, "StatefulSet") if selectionne(s["spec"].get("selector") or {}, d["spec"]["template"]["metadata"].get("labels") or {})]
+        if sts:
+            problemes += securite_pod(f"StatefulSet {sts[0]['metadata']['name']}", sts[0]["spec"]["template"]["spec"])
+            continue
         if not selectionne(s["spec"].get("selector") or {}, etiquettes_pod):
             problemes.append(f"Service {s['metadata']['name']} : le sélecteur ne vise pas les pods du Deployment")
         for pt in s["spec"].get("ports") or []:

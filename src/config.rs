@@ -5,8 +5,8 @@
 //! (`base.url_fichier`), and are never printed: `afficher` masks them.
 
 mod compression;
+mod limites;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,10 +14,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use onde_api::middleware::limites::{ConfigLimites, Regle};
+use onde_api::middleware::limites::ConfigLimites;
 use onde_service::chiffrement::{Chiffrement, CleChiffrement};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -25,7 +24,7 @@ pub struct Config {
     pub serveur: Serveur,
     pub base: Base,
     pub journaux: Journaux,
-    pub limites: Limites,
+    pub limites: limites::Limites,
     pub imports: Imports,
     pub opentelemetrie: Opentelemetrie,
     pub jetons: Jetons,
@@ -146,41 +145,6 @@ impl Default for Journaux {
         Self {
             format: "texte".into(),
             niveau: "info".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limites {
-    pub par_seconde: u32,
-    pub rafale: u32,
-    pub simultanees: u32,
-    /// The one bucket shared by token requests naming an unknown client id.
-    pub inconnus_par_seconde: u32,
-    pub inconnus_rafale: u32,
-    /// Partner id -> its own rule.
-    pub partenaires: HashMap<String, RegleConfig>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegleConfig {
-    pub par_seconde: u32,
-    pub rafale: u32,
-    pub simultanees: u32,
-}
-
-impl Default for Limites {
-    fn default() -> Self {
-        let r = Regle::default();
-        Self {
-            par_seconde: r.par_seconde,
-            rafale: r.rafale,
-            simultanees: r.simultanees,
-            inconnus_par_seconde: onde_api::middleware::limites::REGLE_INCONNUS.par_seconde,
-            inconnus_rafale: onde_api::middleware::limites::REGLE_INCONNUS.rafale,
-            partenaires: HashMap::new(),
         }
     }
 }
@@ -348,31 +312,7 @@ fn verifier(c: Config) -> anyhow::Result<Resolue> {
             c.imports.ligne_max_octets
         );
     }
-    let regle = |r: &RegleConfig| Regle {
-        par_seconde: r.par_seconde,
-        rafale: r.rafale,
-        simultanees: r.simultanees,
-    };
-    let mut partenaires = HashMap::new();
-    for (id, r) in &c.limites.partenaires {
-        let id = Uuid::parse_str(id)
-            .map_err(|_| anyhow::anyhow!("limites.partenaires : « {id} » n'est pas un identifiant de partenaire"))?;
-        partenaires.insert(id, regle(r));
-    }
-    let limites = ConfigLimites {
-        defaut: Regle {
-            par_seconde: c.limites.par_seconde,
-            rafale: c.limites.rafale,
-            simultanees: c.limites.simultanees,
-        },
-        partenaires,
-        inconnus: Regle {
-            par_seconde: c.limites.inconnus_par_seconde,
-            rafale: c.limites.inconnus_rafale,
-            simultanees: 1,
-        },
-    };
-    limites.verifier().map_err(|e| anyhow::anyhow!(e))?;
+    let limites = c.limites.resoudre(lire_secret)?;
     let compression = c.serveur.compression.resoudre()?;
     let j = &c.jetons;
     let chiffrement = match &j.cle_chiffrement_fichier {
@@ -440,6 +380,10 @@ pub fn afficher(r: &Resolue) -> anyhow::Result<String> {
             .unwrap_or_default()
     });
     c.base.url_lecture_fichier = None;
+    if let (Some(r), Some(config)) = (c.limites.redis.as_mut(), &r.limites.redis) {
+        r.url = Some(config.url_masquee());
+        r.url_fichier = None;
+    }
     toml::to_string_pretty(&c).context("configuration")
 }
 
@@ -447,6 +391,7 @@ pub fn afficher(r: &Resolue) -> anyhow::Result<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use uuid::Uuid;
 
     fn fichier(texte: &str) -> tempfile::NamedTempFile {
         let f = tempfile::NamedTempFile::new().unwrap();
@@ -538,6 +483,45 @@ mod tests {
             .unwrap()
             .contains(t2.trim()));
         assert_eq!(r.brute.conservation.idempotence_jours, 30);
+    }
+
+    #[test]
+    fn limites_partagees_par_redis() {
+        assert!(charger(None, Surcharges::default()).unwrap().limites.redis.is_none());
+        let f = fichier("[limites.redis]\nurl = \"redis://:motdepasse@redis:6379/0\"\ndelai_ms = 20\n");
+        let r = charger(Some(f.path()), Surcharges::default()).unwrap();
+        let redis = r.limites.redis.clone().unwrap();
+        assert_eq!(redis.url, "redis://:motdepasse@redis:6379/0");
+        assert_eq!(
+            (
+                redis.prefixe.as_str(),
+                redis.delai.as_millis(),
+                redis.reessai.as_millis()
+            ),
+            ("onde:limites", 20, 2000)
+        );
+        let affiche = afficher(&r).unwrap();
+        assert!(
+            !affiche.contains("motdepasse") && affiche.contains("[limites.redis]"),
+            "{affiche}"
+        );
+        let secret = fichier("redis://:s3cret@redis:6379\n");
+        let f = fichier(&format!(
+            "[limites.redis]\nurl_fichier = \"{}\"\n",
+            secret.path().display()
+        ));
+        let r = charger(Some(f.path()), Surcharges::default()).unwrap();
+        assert_eq!(r.limites.redis.unwrap().url, "redis://:s3cret@redis:6379");
+        let erreur = |texte: &str| {
+            charger(Some(fichier(texte).path()), Surcharges::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(erreur("[limites.redis]\nprefixe = \"x\"\n").contains("url ou url_fichier"));
+        assert!(erreur("[limites.redis]\nurl = \"http://r\"\n").contains("limites.redis.url"));
+        assert!(erreur("[limites.redis]\nurl = \"redis://r\"\ndelai_ms = 0\n").contains("delai_ms"));
+        assert!(erreur("[limites.redis]\nurl = \"redis://r\"\nprefixe = \"\"\n").contains("prefixe"));
+        assert!(erreur("[limites.redis]\nurl = \"redis://r\"\nport = 1\n").contains("port"));
     }
 
     #[test]

@@ -143,6 +143,7 @@ deux_backends! {
             defaut: large,
             partenaires: Default::default(),
             inconnus: Regle { par_seconde: 1, rafale: 3, simultanees: 1 },
+            redis: None,
         });
         let limiteur = etat.limiteur.clone();
         executer(async {

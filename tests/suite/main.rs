@@ -29,6 +29,7 @@ mod integrite;
 mod jetons;
 mod lecture;
 mod limites;
+mod limites_partagees;
 mod lots;
 mod openapi;
 mod perimetre;

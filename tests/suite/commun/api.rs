@@ -5,7 +5,7 @@ pub use onde_api::ateliers::ConfigImports;
 pub use onde_api::auth::jeton::{ConfigJetons, Trousseau};
 pub use onde_api::constantes::TAILLE_MAX_CORPS;
 pub use onde_api::http::ecriture::{MOTIF_IDEMPOTENCE, MOTIF_IF_MATCH};
-pub use onde_api::middleware::limites::{ConfigLimites, Depassement, Limiteur, Regle};
+pub use onde_api::middleware::limites::{ConfigLimites, ConfigRedis, Depassement, EnVol, Limiteur, Regle};
 pub use onde_api::{app, openapi, EtatApp};
 pub use onde_service::chiffrement::{Chiffrement, CleChiffrement};
 pub use onde_service::cles::{rechiffrer, tourner_cles};

@@ -13,6 +13,7 @@ pub mod api;
 #[macro_use]
 mod application;
 mod partenaires;
+pub mod relais_redis;
 
 pub use application::*;
 pub use partenaires::*;
@@ -94,6 +95,7 @@ pub fn etat(base: &BaseDeTest) -> api::EtatApp {
             defaut: large,
             partenaires: Default::default(),
             inconnus: large,
+            redis: None,
         })
 }
 

@@ -41,7 +41,7 @@ pub async fn middleware(
         if let Ok(rev) = &verdict {
             // The limits are keyed by the verified client: nobody spends another's budget.
             let sujet = Uuid::parse_str(&rev.sub).ok();
-            match limites::admettre(&etat.limiteur, req.request(), sujet, &rev.client_id) {
+            match limites::admettre(&etat.limiteur, req.request(), sujet, &rev.client_id).await {
                 Ok(en_vol) => {
                     req.extensions_mut().insert::<Arc<limites::EnVol>>(en_vol);
                 }

@@ -9,11 +9,17 @@
 //! issued (from verified tokens, or found in the base by `POST /oauth/token`); token requests
 //! naming a client id that does not exist all share one bucket (`inconnus`), so random ids get
 //! neither a bucket each nor a fresh budget each.
+//!
+//! Limits are per node unless `[limites.redis]` is set: then every node shares each client's
+//! bucket and count of requests in flight through Redis ([`grappe`]), and a node falls back to
+//! the limiters below whenever Redis does not answer in time.
+
+mod grappe;
+mod regle;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -23,73 +29,11 @@ use actix_web::{HttpMessage, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
-use serde::Deserialize;
 use uuid::Uuid;
 
+use self::grappe::{Grappe, Verdict};
+pub use self::regle::{ConfigLimites, ConfigRedis, Depassement, EtatLimite, Regle, REGLE_INCONNUS};
 use crate::middleware::metriques::PartenaireRequete;
-
-/// One rule: sustained rate, burst, requests in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Regle {
-    pub par_seconde: u32,
-    pub rafale: u32,
-    pub simultanees: u32,
-}
-
-impl Default for Regle {
-    fn default() -> Self {
-        Self {
-            par_seconde: 50,
-            rafale: 100,
-            simultanees: 16,
-        }
-    }
-}
-
-/// The default rule and the partners' own.
-#[derive(Debug, Clone)]
-pub struct ConfigLimites {
-    pub defaut: Regle,
-    pub partenaires: HashMap<Uuid, Regle>,
-    /// The one bucket shared by every token request naming an unknown client id (its
-    /// `simultanees` is unused).
-    pub inconnus: Regle,
-}
-
-/// Token requests with unknown client ids: a few a second per node (each costs a decoy
-/// argon2 verification, so that answers do not tell which ids exist).
-pub const REGLE_INCONNUS: Regle = Regle {
-    par_seconde: 5,
-    rafale: 10,
-    simultanees: 1,
-};
-
-impl Default for ConfigLimites {
-    fn default() -> Self {
-        Self {
-            defaut: Regle::default(),
-            partenaires: HashMap::new(),
-            inconnus: REGLE_INCONNUS,
-        }
-    }
-}
-
-impl ConfigLimites {
-    /// Every number must be at least 1.
-    pub fn verifier(&self) -> Result<(), String> {
-        let ok = |r: &Regle| r.par_seconde >= 1 && r.rafale >= 1 && r.simultanees >= 1;
-        if !ok(&self.defaut) || self.inconnus.par_seconde < 1 || self.inconnus.rafale < 1 {
-            return Err("limites : par_seconde, rafale et simultanees valent au moins 1".into());
-        }
-        match self.partenaires.iter().find(|(_, r)| !ok(r)) {
-            Some((id, _)) => Err(format!(
-                "limites du partenaire {id} : par_seconde, rafale et simultanees valent au moins 1"
-            )),
-            None => Ok(()),
-        }
-    }
-}
 
 type Seau = DefaultKeyedRateLimiter<String, StateInformationMiddleware>;
 type SeauUnique = DefaultDirectRateLimiter<StateInformationMiddleware>;
@@ -103,22 +47,8 @@ fn seau(r: &Regle) -> Seau {
     governor::RateLimiter::keyed(quota(r)).with_middleware::<StateInformationMiddleware>()
 }
 
-/// What a request learns of its limit (for the response headers).
-#[derive(Debug, Clone, Copy)]
-pub struct EtatLimite {
-    pub rafale: u32,
-    pub par_seconde: u32,
-    pub restant: u32,
-}
-
-/// Why a request is refused.
-#[derive(Debug, Clone, Copy)]
-pub enum Depassement {
-    Debit { reessayer: Duration, etat: EtatLimite },
-    Simultanees { max: u32 },
-}
-
-/// The limiters of this node (limits are per node: N nodes allow N times the rate).
+/// The limiters of this node, and the shared ones when Redis is configured (without it,
+/// limits are per node: N nodes allow N times the rate).
 pub struct Limiteur {
     config: ConfigLimites,
     defaut: Seau,
@@ -126,16 +56,28 @@ pub struct Limiteur {
     inconnus: SeauUnique,
     en_vol: Mutex<HashMap<String, u32>>,
     appels: std::sync::atomic::AtomicU64,
+    grappe: Option<Arc<Grappe>>,
 }
 
-/// A request in flight; the count goes down when the last clone is dropped.
+/// A request in flight: its place is given back when the last clone is dropped.
 #[derive(Debug)]
-pub struct EnVol {
+pub struct EnVol(#[allow(dead_code)] Place);
+
+/// Where the place was taken (held for its `Drop`: nothing reads it).
+#[derive(Debug)]
+#[allow(dead_code)]
+enum Place {
+    Locale(PlaceLocale),
+    Partagee(grappe::Place),
+}
+
+#[derive(Debug)]
+struct PlaceLocale {
     limiteur: Arc<Limiteur>,
     cle: String,
 }
 
-impl Drop for EnVol {
+impl Drop for PlaceLocale {
     fn drop(&mut self) {
         if let Ok(mut carte) = self.limiteur.en_vol.lock() {
             if let Some(n) = carte.get_mut(&self.cle) {
@@ -148,6 +90,14 @@ impl Drop for EnVol {
     }
 }
 
+/// A request charged to its client's limits: the state of its bucket (for the headers) and
+/// its place in flight, or the cap it is over (its token is spent all the same).
+#[derive(Debug)]
+pub struct Admission {
+    pub etat: EtatLimite,
+    pub en_vol: Result<Arc<EnVol>, Depassement>,
+}
+
 impl std::fmt::Debug for Limiteur {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Limiteur").field("config", &self.config).finish()
@@ -155,8 +105,19 @@ impl std::fmt::Debug for Limiteur {
 }
 
 impl Limiteur {
+    /// The limiters of `config`. With `config.redis`, waits (one second at most) for a first
+    /// connection to Redis; if the Redis thread cannot even start, the node keeps to its own
+    /// limits (logged).
     pub fn new(config: ConfigLimites) -> Arc<Self> {
+        let grappe = config.redis.clone().and_then(|r| match Grappe::demarrer(r) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                tracing::error!(erreur = %e, "limites partagées (Redis) : ce nœud applique ses propres limites");
+                None
+            }
+        });
         Arc::new(Self {
+            grappe,
             defaut: seau(&config.defaut),
             partenaires: config.partenaires.iter().map(|(id, r)| (*id, seau(r))).collect(),
             inconnus: governor::RateLimiter::direct(quota(&config.inconnus))
@@ -220,7 +181,51 @@ impl Limiteur {
         self.defaut.len() + self.partenaires.values().map(|s| s.len()).sum::<usize>() + en_vol
     }
 
-    /// Counts one more request in flight for `cle`, or refuses it over the cap.
+    /// Charges a verified client's request: a token of its bucket, then a place among its
+    /// requests in flight; through Redis when configured and answering, else on this node.
+    #[allow(clippy::ptr_arg)] // governor keys by &String.
+    pub async fn admettre(self: &Arc<Self>, partenaire: Option<Uuid>, cle: &String) -> Result<Admission, Depassement> {
+        let regle = *self.regle(partenaire).0;
+        if let Some(g) = &self.grappe {
+            let en_vol = match g.admettre(&format!("debit:{cle}"), Some(cle), &regle).await {
+                Verdict::Admis(etat, Some(place)) => Some((etat, Ok(Arc::new(EnVol(Place::Partagee(place)))))),
+                Verdict::Refuse(d) => return Err(d),
+                Verdict::Plafond(etat, max) => Some((etat, Err(Depassement::Simultanees { max }))),
+                Verdict::Admis(_, None) | Verdict::Repli => None,
+            };
+            if let Some((etat, en_vol)) = en_vol {
+                return Ok(Admission { etat, en_vol });
+            }
+        }
+        let etat = self.debit(partenaire, cle)?;
+        Ok(Admission {
+            etat,
+            en_vol: self.entrer(partenaire, cle),
+        })
+    }
+
+    /// Charges a token request: the bucket of the client it names (`None`: an unknown id, the
+    /// bucket they all share). Through Redis when configured and answering, else on this node.
+    pub async fn admettre_demande_de_jeton(&self, client_id: Option<&str>) -> Result<EtatLimite, Depassement> {
+        let cle = client_id.map(|c| format!("oauth:{c}"));
+        if let Some(g) = &self.grappe {
+            let verdict = match &cle {
+                Some(c) => g.admettre(&format!("debit:{c}"), None, &self.config.defaut).await,
+                None => g.admettre("inconnus", None, &self.config.inconnus).await,
+            };
+            match verdict {
+                Verdict::Admis(etat, _) | Verdict::Plafond(etat, _) => return Ok(etat),
+                Verdict::Refuse(d) => return Err(d),
+                Verdict::Repli => {}
+            }
+        }
+        match &cle {
+            Some(c) => self.debit(None, c),
+            None => self.debit_inconnu(),
+        }
+    }
+
+    /// Counts one more request in flight for `cle` on this node, or refuses it over the cap.
     pub fn entrer(self: &Arc<Self>, partenaire: Option<Uuid>, cle: &str) -> Result<Arc<EnVol>, Depassement> {
         let max = self.regle(partenaire).0.simultanees;
         let mut carte = self.en_vol.lock().map_err(|_| Depassement::Simultanees { max })?;
@@ -231,10 +236,10 @@ impl Limiteur {
                 carte.insert(cle.to_owned(), 1);
             }
         }
-        Ok(Arc::new(EnVol {
+        Ok(Arc::new(EnVol(Place::Locale(PlaceLocale {
             limiteur: self.clone(),
             cle: cle.to_owned(),
-        }))
+        }))))
     }
 
     /// Forgets buckets that are full again (bounded memory whatever the number of clients).
@@ -271,18 +276,18 @@ pub fn entetes(etat: &EtatLimite) -> [(HeaderName, String); 4] {
 /// token verifies and before any database work: the client's rate bucket (its state goes in the
 /// request's extensions, for the `RateLimit-*` headers [`middleware`] adds), the partner tag of
 /// the metrics, and a place among the client's requests in flight, held by the returned guard.
-pub fn admettre(
+pub async fn admettre(
     limiteur: &Arc<Limiteur>,
     requete: &HttpRequest,
     partenaire: Option<Uuid>,
     client_id: &String,
 ) -> Result<Arc<EnVol>, Depassement> {
-    let limite = limiteur.debit(partenaire, client_id)?;
-    requete.extensions_mut().insert(limite);
+    let admission = limiteur.admettre(partenaire, client_id).await?;
+    requete.extensions_mut().insert(admission.etat);
     if let Some(p) = partenaire {
         requete.extensions_mut().insert(PartenaireRequete(p));
     }
-    limiteur.entrer(partenaire, client_id)
+    admission.en_vol
 }
 
 /// Copies the limit the admission middleware recorded onto the response.

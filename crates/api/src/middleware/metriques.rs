@@ -13,7 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use uuid::Uuid;
 
@@ -32,6 +32,7 @@ struct Metriques {
     synchro: IntGaugeVec,
     pool_connexions: IntGauge,
     pool_inactives: IntGauge,
+    repli_limites: IntCounter,
 }
 
 fn compteur(registre: &Registry, nom: &str, aide: &str, etiquettes: &[&str]) -> IntCounterVec {
@@ -75,6 +76,12 @@ static METRIQUES: LazyLock<Metriques> = LazyLock::new(|| {
     )
     .expect("jauge");
     registre.register(Box::new(synchro.clone())).expect("jauge");
+    let repli_limites = IntCounter::new(
+        "limites_repli_total",
+        "Requêtes limitées par le nœud seul, faute de réponse à temps de Redis (limites partagées)",
+    )
+    .expect("compteur");
+    registre.register(Box::new(repli_limites.clone())).expect("compteur");
     Metriques {
         reponses: compteur(
             &registre,
@@ -110,6 +117,7 @@ static METRIQUES: LazyLock<Metriques> = LazyLock::new(|| {
         pool_connexions: jauge("pool_connexions_utilisees", "Connexions du pool en cours d'utilisation"),
         pool_inactives: jauge("pool_connexions_inactives", "Connexions inactives du pool"),
         duree,
+        repli_limites,
         registre,
     }
 });
@@ -119,6 +127,11 @@ pub fn enregistrements(partenaire: Uuid, lecture: bool, nombre: usize) {
     let m = &*METRIQUES;
     let c = if lecture { &m.lus } else { &m.ecrits };
     c.with_label_values(&[&partenaire.to_string()]).inc_by(nombre as u64);
+}
+
+/// A request was charged to this node's own limits: the shared ones (Redis) did not answer.
+pub fn repli_limites() {
+    METRIQUES.repli_limites.inc();
 }
 
 /// The partner just read the change feed.

@@ -165,7 +165,8 @@ async fn lire_borne(mut flux: web::Payload) -> Result<Option<Vec<u8>>, actix_web
 /// 10 minutes par défaut.
 ///
 /// Les demandes d'un même client partagent un débit borné ; celles qui nomment un client
-/// inconnu partagent toutes un seul petit débit par nœud (429 au-delà). La vérification du
+/// inconnu partagent toutes un seul petit débit, par nœud ou pour tous les nœuds quand les
+/// limites sont partagées (429 au-delà). La vérification du
 /// secret est bornée par nœud (503 `verifications_saturees` avec `Retry-After` si saturée).
 /// Le formulaire fait au plus 4 096 octets et chaque champ a sa longueur maximale (`client_id`
 /// 100, `client_secret` 200, `scope` 200 caractères, aussi en HTTP Basic) : au-delà, 400
@@ -299,11 +300,10 @@ async fn delivrer(etat: &EtatApp, req: &HttpRequest, corps: &[u8]) -> Result<Rep
     // Token requests of a client share its bucket: secrets cannot be guessed at speed, and
     // argon2's cost cannot be turned against the gateway. Unknown ids all share one small
     // bucket: random ids get no budget each, and the limiter keeps no key for them.
-    match &trouve {
-        Some((client, _)) => etat.limiteur.debit(None, &format!("oauth:{}", client.client_id)),
-        None => etat.limiteur.debit_inconnu(),
-    }
-    .map_err(|d| Err(ApiError::TropDeRequetes(d)))?;
+    etat.limiteur
+        .admettre_demande_de_jeton(trouve.as_ref().map(|(client, _)| client.client_id.as_str()))
+        .await
+        .map_err(|d| Err(ApiError::TropDeRequetes(d)))?;
     let maintenant = Utc::now().naive_utc();
     let haches: Vec<String> = match &trouve {
         Some((client, _)) => std::iter::once(client.secret_hash.clone())
