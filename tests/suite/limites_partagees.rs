@@ -194,6 +194,7 @@ deux_backends! {
 
     fn redis_injoignable_limites_du_noeud(base: eleves(50)) {
         let mairie = mairie_de_toutes_les_communes(base);
+        let autre = mairie_de_toutes_les_communes(base);
         // A port nothing listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let espace = EspaceRedis::nouveau();
@@ -213,10 +214,10 @@ deux_backends! {
             let attendus: Vec<(u16, Option<String>)> =
                 [(200, "2"), (200, "1"), (200, "0"), (429, "0")].iter().map(|(s, r)| (*s, Some(r.to_string()))).collect();
             assert_eq!(vus, attendus);
-            // The cap in flight too, on this node (a token back each second).
-            actix_web::rt::time::sleep(Duration::from_millis(2100)).await;
-            let place = place_tenue(&limiteur, &mairie).await;
-            let r = get(&app, &j, "/v1/ecoles?limit=1").await;
+            // The cap in flight too, on this node (another client: this one's bucket is empty).
+            let ja = jeton(&app, &autre).await;
+            let place = place_tenue(&limiteur, &autre).await;
+            let r = get(&app, &ja, "/v1/ecoles?limit=1").await;
             assert_probleme(&r, 429, "trop_de_requetes_simultanees");
             drop(place);
             // Token requests and authenticated requests alike are counted.
