@@ -8,12 +8,19 @@
 //! A missing, malformed or refused token charges nothing and is answered 401 by the extractor,
 //! so a refused token over its client's limit still gets 401, as an anonymous caller does.
 //! Public operations (no requirement) and unknown routes pass untouched.
+//!
+//! The place in flight is held by the answer's body ([`AvecPlace`]) until the body is dropped:
+//! sent to the end, or abandoned by a client gone. A streamed export thus holds it while its
+//! chunks wait in the channel for the client, not only while they are produced.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage};
 use uuid::Uuid;
 
@@ -23,10 +30,29 @@ use crate::erreurs::erreur::ApiError;
 use crate::etat::EtatApp;
 use crate::middleware::limites;
 
+/// A body that holds its request's place in flight (if any) until it is dropped.
+pub struct AvecPlace {
+    corps: BoxBody,
+    _place: Option<Arc<limites::EnVol>>,
+}
+
+impl MessageBody for AvecPlace {
+    type Error = <BoxBody as MessageBody>::Error;
+
+    fn size(&self) -> BodySize {
+        self.corps.size()
+    }
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.corps).poll_next(cx)
+    }
+}
+
 pub async fn middleware(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<AvecPlace>>, actix_web::Error> {
+    let mut place = None;
     let etat = req.app_data::<web::Data<EtatApp>>().cloned();
     let securisee = etat.as_ref().is_some_and(|etat| {
         req.match_pattern()
@@ -43,6 +69,7 @@ pub async fn middleware(
             let sujet = Uuid::parse_str(&rev.sub).ok();
             match limites::admettre(&etat.limiteur, req.request(), sujet, &rev.client_id).await {
                 Ok(en_vol) => {
+                    place = Some(en_vol.clone());
                     req.extensions_mut().insert::<Arc<limites::EnVol>>(en_vol);
                 }
                 Err(depassement) => {
@@ -54,5 +81,11 @@ pub async fn middleware(
         }
         req.extensions_mut().insert(JetonVerifie(verdict));
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let reponse = next.call(req).await?;
+    Ok(reponse.map_body(|_, corps| {
+        EitherBody::left(AvecPlace {
+            corps: BoxBody::new(corps),
+            _place: place,
+        })
+    }))
 }
