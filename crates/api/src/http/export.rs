@@ -78,14 +78,9 @@ where
     F: FnMut(&mut DbConnection, Option<Curseur>) -> Result<Audite<Tranche>, StoreError> + Send + 'static,
 {
     let (envoi, reception) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    tokio::task::spawn_blocking(move || {
-        produire(&store, &envoi, &entete, depuis, &mut lire);
-        // `lire` holds the caller's access, and with it the client's place in flight: it goes
-        // before the channel closes, so that a client that has read the end of the body finds
-        // its place free (the other order let its next request meet a 429 now and then).
-        drop(lire);
-        drop(envoi);
-    });
+    // The client's place in flight is held by the answer's body, not by this producer
+    // (`middleware::admission::AvecPlace`): chunks waiting in the channel keep it.
+    tokio::task::spawn_blocking(move || produire(&store, &envoi, &entete, depuis, &mut lire));
     let flux = futures_util::stream::unfold(reception, |mut r| async move { r.recv().await.map(|m| (m, r)) });
     let mut r = HttpResponse::Ok();
     r.insert_header((CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")));

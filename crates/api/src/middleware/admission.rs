@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
@@ -30,28 +30,31 @@ use crate::erreurs::erreur::ApiError;
 use crate::etat::EtatApp;
 use crate::middleware::limites;
 
-/// A body that holds its request's place in flight (if any) until it is dropped.
-pub struct AvecPlace {
-    corps: BoxBody,
-    _place: Option<Arc<limites::EnVol>>,
+pin_project_lite::pin_project! {
+    /// A body that holds its request's place in flight (if any) until it is dropped.
+    pub struct AvecPlace<B> {
+        #[pin]
+        corps: B,
+        place: Option<Arc<limites::EnVol>>,
+    }
 }
 
-impl MessageBody for AvecPlace {
-    type Error = <BoxBody as MessageBody>::Error;
+impl<B: MessageBody> MessageBody for AvecPlace<B> {
+    type Error = B::Error;
 
     fn size(&self) -> BodySize {
         self.corps.size()
     }
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Pin::new(&mut self.corps).poll_next(cx)
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.project().corps.poll_next(cx)
     }
 }
 
 pub async fn middleware(
     req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<AvecPlace>>, actix_web::Error> {
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<AvecPlace<impl MessageBody>>>, actix_web::Error> {
     let mut place = None;
     let etat = req.app_data::<web::Data<EtatApp>>().cloned();
     let securisee = etat.as_ref().is_some_and(|etat| {
@@ -82,10 +85,5 @@ pub async fn middleware(
         req.extensions_mut().insert(JetonVerifie(verdict));
     }
     let reponse = next.call(req).await?;
-    Ok(reponse.map_body(|_, corps| {
-        EitherBody::left(AvecPlace {
-            corps: BoxBody::new(corps),
-            _place: place,
-        })
-    }))
+    Ok(reponse.map_body(|_, corps| EitherBody::left(AvecPlace { corps, place })))
 }
